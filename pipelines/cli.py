@@ -1,0 +1,32 @@
+"""The `preorders` command line: one subcommand module per task under pipelines/commands/."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from pipelines import commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Collect every `register(subparsers)` found in pipelines/commands/."""
+    parser = argparse.ArgumentParser(
+        prog="preorders", description="STOQ Preorders v2: sandbox, sync, actions, reports."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments and run the chosen subcommand; its return value is the exit code."""
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the `preorders` CLI; each module defines `register(subparsers)`."""
