@@ -1,0 +1,138 @@
+"""Query parameters, path segments and lenient record normalisation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+from stoq.errors import MalformedResponse
+
+Record = dict[str, Any]
+
+
+def query(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop None, format dates (ISO 8601, UTC 'Z'), rename `from_` -> `from`, lists -> `key[]`."""
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        key = name.rstrip("_")
+        if isinstance(value, list | tuple | set | frozenset):
+            key = key if key.endswith("[]") else f"{key}[]"
+            out[key] = [scalar(v) for v in value]
+        else:
+            out[key] = scalar(value)
+    return out
+
+
+def body(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON body from keyword arguments: drop None, format dates, `from_` -> `from`."""
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, dt.date):
+            value = scalar(value)
+        elif isinstance(value, list | tuple | set | frozenset):
+            value = [scalar(v) if isinstance(v, dt.date) else v for v in value]
+        out[name.rstrip("_")] = value
+    return out
+
+
+def scalar(value: Any) -> str:
+    """One query value as text."""
+    if isinstance(value, dt.datetime):
+        return iso(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def iso(value: dt.datetime) -> str:
+    """ISO 8601 in UTC with a 'Z'; a naive datetime is taken to be UTC already."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    text = value.astimezone(dt.UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+def segment(value: object, what: str) -> str:
+    """A path segment, percent-encoded so an id can never reshape the path."""
+    text = str(value).strip()
+    if not text:
+        raise ValueError(f"{what} must not be empty")
+    return quote(text, safe="")
+
+
+def int_id(value: object, what: str) -> int:
+    """A Shopify id as an int (numeric strings are accepted)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise ValueError(f"{what} must be an integer id, not {value!r}")
+
+
+def int_ids(values: Iterable[object], what: str) -> list[int]:
+    """A list of Shopify ids as ints."""
+    if isinstance(values, str | bytes):
+        raise ValueError(f"{what} must be a list of ids, not a string")
+    return [int_id(v, what) for v in values]
+
+
+def _coerce_int(record: Record, field: str) -> None:
+    value = record.get(field)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        record[field] = int(value)
+
+
+def order(record: Any) -> Record:
+    """An order dict with `id`/`shopify_order_id` as ints; unknown fields kept."""
+    record = _as_record(record, "order")
+    for field in ("id", "shopify_order_id"):
+        _coerce_int(record, field)
+    return record
+
+
+def variant(record: Any) -> Record:
+    """A product-variant dict with `shopify_variant_id` as an int; unknown fields kept."""
+    record = _as_record(record, "product variant")
+    for field in ("shopify_variant_id", "id"):
+        _coerce_int(record, field)
+    return record
+
+
+def offer(record: Any) -> Record:
+    """An offer dict with `id` as a string; unknown fields kept."""
+    record = _as_record(record, "offer")
+    if record.get("id") is not None:
+        record["id"] = str(record["id"])
+    return record
+
+
+def _as_record(record: Any, what: str) -> Record:
+    if not isinstance(record, dict):
+        raise MalformedResponse(
+            f"expected a JSON object for the {what}, got {type(record).__name__}"
+        )
+    return dict(record)
+
+
+def order_key(record: Record) -> object:
+    """Orders dedupe on `shopify_order_id`, falling back to `id`."""
+    key = record.get("shopify_order_id")
+    return record.get("id") if key is None else key
+
+
+def offer_key(record: Record) -> object:
+    """Offers dedupe on `id`."""
+    return record.get("id")
+
+
+def variant_key(record: Record) -> object:
+    """Product variants dedupe on `shopify_variant_id`."""
+    return record.get("shopify_variant_id")

@@ -1,0 +1,303 @@
+"""StoqClient: one method per STOQ Preorders v2 task (SPEC §§2-6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from stoq import _params as p
+from stoq import errors
+from stoq.http import Session
+from stoq.jobs import JobHandle, JobStatus, poll, resolve_status_url
+from stoq.pagination import Walk
+from stoq.ratelimit import RateBudget
+from stoq.retry import RetryPolicy
+from stoq.stats import StatsRecorder
+
+DEFAULT_BASE_URL = "https://app.stoqapp.com/api/v2/external"
+
+When = str | dt.datetime | dt.date | None
+
+
+class StoqClient:
+    """A thread-safe client for one shop's key; use it as a context manager."""
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 6,
+        points_per_window: int = 360,
+        window_seconds: float = 60.0,
+        concurrency: int = 4,
+        per_page: int = 100,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not isinstance(api_key, str) or not api_key.strip():
+            raise ValueError("api_key must be a non-empty STOQ API key (X-Auth-Token)")
+        self.base_url = base_url.rstrip("/")
+        self.concurrency = max(1, concurrency)
+        self.per_page = per_page
+        self.stats = StatsRecorder()
+        self._clock = clock
+        self._sleep = sleep
+        self._budget = RateBudget(
+            points_per_window, window_seconds, clock=clock, sleep=sleep, wall_clock=wall_clock
+        )
+        self._session = Session(
+            api_key=api_key.strip(),
+            base_url=self.base_url,
+            transport=transport,
+            timeout=timeout,
+            policy=RetryPolicy(max_retries=max_retries, rng=rng or random.Random()),
+            budget=self._budget,
+            stats=self.stats,
+            sleep=sleep,
+            wall_clock=wall_clock,
+            max_connections=max(10, self.concurrency * 2),
+        )
+
+    def __enter__(self) -> StoqClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._session.close()
+
+    def __repr__(self) -> str:
+        return f"StoqClient(base_url={self.base_url!r})"
+
+    @property
+    def budget(self) -> RateBudget:
+        """The shared rate budget (points spent per rolling window)."""
+        return self._budget
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    def help(self, prefix: str | None = None) -> dict[str, Any]:
+        """The live action manifest, optionally narrowed to a path prefix."""
+        return self._get("/help", p.query({"prefix": prefix}))
+
+    # -- offers ------------------------------------------------------------------------------
+
+    def list_offers(self, status: str | None = None, per_page: int | None = None) -> Walk:
+        """Every offer (newest first), optionally filtered by status."""
+        return self._walk(
+            "/preorders/offers", "offers", {"status": status}, per_page, p.offer, p.offer_key, "id"
+        )
+
+    def get_offer(self, id: str) -> dict[str, Any]:
+        """One offer, including its capabilities block."""
+        return p.offer(self._get(f"/preorders/offers/{p.segment(id, 'offer id')}"))
+
+    def enable_offer(self, id: str) -> dict[str, Any]:
+        """Enable an offer; returns the updated offer."""
+        return p.offer(self._post(f"/preorders/offers/{p.segment(id, 'offer id')}/enable"))
+
+    def disable_offer(self, id: str) -> dict[str, Any]:
+        """Disable an offer; returns the updated offer."""
+        return p.offer(self._post(f"/preorders/offers/{p.segment(id, 'offer id')}/disable"))
+
+    def add_variants(self, id: str, variant_ids: Iterable[int | str]) -> dict[str, Any]:
+        """Attach Shopify variants to an offer; returns the updated offer."""
+        return self._variants(id, "add_variants", variant_ids)
+
+    def remove_variants(self, id: str, variant_ids: Iterable[int | str]) -> dict[str, Any]:
+        """Detach Shopify variants from an offer; returns the updated offer."""
+        return self._variants(id, "remove_variants", variant_ids)
+
+    def _variants(self, id: str, action: str, variant_ids: Iterable[int | str]) -> dict[str, Any]:
+        path = f"/preorders/offers/{p.segment(id, 'offer id')}/products/{action}"
+        body = {"variant_ids": p.int_ids(variant_ids, "variant id")}
+        return p.offer(self._post(path, body))
+
+    # -- orders ------------------------------------------------------------------------------
+
+    def list_orders(
+        self,
+        state: str | None = None,
+        offer_id: str | None = None,
+        variant_id: int | None = None,
+        customer_id: int | None = None,
+        from_: When = None,
+        to: When = None,
+        per_page: int | None = None,
+    ) -> Walk:
+        """Orders, optionally filtered; `state` is a post-fetch filter (pages may be short)."""
+        params = {
+            "state": state,
+            "offer_id": offer_id,
+            "variant_id": variant_id,
+            "customer_id": customer_id,
+            "from": from_,
+            "to": to,
+        }
+        return self._walk(
+            "/preorders/orders", "orders", params, per_page, p.order, p.order_key,
+            "shopify_order_id or id",
+        )  # fmt: skip
+
+    def get_order(self, id: int) -> dict[str, Any]:
+        """One order by Shopify order id."""
+        return p.order(self._get(self._order_path(id)))
+
+    def release_order(self, id: int, force: bool = False) -> dict[str, Any]:
+        """Lift fulfillment holds; `force` skips the balance check (409 otherwise)."""
+        # Only send force when asked: an explicit false is not what the docs show.
+        body = {"force": True} if force else None
+        return p.order(self._post(f"{self._order_path(id)}/release", body))
+
+    def charge_balance(self, id: int) -> dict[str, Any]:
+        """Charge the outstanding balance; never retried after a lost response."""
+        return p.order(self._post(f"{self._order_path(id)}/payments/charge_balance"))
+
+    def bulk_release(self, order_ids: Iterable[int | str], force: bool = False) -> JobHandle:
+        """Release many orders as one async job."""
+        body = {"order_ids": p.int_ids(order_ids, "order id"), "force": bool(force)}
+        return JobHandle.parse(self._post("/preorders/orders/bulk_release", body))
+
+    def _order_path(self, id: int | str) -> str:
+        return f"/preorders/orders/{p.int_id(id, 'order id')}"
+
+    # -- product variants --------------------------------------------------------------------
+
+    def list_product_variants(
+        self,
+        offer_id: str | None = None,
+        product_id: int | None = None,
+        variant_ids: Iterable[int | str] | None = None,
+        per_page: int | None = None,
+    ) -> Walk:
+        """Variants attached to any offer."""
+        ids = None if variant_ids is None else ",".join(map(str, p.int_ids(variant_ids, "id")))
+        params = {"offer_id": offer_id, "product_id": product_id, "variant_ids": ids}
+        return self._walk(
+            "/preorders/product_variants", "product_variants", params, per_page, p.variant,
+            p.variant_key, "shopify_variant_id",
+        )  # fmt: skip
+
+    def get_product_variant(self, id: int) -> dict[str, Any]:
+        """One variant's preorder context, by Shopify variant id."""
+        return p.variant(self._get(f"/preorders/product_variants/{p.int_id(id, 'variant id')}"))
+
+    def bulk_variant_action(
+        self, name: str, variant_ids: Iterable[int | str] | None = None
+    ) -> JobHandle:
+        """Run a bulk variant job (e.g. `bulk_recalculate_preorder_counts`)."""
+        body = None if variant_ids is None else {"variant_ids": p.int_ids(variant_ids, "id")}
+        path = f"/preorders/product_variants/{p.segment(name, 'action name')}"
+        return JobHandle.parse(self._post(path, body))
+
+    # -- reports -----------------------------------------------------------------------------
+
+    def list_reports(self) -> list[dict[str, Any]]:
+        """The report catalog."""
+        body = self._get("/preorders/reports")
+        reports = body.get("reports")
+        if not isinstance(reports, list):
+            raise errors.MalformedResponse("GET /preorders/reports: no 'reports' list")
+        return reports
+
+    def get_report(self, name: str, **params: Any) -> dict[str, Any]:
+        """A report's JSON; `from_`/`to` take dates, list values go out as `key[]`."""
+        return self._get(f"/preorders/reports/{p.segment(name, 'report name')}", p.query(params))
+
+    def export_report(self, name: str, **params: Any) -> JobHandle:
+        """Start a CSV export of a report; poll the handle for the download URL."""
+        path = f"/preorders/reports/{p.segment(name, 'report name')}/export"
+        body = p.body(params) or None
+        return JobHandle.parse(self._post(path, body))
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def job_status(self, job: JobHandle | str) -> JobStatus:
+        """Poll a job once; 404 (unknown or expired) raises JobNotFound."""
+        status_url = job.status_url if isinstance(job, JobHandle) else job
+        url = resolve_status_url(self._session.origin, status_url)
+        try:
+            return JobStatus.parse(self._session.request("GET", url))
+        except errors.NotFound as exc:
+            raise errors.JobNotFound(f"job at {status_url} is unknown or expired") from exc
+
+    def poll_job(
+        self,
+        job: JobHandle | str,
+        timeout: float = 600,
+        stall_timeout: float = 120,
+        initial_interval: float = 1.0,
+        max_interval: float = 15.0,
+        on_status: Callable[[JobStatus], None] | None = None,
+    ) -> JobStatus:
+        """Poll until completed/ready; raise JobFailed, JobCancelled, JobTimeout or JobNotFound."""
+        return poll(
+            lambda: self.job_status(job),
+            clock=self._clock,
+            sleep=self._sleep,
+            timeout=timeout,
+            stall_timeout=stall_timeout,
+            initial_interval=initial_interval,
+            max_interval=max_interval,
+            on_status=on_status,
+        )
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return _object(self._session.request("GET", path, params=params or None), "GET", path)
+
+    def _post(self, path: str, body: Any = None) -> dict[str, Any]:
+        return _object(self._session.request("POST", path, body=body), "POST", path)
+
+    def _walk(
+        self,
+        path: str,
+        list_key: str,
+        params: dict[str, Any],
+        per_page: int | None,
+        normalize: Callable[[Any], dict[str, Any]],
+        key: Callable[[dict[str, Any]], object],
+        key_name: str,
+    ) -> Walk:
+        base = p.query(params)
+
+        def fetch(page: int, size: int | None) -> Any:
+            query = {**base, "page": str(page)}
+            if size is not None:
+                query["per_page"] = str(size)
+            return self._session.request("GET", path, params=query)
+
+        return Walk(
+            fetch,
+            list_key=list_key,
+            key=key,
+            key_name=key_name,
+            normalize=normalize,
+            per_page=per_page or self.per_page,
+            concurrency=self.concurrency,
+        )
+
+
+def _object(body: Any, method: str, path: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise errors.MalformedResponse(f"{method} {path}: expected a JSON object")
+    return body

@@ -1,0 +1,134 @@
+"""Async job handles, statuses and polling (SPEC §4, §8.14-8.15)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from stoq import errors
+
+DONE = frozenset({"completed", "ready"})
+TERMINAL = DONE | {"failed", "cancelled"}
+
+
+@dataclass(frozen=True)
+class JobHandle:
+    """A job submission's 202 answer: poll `status_url` exactly as given."""
+
+    job_id: str
+    status_url: str
+    item_count: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def parse(cls, body: Any) -> JobHandle:
+        """Build from the submission body; `order_count`/`variant_count` become item_count."""
+        if not isinstance(body, dict) or not body.get("job_id") or not body.get("status_url"):
+            raise errors.MalformedResponse("job submission lacks job_id or status_url")
+        count = body.get("order_count", body.get("variant_count"))
+        return cls(
+            job_id=str(body["job_id"]),
+            status_url=str(body["status_url"]),
+            item_count=count if isinstance(count, int) else None,
+            raw=body,
+        )
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """One poll of a job: status plus progress (0-100), total and processed item counts."""
+
+    job_id: str
+    status: str
+    progress: float | None = None
+    total: int | None = None
+    processed: int | None = None
+    error: Any = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def terminal(self) -> bool:
+        """True once the job can no longer change."""
+        return self.status in TERMINAL
+
+    @property
+    def download_url(self) -> str | None:
+        """The first `*_url` field (other than status_url) holding an http(s) URL."""
+        for key, value in self.raw.items():
+            if (
+                key.endswith("_url")
+                and key != "status_url"
+                and isinstance(value, str)
+                and value.startswith(("http://", "https://"))
+            ):
+                return value
+        return None
+
+    @classmethod
+    def parse(cls, body: Any) -> JobStatus:
+        """Build from a status_url body."""
+        if not isinstance(body, dict) or not isinstance(body.get("status"), str):
+            raise errors.MalformedResponse("job status lacks a status")
+        return cls(
+            job_id=str(body.get("job_id", "")),
+            status=body["status"],
+            progress=body.get("progress"),
+            total=body.get("total"),
+            processed=body.get("processed"),
+            error=body.get("error"),
+            raw=body,
+        )
+
+
+def resolve_status_url(origin: str, status_url: str) -> str:
+    """Host-relative URLs hang off the API origin (not the base path); absolute ones stay."""
+    if status_url.startswith(("http://", "https://")):
+        return status_url
+    if not status_url.startswith("/"):
+        raise ValueError(f"status_url must be absolute or start with '/': {status_url!r}")
+    return origin + status_url
+
+
+def poll(
+    fetch: Callable[[], JobStatus],
+    *,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    timeout: float,
+    stall_timeout: float,
+    initial_interval: float,
+    max_interval: float,
+    on_status: Callable[[JobStatus], None] | None = None,
+) -> JobStatus:
+    """Poll until the job is done; raise JobFailed/JobCancelled/JobTimeout otherwise."""
+    start = last_change = clock()
+    interval = initial_interval
+    marker: tuple[Any, Any] | None = None
+    while True:
+        status = fetch()
+        if on_status is not None:
+            on_status(status)
+        if status.status in DONE:
+            return status
+        if status.status == "failed":
+            raise errors.JobFailed(f"job {status.job_id} failed: {status.error}", status)
+        if status.status == "cancelled":
+            raise errors.JobCancelled(f"job {status.job_id} was cancelled", status)
+        now = clock()
+        if (status.progress, status.processed) != marker:
+            marker = (status.progress, status.processed)
+            last_change = now
+        elif now - last_change >= stall_timeout:
+            raise errors.JobTimeout(
+                f"job {status.job_id} stalled: no progress for {now - last_change:.0f}s "
+                f"(status {status.status}, progress {status.progress})",
+                status,
+            )
+        left = timeout - (now - start)
+        if left <= 0:
+            raise errors.JobTimeout(
+                f"job {status.job_id} still {status.status} after {timeout:.0f}s", status
+            )
+        sleep(min(interval, left))
+        interval = min(interval * 2, max_interval)

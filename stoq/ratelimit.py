@@ -1,0 +1,126 @@
+"""Client-side sliding-window budget in STOQ's points (SPEC §1.5), shared across threads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def cost_of(method: str) -> int:
+    """STOQ charges 1 point per read and 2 per write."""
+    return 2 if method.upper() in WRITE_METHODS else 1
+
+
+class Ticket:
+    """One spend in the window; `settle` moves its expiry to when the response arrived."""
+
+    __slots__ = ("cost", "expires_at", "waited")
+
+    def __init__(self, cost: int, expires_at: float, waited: float) -> None:
+        self.cost = cost
+        self.expires_at = expires_at
+        self.waited = waited
+
+
+class RateBudget:
+    """`points_per_window` points per rolling `window_seconds`; `acquire` blocks until room."""
+
+    def __init__(
+        self,
+        points_per_window: int = 360,
+        window_seconds: float = 60.0,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        wall_clock: Callable[[], float],
+    ) -> None:
+        if points_per_window < 2 or window_seconds <= 0:
+            raise ValueError("points_per_window must be >= 2 and window_seconds > 0")
+        self.limit = points_per_window
+        self.window = window_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self._wall_clock = wall_clock
+        self._lock = threading.Lock()
+        # Spends (ours and phantom ones standing for the server's view) that still count.
+        self._entries: list[Ticket] = []
+
+    def used(self) -> int:
+        """Points counted in the window right now."""
+        with self._lock:
+            return self._used(self._clock())
+
+    def acquire(self, cost: int) -> Ticket:
+        """Block (via the injected sleep) until `cost` points fit, then spend them."""
+        cost = min(cost, self.limit)
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._wait_for(now, cost)
+                if wait <= 0:
+                    ticket = Ticket(cost, now + self.window, waited)
+                    self._entries.append(ticket)
+                    return ticket
+            # Sleep outside the lock so other threads can settle and observe meanwhile.
+            self._sleep(wait)
+            waited += wait
+
+    def settle(self, ticket: Ticket) -> None:
+        """Count the spend from now: the server saw it at some point before the response."""
+        with self._lock:
+            ticket.expires_at = self._clock() + self.window
+
+    def pause(self, seconds: float) -> None:
+        """Hold every thread back for `seconds` (after a 429 with Retry-After)."""
+        if seconds > 0:
+            with self._lock:
+                self._entries.append(Ticket(self.limit, self._clock() + seconds, 0.0))
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Correct the window from X-RateLimit-Limit/Remaining/Reset on a response."""
+        limit = _number(headers.get("x-ratelimit-limit"))
+        remaining = _number(headers.get("x-ratelimit-remaining"))
+        reset = _number(headers.get("x-ratelimit-reset"))
+        with self._lock:
+            if limit is not None and 2 <= limit < self.limit:
+                self.limit = int(limit)
+            if remaining is None:
+                return
+            now = self._clock()
+            ours = self.limit - self._used(now)
+            if remaining >= ours:
+                return
+            # The server knows of spends we don't (another client, an earlier run): believe it
+            # until its reset by standing a phantom spend in the window.
+            reset_in = self.window if reset is None else reset - self._wall_clock()
+            reset_in = min(max(reset_in, 0.0), self.window)
+            if reset_in > 0:
+                self._entries.append(Ticket(int(ours - remaining), now + reset_in, 0.0))
+
+    def _used(self, now: float) -> int:
+        self._entries = [t for t in self._entries if t.expires_at > now]
+        return sum(t.cost for t in self._entries)
+
+    def _wait_for(self, now: float, cost: int) -> float:
+        """Seconds until `cost` more points fit in the window (0 if they fit now)."""
+        excess = self._used(now) + cost - self.limit
+        if excess <= 0:
+            return 0.0
+        freed = 0
+        for ticket in sorted(self._entries, key=lambda t: t.expires_at):
+            freed += ticket.cost
+            if freed >= excess:
+                return max(ticket.expires_at - now, 1e-3)
+        return self.window  # unreachable: every entry expires within the window
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None

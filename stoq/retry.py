@@ -1,0 +1,79 @@
+"""When to retry and how long to wait (SPEC §8.11, §8.19)."""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+# Failures where the request provably never reached the server, so even a write may be resent.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass
+class RetryPolicy:
+    """Capped exponential backoff with full jitter; `max_retries` extra attempts at most."""
+
+    max_retries: int = 6
+    base: float = 0.5
+    cap: float = 30.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before retry number `attempt` (0-based): uniform in [0, cap]."""
+        return self.rng.uniform(0.0, min(self.cap, self.base * 2**attempt))
+
+
+def is_retryable_status(status: int) -> bool:
+    """429 and 5xx are worth another try for reads."""
+    return status in RETRYABLE_STATUS or 500 <= status < 600
+
+
+def retry_after(
+    response: httpx.Response,
+    body: Any,
+    wall_clock: Callable[[], float],
+    max_wait: float,
+) -> float | None:
+    """Seconds to wait after a 429: Retry-After header, body `retry_after`, X-RateLimit-Reset."""
+    header = response.headers.get("retry-after")
+    if header is not None:
+        seconds = _parse_retry_after(header.strip(), wall_clock)
+        if seconds is not None:
+            return max(seconds, 0.0)
+    if isinstance(body, dict):
+        value = body.get("retry_after")
+        if isinstance(value, int | float | str):
+            try:
+                return max(float(value), 0.0)
+            except ValueError:
+                pass
+    reset = response.headers.get("x-ratelimit-reset")
+    if reset is not None:
+        try:
+            # A skewed clock must not turn a reset into a long sleep: cap at the window.
+            return min(max(float(reset) - wall_clock(), 0.0), max_wait)
+        except ValueError:
+            pass
+    return None
+
+
+def _parse_retry_after(value: str, wall_clock: Callable[[], float]) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # HTTP-dates are GMT; a naive parse must not pick up local time
+        when = when.replace(tzinfo=datetime.UTC)
+    return when.timestamp() - wall_clock()
