@@ -143,11 +143,12 @@ class Session:
             error = self._error(method, path, response)
             if status == 429:
                 self._stats.add(rate_limited=1)
+                wait = error.retry_after if isinstance(error, errors.RateLimited) else None
+                # Pausing the shared budget holds every thread back (and the next call), not
+                # just this one.
+                self._budget.pause(self._policy.backoff(attempt) if wait is None else wait)
                 if attempt >= self._policy.max_retries:
                     raise error
-                wait = error.retry_after if isinstance(error, errors.RateLimited) else None
-                # Pausing the shared budget holds every thread back, not just this one.
-                self._budget.pause(self._policy.backoff(attempt) if wait is None else wait)
                 self._stats.add(retries=1)
                 attempt += 1
                 continue
