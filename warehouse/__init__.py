@@ -1,0 +1,1 @@
+"""DuckDB warehouse for STOQ preorders: schema, frames, merge loads, views."""

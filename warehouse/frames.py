@@ -1,0 +1,186 @@
+"""Turn API records (plain dicts) into typed DataFrames plus rejects, built column-wise.
+
+Money columns hold validated decimal text (pandas has no exact decimal dtype without pyarrow and
+float would be wrong); the merge SQL casts it to DECIMAL(18, 2). Timestamps are
+datetime64[ns, UTC]; ids are int64 / nullable Int64; lists stay Python lists (VARCHAR[]).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from warehouse import parse, records
+from warehouse.errors import MissingKey
+from warehouse.parse import BadField
+
+ORDER_KEYS = ("shopify_order_id", "id")
+OFFER_KEYS = ("id",)
+_ORDER_TIMES = ("created_at", "cancelled_at", "charged_at")
+_OFFER_TIMES = ("delivery_at", "created_at", "updated_at", "discarded_at")
+_dumps = json.dumps  # the default separators take the fastest C encoder path
+
+
+class Reject(NamedTuple):
+    """A record that could not be typed: its key (when usable), why, and the record as JSON."""
+
+    record_key: str | None
+    reason: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class OrderFrames:
+    """Orders (one row per order), their line items, and rejected records."""
+
+    orders: pd.DataFrame
+    line_items: pd.DataFrame
+    rejects: list[Reject] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OfferFrames:
+    """Offers (one row per offer), their variants, and rejected records."""
+
+    offers: pd.DataFrame
+    offer_variants: pd.DataFrame
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def order_frames(batch: Iterable[Mapping[str, Any]]) -> OrderFrames:
+    """Type a page of order records; bad shapes become rejects, key-less ones raise."""
+    rows: list[tuple[Any, ...]] = []
+    raws: list[str] = []
+    lines: dict[str, list[Any]] = {name: [] for name in records.LINE_COLUMNS}
+    rejects: list[Reject] = []
+    for key, rec in _keyed(batch, "orders", ORDER_KEYS):
+        raw = _dumps(rec)
+        mark = len(lines["order_id"])
+        try:
+            oid = parse.integer(key, "shopify_order_id")
+            assert oid is not None
+            row = records.order_row(oid, rec)
+            records.line_items(oid, rec.get("line_items"), lines)
+        except BadField as exc:
+            for column in lines.values():
+                del column[mark:]
+            rejects.append(Reject(str(key), str(exc), raw))
+            continue
+        rows.append(row)
+        raws.append(raw)
+    columns = _transpose(rows, records.ORDER_COLUMNS)
+    columns["raw"] = raws
+    bad = _parse_times(columns, _ORDER_TIMES)
+    columns["id"] = np.asarray(columns["id"], dtype=np.int64)
+    columns["customer_id"] = pd.array(columns["customer_id"], dtype="Int64")
+    orders, items = pd.DataFrame(columns), _line_frame(lines)
+    if bad:
+        orders, items = _drop_rejected(orders, items, bad, rejects)
+    return OrderFrames(orders, items, rejects)
+
+
+def offer_frames(batch: Iterable[Mapping[str, Any]]) -> OfferFrames:
+    """Type a batch of offer records; bad shapes become rejects, key-less ones raise."""
+    rows: list[tuple[Any, ...]] = []
+    raws: list[str] = []
+    variants: dict[str, list[Any]] = {"offer_id": [], "shopify_variant_id": []}
+    rejects: list[Reject] = []
+    for key, rec in _keyed(batch, "offers", OFFER_KEYS):
+        raw = _dumps(rec)
+        try:
+            oid = parse.required_text(key, "id")
+            caps = parse.mapping(rec.get("capabilities"), "capabilities")
+            ids = records.variant_ids(rec, caps)
+            row = records.offer_row(oid, rec, ids)
+        except BadField as exc:
+            rejects.append(Reject(str(key), str(exc), raw))
+            continue
+        rows.append(row)
+        raws.append(raw)
+        variants["offer_id"].extend([oid] * len(ids or ()))
+        variants["shopify_variant_id"].extend(ids or ())
+    columns = _transpose(rows, records.OFFER_COLUMNS)
+    columns["raw"] = raws
+    bad = _parse_times(columns, _OFFER_TIMES)
+    columns["variant_count"] = pd.array(columns["variant_count"], dtype="Int64")
+    columns["enabled"] = pd.array(columns["enabled"], dtype="boolean")
+    columns["has_variant_list"] = np.asarray(columns["has_variant_list"], dtype=bool)
+    offers = pd.DataFrame(columns)
+    links = pd.DataFrame(
+        {
+            "offer_id": pd.Series(variants["offer_id"], dtype=object),
+            "shopify_variant_id": np.asarray(variants["shopify_variant_id"], dtype=np.int64),
+        }
+    )
+    if bad:
+        offers, links = _drop_rejected(offers, links, bad, rejects)
+    return OfferFrames(offers, links, rejects)
+
+
+def _keyed(
+    batch: Iterable[Mapping[str, Any]], stream: str, keys: tuple[str, ...]
+) -> list[tuple[Any, Mapping[str, Any]]]:
+    """(key, record) pairs deduplicated by key, last one wins; MissingKey for a key-less record."""
+    out: dict[Any, Mapping[str, Any]] = {}
+    for position, rec in enumerate(batch):
+        key = None
+        if isinstance(rec, Mapping):
+            for name in keys:
+                key = rec.get(name)
+                if key is not None:
+                    break
+        if key is None:
+            raise MissingKey(stream, keys, position)
+        if type(key) is not str:
+            key = key if type(key) is int else str(key)
+        out.pop(key, None)
+        out[key] = rec
+    return list(out.items())
+
+
+def _transpose(rows: list[tuple[Any, ...]], names: list[str]) -> dict[str, Any]:
+    """Row tuples to a dict of column lists."""
+    if not rows:
+        return {name: [] for name in names}
+    return dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))
+
+
+def _parse_times(columns: dict[str, Any], names: tuple[str, ...]) -> dict[int, str]:
+    """Parse the named timestamp columns in place; return {row: reason} for unparseable values."""
+    bad: dict[int, str] = {}
+    for name in names:
+        source = columns[name]
+        columns[name], mask = parse.timestamps(source)
+        for row in np.flatnonzero(mask.to_numpy()):
+            shown = parse.show(source[row])
+            bad.setdefault(int(row), f"{name} is not an ISO 8601 timestamp: {shown}")
+    return bad
+
+
+def _drop_rejected(
+    frame: pd.DataFrame, children: pd.DataFrame, bad: dict[int, str], rejects: list[Reject]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Move rows with an unparseable timestamp to `rejects` and drop them and their child rows."""
+    rows = sorted(bad)
+    for row in rows:
+        rejects.append(Reject(str(frame.at[row, "id"]), bad[row], str(frame.at[row, "raw"])))
+    keep = np.ones(len(frame), dtype=bool)
+    keep[rows] = False
+    dropped = frame["id"].iloc[rows]
+    kept_children = children[~children.iloc[:, 0].isin(dropped)]
+    return frame[keep].reset_index(drop=True), kept_children.reset_index(drop=True)
+
+
+def _line_frame(lines: dict[str, list[Any]]) -> pd.DataFrame:
+    """Line item columns as a DataFrame with integer dtypes."""
+    frame: dict[str, Any] = dict(lines)
+    frame["order_id"] = np.asarray(lines["order_id"], dtype=np.int64)
+    frame["line_index"] = np.asarray(lines["line_index"], dtype=np.int32)
+    for name in ("shopify_variant_id", "shopify_product_id", "quantity"):
+        frame[name] = pd.array(lines[name], dtype="Int64")
+    return pd.DataFrame(frame)

@@ -1,0 +1,55 @@
+"""Create every table and view from `warehouse/schema/*.sql` (idempotent); UTC sessions."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from warehouse import sql
+
+#: Tables the loaders write; SQL table names only ever come from this set.
+TABLES = frozenset(
+    {
+        "offers",
+        "offer_variants",
+        "orders",
+        "order_line_items",
+        "order_state_history",
+        "sync_state",
+        "sync_runs",
+        "_rejects",
+    }
+)
+VIEWS = frozenset({"preorder_backlog", "releasable_orders"})
+
+_VIEW = re.compile(r"^\s*create\s+(or\s+replace\s+)?view\b", re.IGNORECASE | re.MULTILINE)
+
+
+def use_utc(conn: duckdb.DuckDBPyConnection) -> None:
+    """Set the connection's TimeZone to UTC so TIMESTAMPTZ values render and bucket in UTC."""
+    conn.execute("SET TimeZone = 'UTC'")
+
+
+def ordered_files() -> list[tuple[str, str]]:
+    """Schema files in apply order: tables (by name), then views (by name)."""
+    files = sql.schema_files()
+    tables = [(n, t) for n, t in files.items() if not _VIEW.search(t)]
+    views = [(n, t) for n, t in files.items() if _VIEW.search(t)]
+    return tables + views
+
+
+def apply(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create missing tables and (re)create views in one transaction; safe to run repeatedly.
+
+    Also sets the session TimeZone to UTC (DuckDB settings are per connection; loads set it too).
+    """
+    use_utc(conn)
+    conn.begin()
+    try:
+        for _name, text in ordered_files():
+            conn.execute(text)
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
