@@ -102,18 +102,9 @@ class Session:
         write = method.upper() != "GET"
         attempt = 0
         while True:
-            ticket = self._budget.acquire(cost_of(method))
-            self._stats.add(
-                requests=1,
-                points=ticket.cost,
-                budget_waits=int(ticket.waited > 0),
-                budget_wait_seconds=ticket.waited,
-            )
-            try:
-                response = self._http.request(method, path, params=params, json=body)
-            except httpx.TransportError as exc:
-                self._budget.settle(ticket)
-                self._stats.add(transport_errors=1)
+            response = self._send(method, path, params, body)
+            if isinstance(response, httpx.TransportError):
+                exc = response
                 reason = self._auth.redact(f"{type(exc).__name__}: {exc}")
                 if write and not isinstance(exc, NEVER_SENT):
                     raise errors.WriteOutcomeUnknown(method, path, reason) from exc
@@ -123,7 +114,6 @@ class Session:
                     ) from exc
                 attempt = self._back_off(attempt)
                 continue
-            self._budget.settle(ticket)
             self._budget.observe(response.headers)
             status = response.status_code
             if 200 <= status < 300:
@@ -159,6 +149,25 @@ class Session:
             if not is_retryable_status(status) or attempt >= self._policy.max_retries:
                 raise error
             attempt = self._back_off(attempt)
+
+    def _send(
+        self, method: str, path: str, params: dict[str, Any] | None, body: Any
+    ) -> httpx.Response | httpx.TransportError:
+        """One attempt under the budget; a transport failure is returned, not raised."""
+        ticket = self._budget.acquire(cost_of(method))
+        self._stats.add(
+            requests=1,
+            points=ticket.cost,
+            budget_waits=int(ticket.waited > 0),
+            budget_wait_seconds=ticket.waited,
+        )
+        try:
+            return self._http.request(method, path, params=params, json=body)
+        except httpx.TransportError as exc:
+            self._stats.add(transport_errors=1)
+            return exc
+        finally:
+            self._budget.settle(ticket)
 
     def _back_off(self, attempt: int) -> int:
         delay = self._policy.backoff(attempt)

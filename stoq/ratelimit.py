@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Mapping
 
@@ -16,10 +17,11 @@ def cost_of(method: str) -> int:
 class Ticket:
     """One spend in the window; `settle` moves its expiry to when the response arrived."""
 
-    __slots__ = ("cost", "expires_at", "waited")
+    __slots__ = ("acquired_at", "cost", "expires_at", "waited")
 
-    def __init__(self, cost: int, expires_at: float, waited: float) -> None:
+    def __init__(self, cost: int, acquired_at: float, expires_at: float, waited: float) -> None:
         self.cost = cost
+        self.acquired_at = acquired_at
         self.expires_at = expires_at
         self.waited = waited
 
@@ -61,7 +63,8 @@ class RateBudget:
                 now = self._clock()
                 wait = self._wait_for(now, cost)
                 if wait <= 0:
-                    ticket = Ticket(cost, now + self.window, waited)
+                    # In flight it counts without expiring; settle() starts its window.
+                    ticket = Ticket(cost, now, math.inf, waited)
                     self._entries.append(ticket)
                     return ticket
             # Sleep outside the lock so other threads can settle and observe meanwhile.
@@ -69,7 +72,7 @@ class RateBudget:
             waited += wait
 
     def settle(self, ticket: Ticket) -> None:
-        """Count the spend from now: the server saw it at some point before the response."""
+        """Start the spend's window now: the server counted it at some point before this."""
         with self._lock:
             ticket.expires_at = self._clock() + self.window
 
@@ -77,7 +80,8 @@ class RateBudget:
         """Hold every thread back for `seconds` (after a 429 with Retry-After)."""
         if seconds > 0:
             with self._lock:
-                self._entries.append(Ticket(self.limit, self._clock() + seconds, 0.0))
+                now = self._clock()
+                self._entries.append(Ticket(self.limit, now, now + seconds, 0.0))
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Correct the window from X-RateLimit-Limit/Remaining/Reset on a response."""
@@ -98,7 +102,7 @@ class RateBudget:
             reset_in = self.window if reset is None else reset - self._wall_clock()
             reset_in = min(max(reset_in, 0.0), self.window)
             if reset_in > 0:
-                self._entries.append(Ticket(int(ours - remaining), now + reset_in, 0.0))
+                self._entries.append(Ticket(int(ours - remaining), now, now + reset_in, 0.0))
 
     def _used(self, now: float) -> int:
         self._entries = [t for t in self._entries if t.expires_at > now]
@@ -111,10 +115,13 @@ class RateBudget:
             return 0.0
         freed = 0
         for ticket in sorted(self._entries, key=lambda t: t.expires_at):
+            if ticket.expires_at == math.inf:
+                break
             freed += ticket.cost
             if freed >= excess:
                 return max(ticket.expires_at - now, 1e-3)
-        return self.window  # unreachable: every entry expires within the window
+        # Only requests still in flight stand in the way: look again shortly.
+        return min(self.window, 0.05)
 
 
 def _number(value: str | None) -> float | None:

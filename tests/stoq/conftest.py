@@ -190,9 +190,7 @@ def make_client(clock: FakeClock) -> Iterator[Callable[..., StoqClient]]:
             "wall_clock": clock.time,
         }
         options.update(kwargs)
-        client = StoqClient(
-            API_KEY, BASE_URL, transport=httpx.MockTransport(handler), **options
-        )
+        client = StoqClient(API_KEY, BASE_URL, transport=httpx.MockTransport(handler), **options)
         made.append(client)
         return client
 

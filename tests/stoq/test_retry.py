@@ -34,7 +34,8 @@ def test_429_with_retry_after_header_only(make_client, clock):
 
 def test_429_with_http_date_retry_after(make_client, clock):
     when = email.utils.formatdate(clock.time() + 30, usegmt=True)
-    api = FakeApi().on("GET", GET_PATH, reply(429, headers={"Retry-After": when}), reply(200, ORDER))
+    limited = reply(429, headers={"Retry-After": when})
+    api = FakeApi().on("GET", GET_PATH, limited, reply(200, ORDER))
     make_client(api).get_order(1)
     assert 29.0 <= clock.now <= 31.0
 
