@@ -1,0 +1,19 @@
+"""A local emulator of the STOQ Preorders v2 API for the demo, the tests and the benchmarks."""
+
+from sandbox.clock import FakeClock, RealClock
+from sandbox.config import BASE_PATH, DEFAULT_API_KEY, ChaosConfig, SandboxConfig
+from sandbox.response import SandboxResponse
+from sandbox.shop import Shop
+from sandbox.transport import mock_transport
+
+__all__ = [
+    "BASE_PATH",
+    "DEFAULT_API_KEY",
+    "ChaosConfig",
+    "FakeClock",
+    "RealClock",
+    "SandboxConfig",
+    "SandboxResponse",
+    "Shop",
+    "mock_transport",
+]

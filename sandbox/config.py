@@ -1,0 +1,60 @@
+"""Sandbox configuration: every SPEC §8 reading the emulator takes, as plain dataclass fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
+
+DEFAULT_API_KEY = "stoq_api_key_" + "sandbox".ljust(32, "0")
+BASE_PATH = "/api/v2/external"
+
+assert len(DEFAULT_API_KEY) == len("stoq_api_key_") + 32
+
+
+@dataclass(frozen=True)
+class ChaosConfig:
+    """Seeded fault injection; every rate is a probability per API request and all are off."""
+
+    error_5xx: float = 0.0
+    burst_429: float = 0.0
+    burst_length: int = 3
+    burst_retry_after: int = 1
+    drop: float = 0.0
+    truncate: float = 0.0
+    drop_after_apply: float = 0.0
+    latency_ms: int = 0
+    latency_jitter_ms: int = 0
+    # Drift: every `drift_every`-th list-orders request creates this many orders at the head.
+    new_orders_during_walk: int = 0
+    drift_every: int = 1
+
+    def updated(self, changes: dict[str, Any]) -> ChaosConfig:
+        """Return a copy with `changes` applied; unknown keys raise ValueError."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown chaos fields: {', '.join(unknown)}")
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """What the emulated shop looks like and which reading it takes of each [U] item."""
+
+    api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
+    seed: int = 7
+    orders: int = 500
+    offers: int = 12
+    per_page_default: int = 25
+    per_page_max: int = 100
+    per_page_over_max: Literal["clamp", "error"] = "clamp"
+    state_filter: Literal["post_fetch", "pre_fetch"] = "post_fetch"
+    status_url_style: Literal["host_relative", "absolute"] = "host_relative"
+    rate_limit_points: int = 360
+    rate_limit_window: float = 60.0
+    rate_limit_body: Literal["v1", "errors"] = "v1"
+    job_steps: int = 4
+    job_ttl_seconds: float = 3600.0
+    download_ttl_seconds: float = 3600.0
+    latency_ms: int = 0
+    chaos: ChaosConfig = field(default_factory=ChaosConfig)
