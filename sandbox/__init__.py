@@ -1,8 +1,10 @@
 """A local emulator of the STOQ Preorders v2 API for the demo, the tests and the benchmarks."""
 
+from sandbox.asgi import create_app
 from sandbox.clock import FakeClock, RealClock
 from sandbox.config import BASE_PATH, DEFAULT_API_KEY, ChaosConfig, SandboxConfig
 from sandbox.response import SandboxResponse
+from sandbox.server import RunningSandbox, serve
 from sandbox.shop import Shop
 from sandbox.transport import mock_transport
 
@@ -12,8 +14,11 @@ __all__ = [
     "ChaosConfig",
     "FakeClock",
     "RealClock",
+    "RunningSandbox",
     "SandboxConfig",
     "SandboxResponse",
     "Shop",
+    "create_app",
     "mock_transport",
+    "serve",
 ]

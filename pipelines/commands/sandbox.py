@@ -1,0 +1,82 @@
+"""`preorders sandbox`: serve the STOQ v2 emulator in the foreground with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from sandbox import BASE_PATH, DEFAULT_API_KEY, ChaosConfig, SandboxConfig, create_app
+from sandbox.server import quiet_simulated_drops
+
+CHAOS_FLAGS = {
+    "chaos_5xx": "error_5xx",
+    "chaos_429": "burst_429",
+    "chaos_drop": "drop",
+    "chaos_truncate": "truncate",
+    "chaos_drop_after_apply": "drop_after_apply",
+    "chaos_latency_ms": "latency_ms",
+    "chaos_jitter_ms": "latency_jitter_ms",
+    "drift": "new_orders_during_walk",
+    "drift_every": "drift_every",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `sandbox` subcommand."""
+    p = subparsers.add_parser("sandbox", help="Serve the local STOQ v2 API emulator.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--orders", type=int, default=500)
+    p.add_argument("--offers", type=int, default=12)
+    p.add_argument("--per-page-max", type=int, default=100)
+    p.add_argument("--state-filter", choices=("post_fetch", "pre_fetch"), default="post_fetch")
+    p.add_argument("--rate-limit-points", type=int, default=360)
+    p.add_argument("--rate-limit-body", choices=("v1", "errors"), default="v1")
+    p.add_argument("--job-steps", type=int, default=4)
+    p.add_argument("--latency-ms", type=int, default=0)
+    for flag, kind in (
+        ("5xx", float),
+        ("429", float),
+        ("drop", float),
+        ("truncate", float),
+        ("drop-after-apply", float),
+        ("latency-ms", int),
+        ("jitter-ms", int),
+    ):
+        p.add_argument(f"--chaos-{flag}", type=kind, default=0)
+    p.add_argument("--drift", type=int, default=0, help="new orders per drift step")
+    p.add_argument("--drift-every", type=int, default=1, help="list-orders requests per step")
+    p.set_defaults(handler=run)
+
+
+def config_from(args: argparse.Namespace) -> SandboxConfig:
+    """The SandboxConfig the flags describe."""
+    chaos = ChaosConfig(**{field: getattr(args, flag) for flag, field in CHAOS_FLAGS.items()})
+    return SandboxConfig(
+        seed=args.seed,
+        orders=args.orders,
+        offers=args.offers,
+        per_page_max=args.per_page_max,
+        state_filter=args.state_filter,
+        rate_limit_points=args.rate_limit_points,
+        rate_limit_body=args.rate_limit_body,
+        job_steps=args.job_steps,
+        latency_ms=args.latency_ms,
+        chaos=chaos,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the shop, print where it listens and with which key, then serve until Ctrl-C."""
+    app = create_app(config_from(args))
+    shop = app.state.shop
+    print(f"STOQ sandbox: {len(shop.orders)} orders, {len(shop.offers)} offers (seed {args.seed})")
+    print(f"base URL: http://{args.host}:{args.port}{BASE_PATH}")
+    print(f"API key:  {DEFAULT_API_KEY}")
+    print(f"control:  http://{args.host}:{args.port}/_sandbox/  (truth, log, mutate, chaos)")
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info", lifespan="off")
+    quiet_simulated_drops()
+    uvicorn.Server(config).run()
+    return 0
