@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -136,3 +137,21 @@ def offer_key(record: Record) -> object:
 def variant_key(record: Record) -> object:
     """Product variants dedupe on `shopify_variant_id`."""
     return record.get("shopify_variant_id")
+
+
+@dataclass(frozen=True)
+class Listing:
+    """How to read one list endpoint: its list key, record normaliser and dedupe key."""
+
+    path: str
+    list_key: str
+    normalize: Callable[[Any], Record]
+    key: Callable[[Record], object]
+    key_name: str
+
+
+OFFERS = Listing("/preorders/offers", "offers", offer, offer_key, "id")
+ORDERS = Listing("/preorders/orders", "orders", order, order_key, "shopify_order_id or id")
+VARIANTS = Listing(
+    "/preorders/product_variants", "product_variants", variant, variant_key, "shopify_variant_id"
+)

@@ -87,11 +87,6 @@ class StoqClient:
     def __repr__(self) -> str:
         return f"StoqClient(base_url={self.base_url!r})"
 
-    @property
-    def budget(self) -> RateBudget:
-        """The shared rate budget (points spent per rolling window)."""
-        return self._budget
-
     # -- discovery ---------------------------------------------------------------------------
 
     def help(self, prefix: str | None = None) -> dict[str, Any]:
@@ -102,9 +97,7 @@ class StoqClient:
 
     def list_offers(self, status: str | None = None, per_page: int | None = None) -> Walk:
         """Every offer (newest first), optionally filtered by status."""
-        return self._walk(
-            "/preorders/offers", "offers", {"status": status}, per_page, p.offer, p.offer_key, "id"
-        )
+        return self._walk(p.OFFERS, {"status": status}, per_page)
 
     def get_offer(self, id: str) -> dict[str, Any]:
         """One offer, including its capabilities block."""
@@ -152,10 +145,7 @@ class StoqClient:
             "from": from_,
             "to": to,
         }
-        return self._walk(
-            "/preorders/orders", "orders", params, per_page, p.order, p.order_key,
-            "shopify_order_id or id",
-        )  # fmt: skip
+        return self._walk(p.ORDERS, params, per_page)
 
     def get_order(self, id: int) -> dict[str, Any]:
         """One order by Shopify order id."""
@@ -191,10 +181,7 @@ class StoqClient:
         """Variants attached to any offer."""
         ids = None if variant_ids is None else ",".join(map(str, p.int_ids(variant_ids, "id")))
         params = {"offer_id": offer_id, "product_id": product_id, "variant_ids": ids}
-        return self._walk(
-            "/preorders/product_variants", "product_variants", params, per_page, p.variant,
-            p.variant_key, "shopify_variant_id",
-        )  # fmt: skip
+        return self._walk(p.VARIANTS, params, per_page)
 
     def get_product_variant(self, id: int) -> dict[str, Any]:
         """One variant's preorder context, by Shopify variant id."""
@@ -268,30 +255,21 @@ class StoqClient:
     def _post(self, path: str, body: Any = None) -> dict[str, Any]:
         return _object(self._session.request("POST", path, body=body), "POST", path)
 
-    def _walk(
-        self,
-        path: str,
-        list_key: str,
-        params: dict[str, Any],
-        per_page: int | None,
-        normalize: Callable[[Any], dict[str, Any]],
-        key: Callable[[dict[str, Any]], object],
-        key_name: str,
-    ) -> Walk:
+    def _walk(self, listing: p.Listing, params: dict[str, Any], per_page: int | None) -> Walk:
         base = p.query(params)
 
         def fetch(page: int, size: int | None) -> Any:
             query = {**base, "page": str(page)}
             if size is not None:
                 query["per_page"] = str(size)
-            return self._session.request("GET", path, params=query)
+            return self._session.request("GET", listing.path, params=query)
 
         return Walk(
             fetch,
-            list_key=list_key,
-            key=key,
-            key_name=key_name,
-            normalize=normalize,
+            list_key=listing.list_key,
+            key=listing.key,
+            key_name=listing.key_name,
+            normalize=listing.normalize,
             per_page=per_page or self.per_page,
             concurrency=self.concurrency,
         )
