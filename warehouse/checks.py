@@ -1,0 +1,53 @@
+"""Read-only data-quality queries behind the asset checks (no Dagster here)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from warehouse import sql
+
+#: The derived order states SPEC §3.1 documents.
+ORDER_STATES = (
+    "placed",
+    "awaiting_balance",
+    "balance_collected",
+    "released",
+    "fulfilled",
+    "cancelled",
+    "refunded",
+)
+_KEYED = frozenset({"orders", "offers"})
+_STREAMS = frozenset({"orders", "offers"})
+
+
+def duplicate_ids(conn: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Rows of `table` (orders or offers) whose id is not unique."""
+    if table not in _KEYED:
+        raise ValueError(f"no key check for table {table!r}")
+    return int(conn.execute(sql.query(f"check_duplicate_ids_{table}")).fetchone()[0])
+
+
+def unknown_states(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """`{state: orders}` for every order state outside the documented set."""
+    rows = conn.execute(sql.query("check_unknown_states"), {"states": list(ORDER_STATES)})
+    return {str(state): int(n) for state, n in rows.fetchall()}
+
+
+def live_orders_vs_api(conn: duckdb.DuckDBPyConnection) -> tuple[int, int | None]:
+    """(orders the API still returns per the warehouse, the API's last reported total_count)."""
+    live, total = conn.execute(sql.query("check_live_orders_vs_api")).fetchone()
+    return int(live), None if total is None else int(total)
+
+
+def last_success(conn: duckdb.DuckDBPyConnection, stream: str) -> datetime | None:
+    """When `stream` last finished a successful sync, or None."""
+    if stream not in _STREAMS:
+        raise ValueError(f"unknown stream {stream!r}")
+    return conn.execute(sql.query("check_last_success"), {"stream": stream}).fetchone()[0]
+
+
+def row_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows in offers, offer_variants, orders and order_line_items."""
+    return {str(k): int(v) for k, v in conn.execute(sql.query("check_row_counts")).fetchall()}
