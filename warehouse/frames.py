@@ -56,29 +56,29 @@ def order_frames(batch: Iterable[Mapping[str, Any]]) -> OrderFrames:
     """Type a page of order records; bad shapes become rejects, key-less ones raise."""
     rows: list[tuple[Any, ...]] = []
     raws: list[str] = []
-    lines: dict[str, list[Any]] = {name: [] for name in records.LINE_COLUMNS}
+    lines: list[tuple[Any, ...]] = []
     rejects: list[Reject] = []
+    order_row, line_items, dumps = records.order_row, records.line_items, _dumps
     for key, rec in _keyed(batch, "orders", ORDER_KEYS):
-        raw = _dumps(rec)
-        mark = len(lines["order_id"])
+        raw = dumps(rec)
+        mark = len(lines)
         try:
-            oid = parse.integer(key, "shopify_order_id")
-            assert oid is not None
-            row = records.order_row(oid, rec)
-            records.line_items(oid, rec.get("line_items"), lines)
+            oid = key if type(key) is int else parse.integer(key, "shopify_order_id")
+            rows.append(order_row(oid, rec))  # type: ignore[arg-type]
+            line_items(oid, rec.get("line_items"), lines)  # type: ignore[arg-type]
         except BadField as exc:
-            for column in lines.values():
-                del column[mark:]
+            if len(rows) > len(raws):
+                rows.pop()
+            del lines[mark:]
             rejects.append(Reject(str(key), str(exc), raw))
             continue
-        rows.append(row)
         raws.append(raw)
     columns = _transpose(rows, records.ORDER_COLUMNS)
     columns["raw"] = raws
     bad = _parse_times(columns, _ORDER_TIMES)
     columns["id"] = np.asarray(columns["id"], dtype=np.int64)
     columns["customer_id"] = pd.array(columns["customer_id"], dtype="Int64")
-    orders, items = pd.DataFrame(columns), _line_frame(lines)
+    orders, items = pd.DataFrame(columns), _line_frame(_transpose(lines, records.LINE_COLUMNS))
     if bad:
         orders, items = _drop_rejected(orders, items, bad, rejects)
     return OrderFrames(orders, items, rejects)
@@ -126,7 +126,8 @@ def _keyed(
     batch: Iterable[Mapping[str, Any]], stream: str, keys: tuple[str, ...]
 ) -> list[tuple[Any, Mapping[str, Any]]]:
     """(key, record) pairs deduplicated by key, last one wins; MissingKey for a key-less record."""
-    out: dict[Any, Mapping[str, Any]] = {}
+    pairs: list[tuple[Any, Mapping[str, Any]]] = []
+    seen: set[Any] = set()
     for position, rec in enumerate(batch):
         key = None
         if isinstance(rec, Mapping):
@@ -136,11 +137,13 @@ def _keyed(
                     break
         if key is None:
             raise MissingKey(stream, keys, position)
-        if type(key) is not str:
-            key = key if type(key) is int else str(key)
-        out.pop(key, None)
-        out[key] = rec
-    return list(out.items())
+        if type(key) is not int and type(key) is not str:
+            key = str(key)
+        seen.add(key)
+        pairs.append((key, rec))
+    if len(seen) < len(pairs):  # a key twice in one batch: keep the last occurrence
+        return list({key: rec for key, rec in pairs}.items())
+    return pairs
 
 
 def _transpose(rows: list[tuple[Any, ...]], names: list[str]) -> dict[str, Any]:
@@ -176,7 +179,7 @@ def _drop_rejected(
     return frame[keep].reset_index(drop=True), kept_children.reset_index(drop=True)
 
 
-def _line_frame(lines: dict[str, list[Any]]) -> pd.DataFrame:
+def _line_frame(lines: dict[str, Any]) -> pd.DataFrame:
     """Line item columns as a DataFrame with integer dtypes."""
     frame: dict[str, Any] = dict(lines)
     frame["order_id"] = np.asarray(lines["order_id"], dtype=np.int64)

@@ -9,10 +9,11 @@ from typing import Any
 import pandas as pd
 
 # A decimal amount DuckDB can always cast to DECIMAL(18, 2) (at most 16 integer digits).
-_MONEY = re.compile(r"-?\d{1,16}(?:\.\d+)?")
+MONEY = re.compile(r"-?\d{1,16}(?:\.\d+)?")
 # A percentage DuckDB can always cast to DECIMAL(9, 4).
 _PERCENT = re.compile(r"-?\d{1,5}(?:\.\d+)?")
 _INT64 = range(-(2**63), 2**63)
+_INT32 = range(-(2**31), 2**31)
 
 
 class BadField(ValueError):
@@ -24,7 +25,7 @@ def show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def decimal_text(value: Any, field: str, pattern: re.Pattern[str] = _MONEY) -> str | None:
+def decimal_text(value: Any, field: str, pattern: re.Pattern[str] = MONEY) -> str | None:
     """A decimal string/number as canonical text (DuckDB casts it exactly), or None."""
     if value is None:
         return None
@@ -43,16 +44,17 @@ def percent_text(value: Any, field: str) -> str | None:
     return decimal_text(value, field, _PERCENT)
 
 
-def integer(value: Any, field: str) -> int | None:
-    """A 64-bit integer (JSON number or digit string), or None."""
+def integer(value: Any, field: str, bits: int = 64) -> int | None:
+    """A 64-bit (or 32-bit) integer from a JSON number or digit string, or None."""
     if value is None:
         return None
+    span = _INT64 if bits == 64 else _INT32
     kind = type(value)
-    if kind is int and value in _INT64:
+    if kind is int and value in span:
         return int(value)
-    if kind is str and value.lstrip("-").isdigit() and int(value) in _INT64:
+    if kind is str and value.lstrip("-").isdigit() and int(value) in span:
         return int(value)
-    raise BadField(f"{field} is not a 64-bit integer: {show(value)}")
+    raise BadField(f"{field} is not a {bits}-bit integer: {show(value)}")
 
 
 def text(value: Any, field: str) -> str | None:

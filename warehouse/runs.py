@@ -1,0 +1,72 @@
+"""Sync bookkeeping: write sync_state / sync_runs for a load, and read them for the sync planner."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pandas as pd
+
+from warehouse import sql
+
+if TYPE_CHECKING:
+    from warehouse.loads import LoadCounts, _Load
+
+#: Keys a caller may pass in `finish(stats=...)`; anything else is a typo and raises.
+STATS_KEYS = frozenset({"pages", "requests", "retries", "rate_limited", "drift", "message"})
+
+
+def write_state(load: _Load, high_water_mark: datetime | None, total_count: int | None) -> None:
+    """Upsert the stream's sync_state row (inside the load's transaction)."""
+    load.conn.execute(
+        sql.query("sync_state_upsert"),
+        {
+            "stream": load.stream,
+            "high_water_mark": high_water_mark,
+            "mode": load.mode,
+            "synced_at": load.synced_at,
+            "total_count": total_count,
+            "run_id": load.run_id,
+        },
+    )
+
+
+def write_run(load: _Load, outcome: str, stats: Mapping[str, Any], counts: LoadCounts) -> None:
+    """Upsert the (run_id, stream) sync_runs row."""
+    unknown = set(stats) - STATS_KEYS
+    if unknown:
+        raise ValueError(
+            f"unknown sync_runs stats {sorted(unknown)}; expected {sorted(STATS_KEYS)}"
+        )
+    params: dict[str, Any] = {key: stats.get(key) for key in STATS_KEYS}
+    params |= {
+        "run_id": load.run_id,
+        "stream": load.stream,
+        "mode": load.mode,
+        "rows_inserted": counts.inserted,
+        "rows_updated": counts.updated,
+        "rows_unchanged": counts.unchanged,
+        "rows_rejected": counts.rejected,
+        "rows_missing": counts.missing,
+        "started_at": load.started_at,
+        "finished_at": datetime.now(UTC),
+        "outcome": outcome,
+    }
+    load.conn.execute(sql.query("sync_runs_upsert"), params)
+
+
+def sync_state(conn: duckdb.DuckDBPyConnection, stream: str) -> dict[str, Any] | None:
+    """The stream's sync_state row as a dict, or None before its first successful sync."""
+    cursor = conn.execute(sql.query("sync_state_get"), {"stream": stream})
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    names = [d[0] for d in cursor.description or ()]
+    return dict(zip(names, row, strict=True))
+
+
+def open_orders(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Orders to re-read each run: DataFrame(id, created_at, state); open and not missing."""
+    return conn.execute(sql.query("open_orders")).df()
