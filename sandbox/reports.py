@@ -10,6 +10,7 @@ from typing import Any
 
 from sandbox.errors import ApiError
 from sandbox.offers import money
+from sandbox.reports_rows import rows_for
 
 DAY = 86400.0
 REPORTS: dict[str, tuple[str, list[str], str]] = {
@@ -167,8 +168,6 @@ def build(shop, name: str, q: dict[str, Any]) -> dict[str, Any]:
         "currency": q.get("currency") or "USD",
         "totals": total,
     }
-    from sandbox.reports_rows import rows_for  # Per-report row builders.
-
     body.update(rows_for(shop, name, q, lines, _group, _bucket))
     return body
 

@@ -6,6 +6,7 @@ import random
 import threading
 from typing import Any
 
+from sandbox import control, dispatch
 from sandbox.chaos import Chaos
 from sandbox.clock import RealClock
 from sandbox.config import BASE_PATH, SandboxConfig
@@ -68,8 +69,6 @@ class Shop:
         origin: str,
     ) -> SandboxResponse:
         """Answer one HTTP request (API, public docs or `/_sandbox/` control surface)."""
-        from sandbox import control, dispatch  # Route modules import Shop's collaborators.
-
         items = headers.items() if hasattr(headers, "items") else headers
         lowered = {str(k).lower(): str(v) for k, v in items}
         with self.lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sandbox.config import BASE_PATH
 from sandbox.registry import REGISTRY
+from sandbox.reports import catalog
 
 action = REGISTRY.action
 
@@ -21,8 +22,6 @@ def help_manifest(shop, req):
     prefix = req.params.get("prefix") or req.query.get("prefix")
     body = REGISTRY.manifest(prefix)
     if prefix and prefix.rstrip("/") == "/preorders/reports":
-        from sandbox.reports import catalog  # Reports help adds each report's query schema.
-
         body["reports"] = catalog(expanded=True)
     return 200, body
 
