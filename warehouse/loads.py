@@ -241,3 +241,8 @@ class OffersLoad(_Load):
 
 
 __all__ = ["LoadCounts", "OffersLoad", "OrdersLoad", "open_orders", "sync_state"]
+
+
+def known_created_at(conn: duckdb.DuckDBPyConnection) -> list[datetime]:
+    """created_at of every order the API still returns (not missing_from_api), oldest first."""
+    return [row[0] for row in conn.execute(sql.query("known_created_at")).fetchall()]
