@@ -1,0 +1,23 @@
+-- Dashboard: the headline figures of the backlog in one row (KPI cards).
+-- Grain: exactly one row. Open: as preorder_backlog; each order counts once (not per offer).
+-- deposit_collected: deposits of open orders past `placed`; outstanding: their total_outstanding.
+create or replace view report_key_figures as
+with open_orders as (
+    select *
+    from orders
+    where state not in ('fulfilled', 'cancelled', 'refunded') and not missing_from_api
+)
+select
+    (select count(*) from open_orders) as open_orders,
+    (select count(*) from open_orders where state = 'placed') as placed,
+    (select count(*) from open_orders where state = 'awaiting_balance') as awaiting_balance,
+    (select count(*) from open_orders where state = 'balance_collected') as balance_collected,
+    (select count(*) from open_orders where state = 'released') as released,
+    (select count(*) from releasable_orders) as releasable_orders,
+    (select coalesce(sum(total_outstanding), 0) from open_orders)::decimal(18, 2)
+        as outstanding_balance,
+    (select coalesce(sum(deposit) filter (where state <> 'placed'), 0) from open_orders)
+        ::decimal(18, 2) as deposit_collected,
+    (select max(date_diff('second', created_at, now()) // 86400) from open_orders)
+        as oldest_open_age_days,
+    (select max(last_synced_at) from orders) as last_synced_at;
