@@ -1,0 +1,252 @@
+"""The `order_actions` ledger: claim a key, mark it sent, settle it; never post a key twice.
+
+    todo = ledger.next_keys(conn, "release", ledger.releasable(conn))
+    for item in todo:
+        if ledger.claim(conn, item, "release") is None:
+            continue                       # another run owns this key
+        ledger.mark_sent(conn, [item.key])  # committed right before the POST
+        ...                                 # POST, or read the order back when the outcome is lost
+        ledger.settle(conn, item.key, "succeeded", http_status=202)
+
+A key is deterministic from (action, order id, the order's fingerprint as last synced, forced,
+attempt). Attempt 1.. exists only after every earlier attempt was settled `failed` (proved not
+applied), so two runs computing the next key agree on it and the primary key lets one of them win.
+Every statement here autocommits: each write is its own short transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from warehouse import sql
+
+ACTIONS = ("release", "charge_balance")
+STATUSES = ("planned", "sent", "succeeded", "rejected", "failed", "unknown", "skipped")
+SETTLED = frozenset({"succeeded", "rejected", "failed", "skipped"})
+
+#: Errors DuckDB raises when two transactions race for the same row.
+RACE_ERRORS = (duckdb.TransactionException, duckdb.ConstraintException)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An order the warehouse says could be acted on, as last synced."""
+
+    order_id: int
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A candidate with the key its next attempt would use."""
+
+    order_id: int
+    fingerprint: str
+    action: str
+    key: str
+    attempt: int = 0
+    forced: bool = False
+
+
+@dataclass(frozen=True)
+class OpenRow:
+    """A real row an earlier run left unsettled."""
+
+    key: str
+    order_id: int
+    action: str
+    status: str
+    forced: bool
+    job_id: str | None
+
+
+def action_key(action: str, order_id: int, fingerprint: str, forced: bool, attempt: int) -> str:
+    """The deterministic key of one attempt at one action on one version of an order."""
+    text = f"{action}|{int(order_id)}|{fingerprint}|{'forced' if forced else 'plain'}|{attempt}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def _candidates(conn: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[Candidate]:
+    rows = conn.execute(sql.query(name), params).fetchall()
+    return [Candidate(int(order_id), str(fp)) for order_id, fp in rows]
+
+
+def releasable(conn: duckdb.DuckDBPyConnection) -> list[Candidate]:
+    """Orders in the `releasable_orders` view, oldest first."""
+    return _candidates(conn, "ledger_releasable")
+
+
+def awaiting_balance(
+    conn: duckdb.DuckDBPyConnection, offer_id: str | None = None
+) -> list[Candidate]:
+    """Orders with a balance outstanding, oldest first, optionally for one offer."""
+    return _candidates(conn, "ledger_awaiting_balance", offer_id=offer_id)
+
+
+def orders_by_id(conn: duckdb.DuckDBPyConnection, order_ids: Iterable[int]) -> list[Candidate]:
+    """The named orders the warehouse knows (any state), oldest first."""
+    ids = sorted({int(i) for i in order_ids})
+    if not ids:
+        return []
+    return _candidates(conn, "ledger_orders_by_id", ids=ids)
+
+
+def open_orders_count(conn: duckdb.DuckDBPyConnection) -> int:
+    """Open preorder orders: the backlog the release breaker compares against."""
+    row = conn.execute(sql.query("ledger_open_orders_count")).fetchone()
+    return int(row[0]) if row else 0
+
+
+def next_keys(
+    conn: duckdb.DuckDBPyConnection,
+    action: str,
+    candidates: Sequence[Candidate],
+    *,
+    forced: bool = False,
+    max_attempts: int = 1,
+) -> list[Planned]:
+    """The candidates whose next key is free (in input order), each with that key."""
+    _check_action(action)
+    if not candidates:
+        return []
+    frame = pd.DataFrame(
+        {
+            "order_id": pd.Series([c.order_id for c in candidates], dtype="int64"),
+            "fingerprint": pd.Series([c.fingerprint for c in candidates], dtype="object"),
+            "pos": pd.Series(range(len(candidates)), dtype="int64"),
+        }
+    )
+    conn.register("_ledger_candidates", frame)
+    try:
+        rows = conn.execute(
+            sql.query("ledger_next_attempts"),
+            {"action": action, "forced": forced, "max_attempts": max_attempts},
+        ).fetchall()
+    finally:
+        conn.unregister("_ledger_candidates")
+    return [
+        Planned(
+            int(order_id),
+            str(fp),
+            action,
+            action_key(action, order_id, fp, forced, attempt),
+            int(attempt),
+            forced,
+        )
+        for order_id, fp, attempt in rows
+    ]
+
+
+def claim(
+    conn: duckdb.DuckDBPyConnection,
+    item: Planned,
+    *,
+    force_reason: str | None = None,
+    dry_run: bool = False,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> str | None:
+    """Commit the `planned` row; return its key, or None when another run owns the key.
+
+    Dry-run rows get a random key of their own, so they never block a real run.
+    """
+    key = f"dry-{uuid.uuid4().hex}" if dry_run else item.key
+    params = {
+        "key": key,
+        "order_id": item.order_id,
+        "action": item.action,
+        "attempt": item.attempt,
+        "forced": item.forced,
+        "force_reason": force_reason,
+        "dry_run": dry_run,
+        "run_id": run_id,
+        "fingerprint": item.fingerprint,
+        "now": _now(now),
+    }
+    try:
+        row = conn.execute(sql.query("ledger_claim"), params).fetchone()
+    except RACE_ERRORS:
+        return None  # a concurrent transaction inserted the same key first
+    return str(row[0]) if row else None
+
+
+def mark_sent(
+    conn: duckdb.DuckDBPyConnection,
+    keys: Sequence[str],
+    *,
+    job_id: str | None = None,
+    now: datetime | None = None,
+) -> set[str]:
+    """Move planned rows to `sent` (committed before the request); return the keys moved."""
+    if not keys:
+        return set()
+    params = {"keys": list(keys), "now": _now(now), "job_id": job_id}
+    return {str(r[0]) for r in conn.execute(sql.query("ledger_mark_sent"), params).fetchall()}
+
+
+def settle(
+    conn: duckdb.DuckDBPyConnection,
+    key: str,
+    status: str,
+    *,
+    http_status: int | None = None,
+    hint: str | None = None,
+    note: str | None = None,
+    job_id: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record the outcome of an open row (`unknown` keeps it open for a later read-back)."""
+    if status not in SETTLED and status != "unknown":
+        raise ValueError(f"cannot settle a row as {status!r}")
+    params = {
+        "key": key,
+        "status": status,
+        "http_status": http_status,
+        "hint": hint,
+        "note": note,
+        "job_id": job_id,
+        "now": _now(now),
+    }
+    try:
+        conn.execute(sql.query("ledger_settle"), params)
+    except duckdb.TransactionException:
+        pass  # another run settled the same stale row from the same read-back
+
+
+def unsettled(
+    conn: duckdb.DuckDBPyConnection,
+    action: str | None = None,
+    *,
+    stale_after: timedelta = timedelta(minutes=5),
+    now: datetime | None = None,
+) -> list[OpenRow]:
+    """Rows to settle before anything else: `unknown`, and `sent`/`planned` older than stale_after."""
+    params = {"action": action, "stale_before": _now(now) - stale_after}
+    rows = conn.execute(sql.query("ledger_unsettled"), params).fetchall()
+    return [OpenRow(str(k), int(o), str(a), str(s), bool(f), j) for k, o, a, s, f, j in rows]
+
+
+def rows(
+    conn: duckdb.DuckDBPyConnection, order_id: int | None = None, action: str | None = None
+) -> list[dict[str, Any]]:
+    """Ledger rows as dicts, oldest first."""
+    cursor = conn.execute(sql.query("ledger_rows"), {"order_id": order_id, "action": action})
+    names = [d[0] for d in cursor.description or ()]
+    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def _check_action(action: str) -> None:
+    if action not in ACTIONS:
+        raise ValueError(f"action must be one of {ACTIONS}, not {action!r}")

@@ -1,0 +1,24 @@
+-- The exactly-once ledger: one row per write the connector planned or sent against an order.
+-- key = sha256(action, order_id, order_fingerprint, forced, attempt); a key is posted at most once.
+-- A row is committed as `planned` before anything is read or sent, and as `sent` right before the
+-- POST; it settles as succeeded | rejected (409) | failed | unknown | skipped. Dry-run rows have a
+-- random key, stay `planned` and never block a real run.
+create table if not exists order_actions (
+    key               varchar primary key,
+    order_id          bigint not null,
+    action            varchar not null,            -- release | charge_balance
+    status            varchar not null,            -- planned | sent | succeeded | rejected | failed | unknown | skipped
+    attempt           integer not null default 0,  -- 0, then 1.. after read-back proved "not applied"
+    forced            boolean not null default false,
+    force_reason      varchar,
+    dry_run           boolean not null default false,
+    http_status       integer,
+    job_id            varchar,                     -- the bulk job that carried the write, if any
+    hint              varchar,                     -- the server's text (409 unblock hint, error)
+    note              varchar,                     -- ours: 'not applied (read back)', skip reasons
+    dagster_run_id    varchar,
+    order_fingerprint varchar not null,            -- md5 of the order's raw JSON as last synced
+    planned_at        timestamptz not null,
+    sent_at           timestamptz,
+    settled_at        timestamptz
+);
