@@ -16,6 +16,7 @@ Every statement here autocommits: each write is its own short transaction.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
@@ -219,10 +220,9 @@ def settle(
         "job_id": job_id,
         "now": _now(now),
     }
-    try:
+    # Another run may settle the same stale row from the same read-back at the same time.
+    with contextlib.suppress(duckdb.TransactionException):
         conn.execute(sql.query("ledger_settle"), params)
-    except duckdb.TransactionException:
-        pass  # another run settled the same stale row from the same read-back
 
 
 def unsettled(
@@ -232,7 +232,7 @@ def unsettled(
     stale_after: timedelta = timedelta(minutes=5),
     now: datetime | None = None,
 ) -> list[OpenRow]:
-    """Rows to settle before anything else: `unknown`, and `sent`/`planned` older than stale_after."""
+    """Rows to settle first: `unknown`, plus `sent`/`planned` rows older than stale_after."""
     params = {"action": action, "stale_before": _now(now) - stale_after}
     rows = conn.execute(sql.query("ledger_unsettled"), params).fetchall()
     return [OpenRow(str(k), int(o), str(a), str(s), bool(f), j) for k, o, a, s, f, j in rows]
