@@ -1,0 +1,1 @@
+select * from jobs where job_id = $job_id;
