@@ -1,0 +1,133 @@
+"""Track STOQ async jobs in the `jobs` table: submit once, re-attach after a crash, poll, record."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
+
+import duckdb
+
+import warehouse.jobs as jobs_table
+from stoq import JobHandle, JobStatus, StoqClient, errors
+
+#: A connection, or a factory of connection contexts (e.g. `WarehouseResource.get_connection`);
+#: a factory lets a long poll open the DuckDB file only while it writes (one writer per file).
+Connection = (
+    duckdb.DuckDBPyConnection | Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+)
+
+
+def batch_key(kind: str, **parts: Any) -> str:
+    """A deterministic key for one batch of work: the kind plus its parameters, sorted."""
+    return f"{kind}:{json.dumps(parts, sort_keys=True, separators=(',', ':'), default=str)}"
+
+
+def submit_or_attach(
+    client: StoqClient,
+    conn: duckdb.DuckDBPyConnection,
+    batch_key: str,
+    submit: Callable[[], JobHandle],
+    kind: str,
+    *,
+    run_id: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> JobHandle:
+    """The open job persisted for `batch_key` if the API still knows it, else a new one, saved.
+
+    A run restarted after a crash finds its job here and polls it instead of submitting the
+    batch again. A persisted job the API answers 404 for has expired: it is marked so and the
+    batch is submitted anew.
+    """
+    row = jobs_table.find_job(conn, batch_key)
+    if row is not None and not jobs_table.is_finished(row):
+        if row["kind"] != kind:
+            raise ValueError(f"batch key {batch_key!r} belongs to a {row['kind']} job, not {kind}")
+        handle = handle_from_row(row)
+        try:
+            status = client.job_status(handle)
+        except errors.JobNotFound as exc:
+            jobs_table.record_error(conn, handle.job_id, str(exc), status="not_found")
+        else:
+            jobs_table.record_status(conn, handle.job_id, status)
+            jobs_table.save_job(conn, handle, kind=kind, batch_key=batch_key, run_id=run_id)
+            _say(log, f"re-attached to {kind} job {handle.job_id} ({status.status})")
+            return handle
+    handle = submit()
+    # Saved before the first poll: from here on a crash re-attaches instead of re-submitting.
+    jobs_table.save_job(conn, handle, kind=kind, batch_key=batch_key, run_id=run_id)
+    _say(log, f"submitted {kind} job {handle.job_id}")
+    return handle
+
+
+def track_job(
+    client: StoqClient,
+    conn: Connection,
+    handle: JobHandle,
+    *,
+    kind: str = "adhoc",
+    batch_key: str | None = None,
+    run_id: str | None = None,
+    timeout: float = 600,
+    stall_timeout: float = 120,
+    initial_interval: float = 1.0,
+    max_interval: float = 15.0,
+    on_status: Callable[[JobStatus], None] | None = None,
+) -> JobStatus:
+    """Poll to completed/ready, recording every status; raise the client's Job* errors after
+    recording the outcome (JobFailed, JobCancelled, JobTimeout, JobNotFound).
+
+    `kind`/`batch_key` only matter for a job not yet persisted (e.g. one polled from config).
+    """
+    with _connect(conn) as c:
+        jobs_table.save_job(
+            c, handle, kind=kind, batch_key=batch_key or handle.job_id, run_id=run_id
+        )
+
+    def record(status: JobStatus) -> None:
+        with _connect(conn) as c:
+            jobs_table.record_status(c, handle.job_id, status)
+        if on_status is not None:
+            on_status(status)
+
+    try:
+        return client.poll_job(
+            handle,
+            timeout=timeout,
+            stall_timeout=stall_timeout,
+            initial_interval=initial_interval,
+            max_interval=max_interval,
+            on_status=record,
+        )
+    except errors.JobNotFound as exc:
+        _record_error(conn, handle.job_id, str(exc), status="not_found")
+        raise
+    except errors.JobTimeout as exc:
+        # Still running server-side: the row stays open so a later run can re-attach.
+        _record_error(conn, handle.job_id, str(exc))
+        raise
+
+
+def handle_from_row(row: dict[str, Any]) -> JobHandle:
+    """Rebuild a JobHandle from a `jobs` row (status_url exactly as the API returned it)."""
+    return JobHandle(
+        job_id=row["job_id"], status_url=row["status_url"], item_count=row.get("item_count")
+    )
+
+
+def _record_error(conn: Connection, job_id: str, error: str, status: str | None = None) -> None:
+    with _connect(conn) as c:
+        jobs_table.record_error(c, job_id, error, status=status)
+
+
+@contextmanager
+def _connect(conn: Connection) -> Iterator[duckdb.DuckDBPyConnection]:
+    context = nullcontext(conn) if isinstance(conn, duckdb.DuckDBPyConnection) else conn()
+    with context as opened:
+        yield opened
+
+
+def _say(log: Callable[[str], None] | None, message: str) -> None:
+    if log is not None:
+        log(message)

@@ -1,0 +1,1 @@
+"""Dagster ops and op jobs: job polling, offer management, report exports, bulk variant admin."""

@@ -1,0 +1,105 @@
+"""`poll_job`: the reusable op that polls a STOQ async job to a terminal status, persisting it."""
+
+import dagster as dg
+from pydantic import Field
+
+from pipelines.jobtracking import track_job
+from pipelines.resources import StoqResource, WarehouseResource
+from stoq import JobHandle, JobStatus, errors
+
+
+class PollJobConfig(dg.Config):
+    """Which job to poll (when no upstream op hands one over) and how patiently."""
+
+    job_id: str = Field(default="", description="Job id; only when no handle comes upstream.")
+    status_url: str = Field(default="", description="status_url exactly as the API returned it.")
+    kind: str = Field(default="adhoc", description="Job kind recorded for a job not yet saved.")
+    batch_key: str = Field(default="", description="Batch key for a job not yet saved.")
+    timeout: float = Field(default=600.0, description="Seconds before giving up overall.")
+    stall_timeout: float = Field(default=120.0, description="Seconds without progress allowed.")
+    initial_interval: float = Field(default=1.0, description="First wait between polls (s).")
+    max_interval: float = Field(default=15.0, description="Backoff ceiling between polls (s).")
+
+
+@dg.op(
+    ins={"handle": dg.In(dg.Optional[JobHandle], default_value=None)},
+    out=dg.Out(JobStatus),
+    tags={"kind": "stoq"},
+)
+def poll_job(
+    context: dg.OpExecutionContext,
+    config: PollJobConfig,
+    stoq: StoqResource,
+    warehouse: WarehouseResource,
+    handle: JobHandle | None = None,
+) -> dg.Output[JobStatus]:
+    """Poll a STOQ job to completed/ready with backoff, recording every status in `jobs`."""
+    handle = handle or handle_from_config(config)
+    seen: list[str] = []
+
+    def log_status(status: JobStatus) -> None:
+        if not seen or seen[-1] != status.status:
+            context.log.info(f"job {handle.job_id}: {status.status} ({status.progress}%)")
+        seen.append(status.status)
+
+    with stoq.client() as client:
+        try:
+            final = track_job(
+                client,
+                warehouse.get_connection,
+                handle,
+                kind=config.kind,
+                batch_key=config.batch_key or None,
+                run_id=context.run_id,
+                timeout=config.timeout,
+                stall_timeout=config.stall_timeout,
+                initial_interval=config.initial_interval,
+                max_interval=config.max_interval,
+                on_status=log_status,
+            )
+        except errors.JobError as exc:
+            raise job_failure(handle, exc) from exc
+    return dg.Output(
+        final,
+        metadata={
+            "job_id": final.job_id or handle.job_id,
+            "status": final.status,
+            "polls": len(seen),
+            "total": final.total,
+            "processed": final.processed,
+            # The signed URL itself is a credential; only say whether there is one.
+            "download_ready": final.download_url is not None,
+        },
+    )
+
+
+def handle_from_config(config: PollJobConfig) -> JobHandle:
+    """The handle named in op config; both job_id and status_url are needed."""
+    if not config.job_id or not config.status_url:
+        raise dg.Failure(
+            "poll_job needs a job handle from an upstream op, or job_id and status_url in config"
+        )
+    return JobHandle(job_id=config.job_id, status_url=config.status_url)
+
+
+def job_failure(handle: JobHandle, exc: errors.JobError) -> dg.Failure:
+    """A step failure naming what went wrong: failed, cancelled, timed out/stalled, or 404."""
+    status = exc.status
+    meta = {"job_id": handle.job_id, "status_url": handle.status_url}
+    if status is not None:
+        meta |= {"last_status": status.status, "progress": status.progress}
+    if isinstance(exc, errors.JobFailed):
+        error = status.error if status is not None else None
+        text = f"STOQ job {handle.job_id} failed: {error or 'no error text'}"
+    elif isinstance(exc, errors.JobCancelled):
+        text = f"STOQ job {handle.job_id} was cancelled by an operator"
+    elif isinstance(exc, errors.JobNotFound):
+        text = (
+            f"STOQ job {handle.job_id} not found (404): its id is unknown or it expired "
+            "after finishing; submit the batch again"
+        )
+    elif isinstance(exc, errors.JobTimeout):
+        text = f"STOQ job {handle.job_id} timed out: {exc} (it may still run; re-run to re-attach)"
+    else:
+        text = f"STOQ job {handle.job_id}: {exc}"
+    return dg.Failure(description=text, metadata=meta, allow_retries=False)
