@@ -1,0 +1,241 @@
+"""Shared setup for the benchmark scripts: a sandbox server process, floors, printed tables.
+
+Every script talks only to 127.0.0.1 (a sandbox it starts) and stops by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sandbox import BASE_PATH, DEFAULT_API_KEY
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+OUT = BENCH / "out"
+API_KEY = DEFAULT_API_KEY
+
+
+class SandboxProcess:
+    """`bench/_server.py` in a child process: the emulator served over loopback.
+
+    Control goes through the sandbox's own `/_sandbox/` surface (log, mutate, reset), which is
+    the same code as `shop.mutate(...)` / `shop.log` in-process.
+    """
+
+    def __init__(
+        self,
+        *,
+        mature_days: float | None = None,
+        open_fraction: float | None = None,
+        max_seconds: float = 1800.0,
+        start_timeout: float = 600.0,
+        **config: Any,
+    ) -> None:
+        cmd = [sys.executable, str(BENCH / "_server.py"), json.dumps(config)]
+        if mature_days is not None:
+            cmd += ["--mature-days", str(mature_days)]
+        if open_fraction is not None:
+            cmd += ["--open-fraction", str(open_fraction)]
+        cmd += ["--max-seconds", str(max_seconds)]
+        self.config = config
+        self._proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
+        )
+        assert self._proc.stdout is not None
+        # Seeding 200k orders takes a while; readline blocks until the server says where it is.
+        started = time.monotonic()
+        line = self._proc.stdout.readline()
+        if not line:
+            self.stop()
+            raise RuntimeError("sandbox server process exited before it started")
+        info = json.loads(line)
+        self.startup_s = time.monotonic() - started
+        self.url: str = info["url"]
+        self.base_url = self.url + BASE_PATH
+        self.orders: int = info["orders"]
+        self.aged: dict[str, int] = info.get("aged") or {}
+        self._control = httpx.Client(base_url=self.url + "/_sandbox", timeout=start_timeout)
+
+    def log(self) -> list[dict[str, Any]]:
+        """Every API request the server saw since start (or the last reset)."""
+        return self._control.get("/log").json()["entries"]
+
+    def mutate(self, **counts: int) -> dict[str, list[int]]:
+        """Seeded drift, exactly `Shop.mutate` (new orders, payments, releases, ...)."""
+        response = self._control.post("/mutate", json=counts)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        """Rebuild the shop from its seed: same data, empty log, fresh rate-limit window."""
+        self._control.post("/reset").raise_for_status()
+
+    def truth_orders(self) -> list[dict[str, Any]]:
+        """Every order as the API renders it (not logged, not rate limited)."""
+        return self._control.get("/truth/orders").json()["orders"]
+
+    def stop(self) -> None:
+        """Close the child's stdin (it exits on EOF) and wait; kill it only if it hangs."""
+        if getattr(self, "_control", None) is not None:
+            self._control.close()
+        if self._proc.poll() is None:
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+            try:
+                self._proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(5)
+
+    def __enter__(self) -> SandboxProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass(frozen=True)
+class LogFigures:
+    """What the server's request log says about one run."""
+
+    requests: int
+    ok: int
+    rate_limited: int
+    reads: int
+    writes: int
+    points: int
+    first_ts: float | None
+    last_ts: float | None
+
+    @classmethod
+    def of(cls, entries: Sequence[dict[str, Any]]) -> LogFigures:
+        reads = sum(1 for e in entries if e["method"] in ("GET", "HEAD"))
+        writes = len(entries) - reads
+        ok = [e for e in entries if 200 <= e["status"] < 300]
+        limited = sum(1 for e in entries if e["status"] == 429)
+        # Points charged: a refused (429) request costs nothing (sandbox/ratelimit.py).
+        charged = [e for e in entries if e["status"] != 429]
+        points = sum(1 if e["method"] in ("GET", "HEAD") else 2 for e in charged)
+        stamps = [e["ts"] for e in entries]
+        return cls(
+            len(entries),
+            len(ok),
+            limited,
+            reads,
+            writes,
+            points,
+            min(stamps, default=None),
+            max(stamps, default=None),
+        )
+
+
+@dataclass(frozen=True)
+class Floor:
+    """The least wall time any client could take for `requests` under the limit and latency.
+
+    rate: a sliding window of `points` per `window` seconds admits `points` at once on a fresh
+      window, and the k-th batch of `points` no earlier than (k-1) windows later; so `requests`
+      one-point reads need `window * (ceil(requests / points) - 1)` seconds before the last one
+      is sent, plus one round trip for its answer.
+    latency: page 1 alone (its meta says how many pages there are), then the rest at most
+      `concurrency` at a time: `latency * (1 + ceil((requests - 1) / concurrency))`.
+    The floor is the larger of the two; `steady` (requests / (points / window)) is the figure
+    people often quote, and is higher than `rate` because it ignores the opening burst.
+    """
+
+    rate: float
+    latency: float
+    steady: float
+
+    @property
+    def seconds(self) -> float:
+        return max(self.rate, self.latency)
+
+    @property
+    def bound(self) -> str:
+        return "rate limit" if self.rate >= self.latency else "latency"
+
+
+def floor_for(
+    requests: int, *, points: int, window: float, latency_s: float, concurrency: int, cost: int = 1
+) -> Floor:
+    """The Floor of `requests` calls of `cost` points each (see Floor)."""
+    per_window = max(1, points // cost)
+    cycles = max(0, math.ceil(requests / per_window) - 1)
+    rate = window * cycles + latency_s
+    lat = latency_s * (1 + math.ceil(max(0, requests - 1) / max(1, concurrency)))
+    steady = requests * cost * window / points
+    return Floor(rate=rate, latency=lat, steady=steady)
+
+
+def table(title: str, rows: Iterable[Sequence[Any]], header: Sequence[str]) -> str:
+    """A plain fixed-width table."""
+    body = [[_cell(c) for c in row] for row in rows]
+    head = [str(h) for h in header]
+    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+    line = "  ".join("-" * w for w in widths)
+    out = [title, line, "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)), line]
+    for r in body:
+        out.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    out.append(line)
+    return "\n".join(out)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def environment() -> str:
+    """One line saying when and where the figures were taken."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # Other work on the box skews wall times; the 1-minute load average says how busy it was.
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{now}  python {platform.python_version()}  {os.cpu_count()} cpu  "
+        f"{platform.machine()}  load {load:.2f}  git {_git_head()}"
+    )
+
+
+def _git_head() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+        return out.stdout.strip() or "?"
+    except OSError:
+        return "?"
+
+
+def out_dir() -> Path:
+    """bench/out/ (gitignored), created on demand."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    return OUT
+
+
+def fresh_db(name: str) -> Path:
+    """A path in bench/out/ with any earlier file (and its WAL) removed."""
+    path = out_dir() / name
+    for p in (path, path.with_suffix(path.suffix + ".wal")):
+        p.unlink(missing_ok=True)
+    return path
