@@ -198,3 +198,33 @@ def test_dashboard_views_apply_on_a_fresh_file_in_schema_order(tmp_path):
 def test_read_refuses_names_outside_the_dashboard_views(conn):
     with pytest.raises(ValueError):
         dashboards.read(conn, "orders; drop table orders")
+
+
+ACTIONS = [
+    # key, order, action, status, forced, dry_run, planned_at (UTC)
+    ("k1", 1, "release", "succeeded", False, False, "2025-07-01 10:00:00+00"),
+    ("k2", 2, "release", "succeeded", True, False, "2025-07-01 11:00:00+00"),
+    ("k3", 2, "release", "rejected", False, False, "2025-07-01 12:00:00+00"),
+    ("k4", 3, "release", "planned", False, True, "2025-07-01 12:00:00+00"),
+    ("k5", 3, "release", "planned", False, True, "2025-07-01 12:05:00+00"),
+    ("k6", 3, "charge_balance", "failed", False, False, "2025-07-01 23:30:00-05"),  # July 2 UTC
+]
+
+
+def test_actions_per_day_counts_ledger_rows_by_day_action_status(conn):
+    conn.executemany(
+        "insert into order_actions (key, order_id, action, status, forced, dry_run,"
+        " order_fingerprint, planned_at) values (?, ?, ?, ?, ?, ?, 'f', ?::timestamptz)",
+        ACTIONS,
+    )
+    frame = dashboards.actions_per_day(conn)
+    got = {
+        (r.day.date().isoformat(), r.action, r.status, r.dry_run): (r.actions, r.orders, r.forced)
+        for r in frame.itertuples()
+    }
+    assert got == {
+        ("2025-07-01", "release", "succeeded", False): (2, 2, 1),
+        ("2025-07-01", "release", "rejected", False): (1, 1, 0),
+        ("2025-07-01", "release", "planned", True): (2, 1, 0),
+        ("2025-07-02", "charge_balance", "failed", False): (1, 1, 0),
+    }
