@@ -1,0 +1,40 @@
+"""`preorders report`: render the backlog report (charts + one HTML page) from the warehouse."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `report` subcommand."""
+    p = subparsers.add_parser(
+        "report", help="Write the backlog report (PNG charts + one self-contained HTML page)."
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for backlog.html and the PNGs (default: report/ next to the DuckDB file)",
+    )
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read the dashboard views, render them, print where the page is."""
+    path = write(args.out)
+    print(f"report: {path}")
+    return 0
+
+
+def write(out: Path | None = None) -> Path:
+    """Render the report of the warehouse in force ($PREORDERS_DUCKDB_PATH); returns the page."""
+    from assets import render
+    from pipelines.resources import WarehouseResource
+    from warehouse import dashboards
+
+    resource = WarehouseResource()
+    with resource.get_connection() as conn:
+        data = dashboards.load(conn)
+    folder = out or render.report_dir(resource.resolved_path())
+    return render.write_report(data, folder, source=resource.resolved_path()).html
