@@ -1,0 +1,190 @@
+"""Report exports: submit, poll, download without the key, load `report_<name>` in DuckDB."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import dagster as dg
+import duckdb
+import httpx
+import pytest
+
+import warehouse.schema
+from pipelines.jobtracking import track_job
+from pipelines.ops.exports import (
+    DownloadFailed,
+    ExportRequest,
+    export_report,
+    fetch_and_load,
+    submit,
+)
+from pipelines.resources import StoqResource, WarehouseResource
+from sandbox import DEFAULT_API_KEY, FakeClock, SandboxConfig, Shop, mock_transport, serve
+from stoq import StoqClient
+from warehouse import jobs
+
+BASE_URL = "http://sandbox.test/api/v2/external"
+
+
+class Recorder(httpx.BaseTransport):
+    """A transport that remembers every request it forwards."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.inner.handle_request(request)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def shop(clock):
+    return Shop(SandboxConfig(rate_limit_points=1_000_000, orders=80, job_steps=2), clock=clock)
+
+
+@pytest.fixture
+def conn(tmp_path):
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as c:
+        warehouse.schema.apply(c)
+        yield c
+
+
+@pytest.fixture
+def dagster_home(tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+
+
+def served_rows(shop: Shop) -> list[dict[str, str]]:
+    """The rows of the one CSV the shop serves."""
+    ((data, _expires),) = shop.downloads.values()
+    return list(csv.DictReader(io.StringIO(data.decode())))
+
+
+def test_export_loads_the_csv_and_never_sends_the_key_to_the_download(shop, clock, conn):
+    api = Recorder(mock_transport(shop))
+    download = Recorder(mock_transport(shop))
+    with StoqClient(
+        DEFAULT_API_KEY, BASE_URL, transport=api, sleep=clock.sleep, clock=clock.monotonic
+    ) as client:
+        handle = submit(client, conn, ExportRequest("by_offer"))
+        status = track_job(client, conn, handle)
+    rows = fetch_and_load(conn, "by_offer", status, transport=download)
+
+    want = served_rows(shop)
+    assert rows == len(want) > 0
+    loaded = conn.execute("select count(*), count(_loaded_at) from report_by_offer").fetchone()
+    assert loaded == (len(want), len(want))
+    (request,) = download.requests
+    assert request.url.path.startswith("/_sandbox/downloads/")
+    assert "x-auth-token" not in request.headers and "authorization" not in request.headers
+    assert DEFAULT_API_KEY not in str(request.url)
+    assert all(r.headers["x-auth-token"] == DEFAULT_API_KEY for r in api.requests)
+    assert jobs.get_job(conn, handle.job_id)["last_status"] == "ready"
+
+
+def test_filters_go_to_the_export_and_into_the_batch_key(shop, clock, conn):
+    request = ExportRequest("revenue", date_from="2026-01-01", date_to="2026-02-28")
+    with StoqClient(
+        DEFAULT_API_KEY, BASE_URL, transport=mock_transport(shop), sleep=clock.sleep
+    ) as client:
+        handle = submit(client, conn, request)
+    row = jobs.find_job(conn, request.batch_key())
+    assert row["job_id"] == handle.job_id and row["kind"] == "export"
+    assert '"from_":"2026-01-01"' in row["batch_key"]
+    assert ExportRequest("revenue").batch_key() != request.batch_key()
+
+
+def test_an_expired_download_fails_clearly_without_leaking_the_signature(shop, clock, conn):
+    with StoqClient(
+        DEFAULT_API_KEY, BASE_URL, transport=mock_transport(shop), sleep=clock.sleep
+    ) as client:
+        status = track_job(client, conn, client.export_report("summary"))
+    clock.advance(shop.config.download_ttl_seconds + 1)
+    with pytest.raises(DownloadFailed, match="answered 403") as caught:
+        fetch_and_load(conn, "summary", status, transport=mock_transport(shop))
+    assert "Signature" not in str(caught.value)
+    assert conn.execute("select count(*) from information_schema.tables "
+                        "where table_name = 'report_summary'").fetchone() == (0,)  # fmt: skip
+
+
+def test_unknown_report_names_are_refused():
+    with pytest.raises(ValueError, match="unknown report"):
+        ExportRequest("orders; drop table jobs")
+
+
+# -- the Dagster job over a loopback sandbox ---------------------------------------------------
+
+
+@pytest.fixture
+def live():
+    shop = Shop(SandboxConfig(rate_limit_points=1_000_000, orders=80, job_steps=2))
+    with serve(shop) as running:
+        yield running
+
+
+def run_export(live, db_path, **config):
+    return export_report.execute_in_process(
+        run_config={
+            "ops": {
+                "submit_export": {"config": config},
+                "poll_job": {"config": {"initial_interval": 0.01, "max_interval": 0.05}},
+            }
+        },
+        resources={
+            "stoq": StoqResource(api_key=DEFAULT_API_KEY, base_url=live.base_url),
+            "warehouse": WarehouseResource(database=db_path),
+        },
+        raise_on_error=False,
+    )
+
+
+def test_export_report_job_end_to_end_with_replace_semantics(live, tmp_path, dagster_home):
+    db_path = str(tmp_path / "w.duckdb")
+    first = run_export(live, db_path, report="by_state")
+    assert first.success
+    rows = first.output_for_node("load_export")
+    second = run_export(live, db_path, report="by_state")
+    assert second.success and second.output_for_node("load_export") == rows > 0
+    with duckdb.connect(db_path) as conn:
+        assert conn.execute("select count(*) from report_by_state").fetchone() == (rows,)
+        kinds = conn.execute("select kind, last_status, dagster_run_id from jobs").fetchall()
+    assert sorted(kinds) == sorted(
+        [("export", "ready", first.run_id), ("export", "ready", second.run_id)]
+    )
+    assert live.shop.count_requests("POST", "/preorders/reports/by_state/export") == 2
+
+
+def test_export_job_reattaches_to_the_export_a_crashed_run_left(live, tmp_path, dagster_home):
+    db_path = str(tmp_path / "w.duckdb")
+    request = ExportRequest("summary", date_from="2026-01-01")
+    with duckdb.connect(db_path) as conn, StoqClient(DEFAULT_API_KEY, live.base_url) as client:
+        warehouse.schema.apply(conn)
+        crashed = submit(client, conn, request)  # then the run died before polling
+    result = run_export(live, db_path, report="summary", date_from="2026-01-01")
+    assert result.success
+    assert live.shop.count_requests("POST") == 1
+    with duckdb.connect(db_path) as conn:
+        assert jobs.get_job(conn, crashed.job_id)["dagster_run_id"] == result.run_id
+
+
+def test_export_job_refuses_an_unknown_report(live, tmp_path, dagster_home):
+    result = run_export(live, str(tmp_path / "w.duckdb"), report="secrets")
+    assert not result.success
+    (event,) = result.get_step_failure_events()
+    assert "unknown report 'secrets'" in event.step_failure_data.user_failure_data.description
+    assert live.shop.count_requests("POST") == 0
+
+
+def test_export_report_job_is_a_dagster_job():
+    assert isinstance(export_report, dg.JobDefinition)
+    assert {n.name for n in export_report.nodes} == {"submit_export", "poll_job", "load_export"}
