@@ -9,6 +9,7 @@ import pytest
 import warehouse.schema
 from pipelines.jobtracking import batch_key, submit_or_attach, track_job
 from pipelines.ops.poll_job import poll_job
+from pipelines.ops.variants import bulk_variant_admin
 from pipelines.resources import StoqResource, WarehouseResource
 from sandbox import DEFAULT_API_KEY, FakeClock, SandboxConfig, Shop, mock_transport, serve
 from stoq import StoqClient, errors
@@ -322,3 +323,44 @@ def test_op_without_a_handle_says_what_it_needs(live, db_path):
         raise_on_error=False,
     )
     assert "job_id and status_url" in failure_text(result)
+
+
+# -- poll_job fed by an upstream op: bulk_variant_admin ------------------------------------------
+
+
+def run_variant_job(live, db_path, **config):
+    return bulk_variant_admin.execute_in_process(
+        run_config={
+            "ops": {
+                "submit_variant_action": {"config": config},
+                "poll_job": {"config": FAST},
+            }
+        },
+        resources={
+            "stoq": StoqResource(api_key=DEFAULT_API_KEY, base_url=live.base_url),
+            "warehouse": WarehouseResource(database=db_path),
+        },
+        raise_on_error=False,
+    )
+
+
+def test_bulk_variant_admin_runs_the_job_to_completed(live, db_path):
+    variant = next(
+        v for v in sorted(live.shop.variants.values(), key=lambda v: v.id) if v.offer_ids
+    )
+    variant.metafield_preorder_count = 99
+    result = run_variant_job(
+        live, db_path, action="bulk_reset_metafields", variant_ids=[variant.id, variant.id]
+    )
+    assert result.success
+    assert result.output_for_node("poll_job").status == "completed"
+    assert variant.metafield_preorder_count == 0
+    with duckdb.connect(db_path) as conn:
+        (row,) = conn.execute("select kind, last_status, item_count from jobs").fetchall()
+    assert row == ("bulk_variants", "completed", 1)  # duplicate ids are sent once
+
+
+def test_bulk_variant_admin_refuses_unknown_actions_without_calling(live, db_path):
+    result = run_variant_job(live, db_path, action="bulk_delete_everything")
+    assert "unknown variant job 'bulk_delete_everything'" in failure_text(result)
+    assert live.shop.count_requests() == 0
