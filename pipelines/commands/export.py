@@ -1,0 +1,45 @@
+"""`preorders export REPORT`: export a report as CSV through STOQ and load it into DuckDB."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipelines.commands.offers import run_guarded, stoq_client
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `export` subcommand."""
+    p = subparsers.add_parser("export", help="Export a report into DuckDB table report_<name>.")
+    p.add_argument("report", help="summary, revenue, by_date, by_variant, customers, ...")
+    p.add_argument("--from", dest="date_from", metavar="DATE", help="window start (inclusive)")
+    p.add_argument("--to", dest="date_to", metavar="DATE", help="window end (inclusive)")
+    p.add_argument("--offer-id", metavar="UUID", help="limit to one offer")
+    p.add_argument("--timeout", type=float, default=600.0, help="give up polling after S seconds")
+    p.add_argument("--interval", type=float, default=1.0, help="first poll interval (s)")
+    p.set_defaults(handler=lambda a: run_guarded("export", lambda: export(a)))
+
+
+def export(args: argparse.Namespace) -> None:
+    """Submit (or re-attach), poll, download and load; print what happened."""
+    from pipelines.jobtracking import track_job
+    from pipelines.ops.exports import ExportRequest, fetch_and_load, submit
+    from pipelines.resources import WarehouseResource
+    from warehouse.jobs import REPORT_TABLES
+
+    request = ExportRequest(args.report, args.date_from, args.date_to, args.offer_id)
+    warehouse = WarehouseResource()
+    with stoq_client() as client:
+        with warehouse.get_connection() as conn:
+            handle = submit(client, conn, request, log=print)
+        # The file is opened per poll, not held, so a Dagster run can still write meanwhile.
+        status = track_job(
+            client,
+            warehouse.get_connection,
+            handle,
+            timeout=args.timeout,
+            initial_interval=args.interval,
+        )
+    with warehouse.get_connection() as conn:
+        rows = fetch_and_load(conn, request.report, status)
+    table = REPORT_TABLES[request.report]
+    print(f"loaded {rows} row(s) into {table} in {warehouse.resolved_path()}")

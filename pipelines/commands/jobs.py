@@ -1,0 +1,44 @@
+"""`preorders jobs poll STATUS_URL`: poll a STOQ async job to its end, a line per change."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipelines.commands.offers import run_guarded, stoq_client
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `jobs` subcommand."""
+    p = subparsers.add_parser("jobs", help="Poll STOQ async jobs.")
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    poll = verbs.add_parser("poll", help="Poll a job's status_url until it finishes.")
+    poll.add_argument("status_url", help="the status_url exactly as the API returned it")
+    poll.add_argument("--timeout", type=float, default=600.0, help="give up after S seconds")
+    poll.add_argument("--interval", type=float, default=1.0, help="first poll interval (s)")
+    poll.set_defaults(handler=lambda a: run_guarded("jobs poll", lambda: poll_status_url(a)))
+
+
+def poll_status_url(args: argparse.Namespace) -> int:
+    """Poll with backoff; print each status change; Job* errors exit 1 via run_guarded."""
+    from stoq import JobStatus
+
+    last: list[tuple[str, object]] = []
+
+    def show(status: JobStatus) -> None:
+        if last and last[-1] == (status.status, status.progress):
+            return
+        last.append((status.status, status.progress))
+        counts = f" ({status.processed}/{status.total})" if status.total is not None else ""
+        print(f"job {status.job_id}: {status.status} {status.progress}%{counts}", flush=True)
+
+    with stoq_client() as client:
+        final = client.poll_job(
+            args.status_url,
+            timeout=args.timeout,
+            stall_timeout=args.timeout,
+            initial_interval=args.interval,
+            on_status=show,
+        )
+    if final.download_url:
+        print(f"download: {final.download_url}")
+    return 0

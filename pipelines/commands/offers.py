@@ -1,0 +1,112 @@
+"""`preorders offers`: list, show, enable, disable, add-variants, remove-variants."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stoq import StoqClient
+
+ACTIONS = {
+    "enable": "enable",
+    "disable": "disable",
+    "add-variants": "add_variants",
+    "remove-variants": "remove_variants",
+}
+
+
+class MissingKey(Exception):
+    """STOQ_API_KEY is not set."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `offers` subcommand and its verbs."""
+    p = subparsers.add_parser("offers", help="List, show and manage preorder offers.")
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    listing = verbs.add_parser("list", help="List offers (newest first).")
+    listing.add_argument("--status", help="enabled | disabled | scheduled | discarded")
+    listing.add_argument("--json", action="store_true", help="print the offers as JSON")
+    listing.set_defaults(handler=lambda a: run_guarded("offers list", lambda: list_offers(a)))
+    show = verbs.add_parser("show", help="Show one offer as JSON.")
+    show.add_argument("id")
+    show.set_defaults(handler=lambda a: run_guarded("offers show", lambda: show_offer(a.id)))
+    for verb, action in ACTIONS.items():
+        sub = verbs.add_parser(verb, help=f"{verb.replace('-', ' ').capitalize()} on an offer.")
+        sub.add_argument("id")
+        if action.endswith("_variants"):
+            sub.add_argument("variant_ids", nargs="+", type=int, metavar="VARIANT")
+        sub.set_defaults(handler=_action_handler(verb, action))
+
+
+def list_offers(args: argparse.Namespace) -> None:
+    """Print every offer, one line each (or JSON)."""
+    with stoq_client() as client:
+        offers = client.list_offers(status=args.status).all()
+    if args.json:
+        print(json.dumps(offers, indent=2))
+        return
+    for offer in offers:
+        count = len(offer.get("shopify_variant_ids") or [])
+        status = offer.get("status", "?")
+        print(f"{offer['id']}  {status:<10} {count:>4} variants  {offer.get('name')}")
+    print(f"{len(offers)} offer(s)")
+
+
+def show_offer(offer_id: str) -> None:
+    """Print one offer as JSON."""
+    with stoq_client() as client:
+        print(json.dumps(client.get_offer(offer_id), indent=2))
+
+
+def _action_handler(verb: str, action: str) -> Callable[[argparse.Namespace], int]:
+    def body(args: argparse.Namespace) -> int:
+        from pipelines.ops.offers import describe_error, manage
+        from stoq import errors
+
+        try:
+            with stoq_client() as client:
+                change = manage(client, args.id, action, getattr(args, "variant_ids", None))
+        except errors.StoqError as exc:
+            return fail(f"offers {verb}", describe_error(args.id, action, exc))
+        print(change.summary())
+        return 0
+
+    return lambda args: run_guarded(f"offers {verb}", lambda: body(args))
+
+
+# Shared by the other STOQ commands (jobs, help-manifest, export).
+
+
+def stoq_client() -> StoqClient:
+    """A client configured like StoqResource, from STOQ_API_KEY / STOQ_BASE_URL read now."""
+    from pipelines.resources import StoqResource
+
+    key = os.environ.get("STOQ_API_KEY", "").strip()
+    if not key:
+        raise MissingKey("STOQ_API_KEY is not set; export your shop's API key")
+    return StoqResource(api_key=key).client()
+
+
+def run_guarded(command: str, body: Callable[[], object]) -> int:
+    """Run `body`; API and usage errors become one line on stderr and exit code 1 (2: no key)."""
+    from stoq import errors
+
+    try:
+        result = body()
+    except MissingKey as exc:
+        fail(command, str(exc))
+        return 2
+    except (errors.StoqError, ValueError) as exc:
+        return fail(command, str(exc))
+    return result if isinstance(result, int) else 0
+
+
+def fail(command: str, message: str) -> int:
+    """Print `preorders <command>: <message>` to stderr; returns exit code 1."""
+    print(f"preorders {command}: {message}", file=sys.stderr)
+    return 1
