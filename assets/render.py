@@ -121,12 +121,19 @@ def draw_backlog_over_time(ax: Axes, frame: pd.DataFrame) -> None:
     if wide.empty:
         ax.text(0.5, 0.5, "No open orders in the history", ha="center", va="center")
         return
-    colors = [COLORS.get(str(c), "#888888") for c in wide.columns]
-    ax.stackplot(wide.index, *(wide[c] for c in wide.columns), labels=wide.columns, colors=colors)
-    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    if len(wide) < 3:  # an area needs a few days; until then, one stacked bar per day
+        wide.index = [pd.Timestamp(d).strftime("%Y-%m-%d") for d in wide.index]
+        _stacked(ax, wide)
+        ax.tick_params(axis="x", rotation=0)
+    else:
+        colors = [COLORS.get(str(c), "#888888") for c in wide.columns]
+        ax.stackplot(
+            wide.index, *(wide[c] for c in wide.columns), labels=wide.columns, colors=colors
+        )
+        ax.legend(fontsize=8, frameon=False, loc="upper left")
+        ax.grid(axis="y", alpha=0.3)
+        ax.figure.autofmt_xdate()
     ax.set_ylabel("orders at end of day (UTC)")
-    ax.grid(axis="y", alpha=0.3)
-    ax.figure.autofmt_xdate()
 
 
 def draw_held_order_age(ax: Axes, frame: pd.DataFrame) -> None:
@@ -173,6 +180,8 @@ def format_figure(name: str, value: Any) -> str:
     """A key figure as shown on the page and in markdown."""
     if value is None:
         return "-"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     if name in ("outstanding_balance", "deposit_collected"):
         return f"{float(value):,.2f}"
     return f"{value:,}" if isinstance(value, int) else str(value)

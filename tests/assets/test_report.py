@@ -117,3 +117,17 @@ def test_preorders_report_prints_where_the_page_is(synced, tmp_path, monkeypatch
     assert out.strip() == f"report: {tmp_path / 'here' / 'backlog.html'}"
     assert (tmp_path / "here" / "backlog.html").is_file()
     assert (tmp_path / "here" / "backlog_over_time.png").is_file()
+
+
+def test_backlog_over_time_draws_an_area_once_there_are_several_days(tmp_path):
+    path = tmp_path / "history.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        warehouse.schema.apply(conn)
+        conn.executemany(
+            "insert into order_state_history values (?, ?, now() - to_days(?))",
+            [(1, "placed", 9), (1, "awaiting_balance", 5), (2, "placed", 4), (3, "fulfilled", 2)],
+        )
+    data = _load(path)
+    assert data.backlog_over_time["day"].nunique() == 10
+    files = render.write_report(data, tmp_path / "out")
+    assert files.images["backlog_over_time"].stat().st_size > 10_000
