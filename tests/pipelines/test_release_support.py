@@ -94,6 +94,14 @@ class World:
             sync_orders(client, self.conn, run_id=f"sync-{self.syncs}", mode="full")
         self.shop.set_chaos(saved)
 
+    def detach(self) -> None:
+        """Close the warehouse connection (a read-only opener needs the file free)."""
+        self.conn.close()
+
+    def attach(self) -> None:
+        """Reopen the warehouse file read-write."""
+        self.conn = duckdb.connect(str(self.path))
+
     def states(self) -> dict[int, str]:
         return {o["id"]: o["state"] for o in self.shop.truth_orders()}
 
@@ -108,6 +116,7 @@ def make_world(tmp_path: Path, orders: int = 80, seed: int = 7, **config: Any) -
     config.setdefault("rate_limit_points", 1_000_000)
     config.setdefault("job_steps", 2)
     shop = Shop(SandboxConfig(orders=orders, seed=seed, **config), clock=clock)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "warehouse.duckdb"
     conn = duckdb.connect(str(path))
     warehouse.schema.apply(conn)

@@ -1,0 +1,50 @@
+"""`collect_balances` job: charge outstanding balances exactly once; a dry run unless told not."""
+
+import dagster as dg
+from pydantic import Field
+
+from pipelines import actions
+from pipelines.ops.release import outcome_metadata
+from pipelines.resources import StoqResource, WarehouseResource
+
+
+class ChargeConfig(dg.Config):
+    """Which balances to charge; dry_run is on by default because this moves money."""
+
+    offer_id: str = Field(default="", description="Only orders of this offer (UUID).")
+    order_ids: list[int] = Field(
+        default_factory=list, description="Orders to charge; empty = every awaiting_balance order."
+    )
+    limit: int = Field(default=0, description="At most this many orders (0 = no limit).")
+    dry_run: bool = Field(default=True, description="Write planned ledger rows, charge nothing.")
+
+
+@dg.op(tags={"kind": "stoq"})
+def charge_balances(
+    context: dg.OpExecutionContext,
+    config: ChargeConfig,
+    stoq: StoqResource,
+    warehouse: WarehouseResource,
+) -> dg.Output[int]:
+    """Settle open charge rows, re-read each order, charge its balance once (read-back on loss)."""
+    with stoq.client() as client, warehouse.get_connection() as conn:
+        outcomes = actions.collect_balances(
+            client,
+            conn,
+            config.order_ids or None,
+            offer_id=config.offer_id or None,
+            dry_run=config.dry_run,
+            limit=config.limit or None,
+            run_id=context.run_id,
+            log=context.log.info,
+        )
+    charged = sum(o.status == "succeeded" for o in outcomes)
+    return dg.Output(charged, metadata=outcome_metadata(outcomes))
+
+
+@dg.job(
+    description="Charge awaiting balances exactly once (ledger: order_actions); dry run default.",
+    executor_def=dg.in_process_executor,
+)
+def collect_balances() -> None:
+    charge_balances()

@@ -1,0 +1,71 @@
+"""`release_orders` job: release held, fully paid orders exactly once (see pipelines/actions.py)."""
+
+import dagster as dg
+from pydantic import Field
+
+from pipelines import actions
+from pipelines.resources import StoqResource, WarehouseResource
+
+
+class ReleaseConfig(dg.Config):
+    """Which orders to release and how; the sensor fills order_ids and dry_run."""
+
+    order_ids: list[int] = Field(
+        default_factory=list, description="Orders to release; empty = every releasable order."
+    )
+    dry_run: bool = Field(default=False, description="Write planned ledger rows, send nothing.")
+    limit: int = Field(default=0, description="At most this many orders (0 = no limit).")
+    force: bool = Field(default=False, description="Skip the balance check; needs a reason.")
+    reason: str = Field(default="", description="Why force is used (recorded in the ledger).")
+    bulk_threshold: int = Field(
+        default=actions.ActionSettings.bulk_threshold,
+        description="This many orders or more go out as one bulk_release job.",
+    )
+
+
+def outcome_metadata(outcomes: list[actions.Outcome]) -> dict[str, dg.MetadataValue]:
+    """Counts by status plus a one-line-per-order table (never the ledger key)."""
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    lines = "\n".join(f"- {o.line()}" for o in outcomes[:200]) or "nothing to do"
+    return {
+        **{k: dg.MetadataValue.int(v) for k, v in sorted(counts.items())},
+        "orders": dg.MetadataValue.md(lines),
+    }
+
+
+@dg.op(tags={"kind": "stoq"})
+def release_held_orders(
+    context: dg.OpExecutionContext,
+    config: ReleaseConfig,
+    stoq: StoqResource,
+    warehouse: WarehouseResource,
+) -> dg.Output[int]:
+    """Settle open ledger rows, re-read each order, release it (one POST, or one bulk job)."""
+    if config.force and not config.reason.strip():
+        raise dg.Failure("force needs a reason (config: reason); nothing was sent")
+    settings = actions.ActionSettings(bulk_threshold=config.bulk_threshold)
+    with stoq.client() as client, warehouse.get_connection() as conn:
+        outcomes = actions.release_orders(
+            client,
+            conn,
+            config.order_ids or None,
+            dry_run=config.dry_run,
+            limit=config.limit or None,
+            force=config.force,
+            reason=config.reason,
+            run_id=context.run_id,
+            settings=settings,
+            log=context.log.info,
+        )
+    released = sum(o.status == "succeeded" for o in outcomes)
+    return dg.Output(released, metadata=outcome_metadata(outcomes))
+
+
+@dg.job(
+    description="Release held, fully paid orders exactly once (ledger: order_actions).",
+    executor_def=dg.in_process_executor,
+)
+def release_orders() -> None:
+    release_held_orders()
