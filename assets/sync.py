@@ -1,0 +1,339 @@
+"""Sync offers and orders from STOQ into the warehouse: full walks, incremental plans, reconciles.
+
+The API has no `updated_since` filter and derives an order's `state` on every read, so an
+incremental run re-reads every open order (cheapest of per-order GETs and one window walk), walks
+the created-at window for new orders, and a periodic full walk reconciles the rest. The
+high-water mark only advances after a walk that provably saw every order it covered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from assets.plan import plan_reread
+from stoq import StoqClient, Walk, errors
+from warehouse import loads
+from warehouse.frames import offer_frames, order_frames
+
+OPEN_STATES = ("placed", "awaiting_balance", "balance_collected", "released")
+RUN_STATS = ("pages", "requests", "retries", "rate_limited", "drift")  # what sync_runs keeps
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """Knobs of the orders sync; the defaults suit an hourly schedule."""
+
+    lag: timedelta = timedelta(hours=1)  # re-walk this much before the high-water mark
+    reconcile_every: timedelta = timedelta(hours=24)  # a full walk at least this often
+    max_walks: int = 3  # full re-walks when a walk provably missed orders
+    per_page: int = 100
+    chunk: int = 2000  # records per frame/merge: bounds memory, keeps merges set-based
+
+
+@dataclass
+class SyncReport:
+    """What one stream's sync did, for run metadata and the CLI summary."""
+
+    stream: str
+    mode: str
+    run_id: str
+    walks: int = 0
+    pages: int = 0
+    singles: int = 0
+    records: int = 0
+    complete: bool = True
+    drift: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    duration_s: float = 0.0
+    total_count: int | None = None
+    planned_requests: int | None = None
+    gone: int = 0  # open orders answering 404 on a single read
+
+    def as_metadata(self) -> dict[str, Any]:
+        """A flat dict of the figures, for Dagster metadata and sync_runs."""
+        flat = {k: v for k, v in self.__dict__.items() if k != "counts"}
+        return {**flat, **self.counts}
+
+
+def choose_mode(
+    requested: str, state: dict[str, Any] | None, now: datetime, s: SyncSettings
+) -> str:
+    """`full` on the first run, when asked, or when the last full walk is older than the period."""
+    if requested not in ("auto", "full", "incremental"):
+        raise ValueError(f"sync mode must be auto, full or incremental, not {requested!r}")
+    if state is None or state.get("high_water_mark") is None:
+        return "full"
+    if requested != "auto":
+        return requested
+    last_full = state.get("last_full_at")
+    return "full" if last_full is None or now - last_full >= s.reconcile_every else "incremental"
+
+
+def sync_offers(client: StoqClient, conn: duckdb.DuckDBPyConnection, *, run_id: str) -> SyncReport:
+    """Walk every offer, whatever its status, and merge them (offers are few: always full)."""
+    report, started, before = (
+        SyncReport("offers", "full", run_id),
+        time.monotonic(),
+        client.stats.snapshot(),
+    )
+    seen: set[str] = set()
+    with loads.OffersLoad(conn, run_id=run_id, synced_at=_now()) as load:
+        # A stricter API may hide discarded offers unless asked: ask too, dedupe by id.
+        for status in (None, "discarded"):
+            try:
+                records = _walk_records(client.list_offers(status=status), report)
+                for chunk in _chunks(records, 1000):
+                    seen.update(str(r["id"]) for r in chunk if "id" in r)
+                    load.add(offer_frames(chunk))
+            except errors.ValidationError:
+                if status is None:
+                    raise
+        load.mark_missing(seen_ids=seen)
+        _finish(load, report, client, before, started, high_water_mark=None)
+    return report
+
+
+def sync_orders(
+    client: StoqClient,
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    mode: str = "auto",
+    settings: SyncSettings = SyncSettings(),
+) -> SyncReport:
+    """Sync orders: a full reconcile walk or an incremental plan, chosen by `mode`."""
+    now = _now()
+    state = loads.sync_state(conn, "orders")
+    chosen = choose_mode(mode, state, now, settings)
+    report = SyncReport("orders", chosen, run_id)
+    started, before = time.monotonic(), client.stats.snapshot()
+    with loads.OrdersLoad(conn, run_id=run_id, mode=chosen, synced_at=now) as load:
+        if chosen == "full":
+            hwm = _full_walks(client, load, report, settings)
+        else:
+            hwm = _incremental(client, conn, load, report, settings, state or {})
+        _finish(load, report, client, before, started, high_water_mark=hwm)
+    return report
+
+
+def _full_walks(
+    client: StoqClient, load: Any, report: SyncReport, s: SyncSettings
+) -> datetime | None:
+    """Walk every order; flag the ones not seen only when the walk provably saw all of them."""
+    seen: dict[int, datetime | None] = {}
+    total = _walk_window(client, load, report, seen, s, None)
+    if total is None:
+        report.complete = False
+        return None  # never provably complete: keep the old mark, flag nothing missing
+    load.mark_missing(seen_ids=list(seen))
+    report.complete, report.total_count = True, total
+    return _latest(seen)
+
+
+def _walk_window(
+    client: StoqClient,
+    load: Any,
+    report: SyncReport,
+    seen: dict[int, datetime | None],
+    s: SyncSettings,
+    from_: datetime | None,
+) -> int | None:
+    """Walk the orders created at or after `from_` (all when None) into the load.
+
+    Returns the API's count of that window once the walks provably saw all of it, else None
+    after `max_walks` tries. Orders arriving mid-walk shift a newest-first list, and with pages
+    fetched concurrently an order can slip between two pages: then catch up from the newest
+    order seen and confirm with the window's count read afterwards (orders are never deleted,
+    so having seen that many is proof); failing that, walk the window again.
+    """
+    for _ in range(s.max_walks):
+        walk = client.list_orders(from_=from_, per_page=s.per_page)
+        _load_walk(walk, load, report, seen, s)
+        total = walk.stats.total_count_end or 0
+        if not walk.stats.drift and len(seen) >= total:
+            return total
+        if walk.stats.drift:
+            head = client.list_orders(from_=_latest(seen), per_page=s.per_page)
+            _load_walk(head, load, report, seen, s)
+            total = _window_count(client, from_, report)
+            if len(seen) >= total:
+                return total
+    return None
+
+
+def _window_count(client: StoqClient, from_: datetime | None, report: SyncReport) -> int:
+    """The API's current total_count of the window, from one single-record page."""
+    probe = client.list_orders(from_=from_, per_page=1)
+    pages = probe.pages()
+    try:
+        next(pages)
+    finally:
+        pages.close()
+    report.pages += 1
+    return probe.stats.total_count_end or 0
+
+
+def _incremental(
+    client: StoqClient,
+    conn: duckdb.DuckDBPyConnection,
+    load: Any,
+    report: SyncReport,
+    s: SyncSettings,
+    state: dict[str, Any],
+) -> datetime | None:
+    """Walk the window that is cheapest to re-read, then GET the open orders older than it."""
+    floor = state["high_water_mark"] - s.lag
+    opens = loads.open_orders(conn)
+    known = sorted(loads.known_created_at(conn))
+    plan = plan_reread(
+        list(zip(opens["id"].tolist(), opens["created_at"].tolist(), strict=True)),
+        known,
+        per_page=s.per_page,
+        floor=floor,
+    )
+    report.planned_requests = plan.estimated_requests
+    seen: dict[int, datetime | None] = {}
+    window_total = _walk_window(client, load, report, seen, s, plan.window_from)
+    report.complete = window_total is not None
+    # Open orders the API no longer knows (404) stay as they are: the next full reconcile flags
+    # them missing (an incremental load never flags), and they are re-read until then.
+    missing = _load_singles(client, [i for i in plan.singles if i not in seen], load, report, s)
+    report.gone = len(missing)
+    newest = _latest(seen)
+    if window_total is None or newest is None:
+        return None  # keep the old mark
+    # The API's count of the window plus the live orders older than it (unchanged, or re-read).
+    report.total_count = window_total + bisect_left(known, plan.window_from) - len(missing)
+    return max(newest, state["high_water_mark"])
+
+
+def _load_walk(
+    walk: Walk, load: Any, report: SyncReport, seen: dict[int, datetime | None], s: SyncSettings
+) -> None:
+    """Stream a walk into the load in chunks, remembering each order's id and created_at."""
+    for chunk in _chunks(_walk_records(walk, report), s.chunk):
+        for record in chunk:
+            seen[_order_id(record)] = _parse_time(record.get("created_at"))
+        load.add(order_frames(chunk))
+    report.walks += 1
+
+
+def _load_singles(
+    client: StoqClient, ids: list[int], load: Any, report: SyncReport, s: SyncSettings
+) -> list[int]:
+    """GET each order concurrently; return the ids the API no longer knows (404)."""
+    missing: list[int] = []
+
+    def read(order_id: int) -> dict[str, Any] | None:
+        try:
+            return client.get_order(order_id)
+        except errors.NotFound:
+            missing.append(order_id)
+            return None
+
+    with ThreadPoolExecutor(max_workers=client.concurrency) as pool:
+        found = (r for r in pool.map(read, ids) if r is not None)
+        for chunk in _chunks(found, s.chunk):
+            load.add(order_frames(chunk))
+            report.records += len(chunk)
+    report.singles = len(ids)
+    return missing
+
+
+def _walk_records(walk: Walk, report: SyncReport) -> Iterator[dict[str, Any]]:
+    """Flatten a walk's pages, adding its page count and drift to the report."""
+    for page in walk.pages():
+        report.records += len(page)
+        yield from page
+    report.pages += walk.stats.pages
+    report.drift = report.drift or walk.stats.drift
+
+
+def _finish(
+    load: Any,
+    report: SyncReport,
+    client: StoqClient,
+    before: Any,
+    started: float,
+    *,
+    high_water_mark: datetime | None,
+) -> None:
+    """Fill the report's request figures and commit the load with the sync state."""
+    delta = client.stats.snapshot() - before
+    report.requests, report.retries, report.rate_limited = (
+        delta.requests,
+        delta.retries,
+        delta.rate_limited,
+    )
+    report.duration_s = round(time.monotonic() - started, 3)
+    stats = {key: getattr(report, key) for key in RUN_STATS}
+    load.finish(high_water_mark=high_water_mark, total_count=report.total_count, stats=stats)
+    report.counts = dataclasses.asdict(load.counts)
+    log.info("%s", summary_line(report))
+
+
+def summary_line(report: SyncReport) -> str:
+    """One human line per stream: what was read, what changed, what it cost."""
+    c = report.counts
+    return (
+        f"{report.stream:<7} {report.mode:<11} {report.records:>7} read in {report.pages} pages"
+        f" + {report.singles} single reads | +{c.get('inserted', 0)} new,"
+        f" {c.get('updated', 0)} updated, {c.get('unchanged', 0)} unchanged,"
+        f" {c.get('rejected', 0)} rejected, {c.get('missing', 0)} missing |"
+        f" {report.requests} requests, {report.retries} retries, {report.rate_limited} x 429"
+        f"{', drift' if report.drift else ''} | {report.duration_s:.1f}s"
+    )
+
+
+def _chunks(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Group records into lists of at most `size`."""
+    chunk: list[dict[str, Any]] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _order_id(record: dict[str, Any]) -> int:
+    """The Shopify order id that keys an order (SPEC §8.4)."""
+    return int(record.get("shopify_order_id") or record["id"])
+
+
+def _latest(seen: dict[int, datetime | None]) -> datetime | None:
+    """The newest created_at among the orders seen, if any."""
+    times = [t for t in seen.values() if t is not None]
+    return max(times) if times else None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    """Parse an ISO 8601 timestamp ('Z' or offset); None when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _now() -> datetime:
+    """The current time, in UTC."""
+    return datetime.now(UTC)
