@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import duckdb
 
@@ -51,3 +52,8 @@ def last_success(conn: duckdb.DuckDBPyConnection, stream: str) -> datetime | Non
 def row_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows in offers, offer_variants, orders and order_line_items."""
     return {str(k): int(v) for k, v in conn.execute(sql.query("check_row_counts")).fetchall()}
+
+
+def backlog_by_state(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, Any, Any]]:
+    """(state, orders, units, deposit_collected, outstanding) of the open backlog, per state."""
+    return conn.execute(sql.query("check_backlog_by_state")).fetchall()
