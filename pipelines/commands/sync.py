@@ -1,0 +1,143 @@
+"""`preorders sync`: run the `sync_preorders` Dagster job in-process, with a line per stream."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+JOB = "sync_preorders"
+ORDERS_OP = "orders_assets"
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+Echo = Callable[[str], None]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `sync` subcommand."""
+    p = subparsers.add_parser("sync", help="Sync offers and orders from STOQ into DuckDB.")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--full", dest="mode", action="store_const", const="full", help="walk every order"
+    )
+    mode.add_argument(
+        "--incremental",
+        dest="mode",
+        action="store_const",
+        const="incremental",
+        help="new orders plus a re-read of open ones (full on the first run)",
+    )
+    p.set_defaults(handler=run, mode="auto")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the key, run the job, print the summary; 1 with a one-line reason on failure."""
+    if not os.environ.get("STOQ_API_KEY", "").strip():
+        print(
+            "preorders sync: STOQ_API_KEY is not set; export your shop's API key "
+            "(or try `preorders demo`, which needs none)",
+            file=sys.stderr,
+        )
+        return 2
+    return run_sync(args.mode)
+
+
+def run_sync(mode: str = "auto", echo: Echo = print) -> int:
+    """Execute the `sync_preorders` job in-process; returns the exit code."""
+    from pipelines.definitions import defs  # Dagster loads only when a sync runs
+    from pipelines.resources import StoqResource, WarehouseResource
+
+    base_url, path = (
+        StoqResource(api_key="-").resolved_base_url(),
+        WarehouseResource().resolved_path(),
+    )
+    echo(f"sync ({mode}) from {base_url} into {path}")
+    run_config = {**QUIET, "ops": {ORDERS_OP: {"config": {"mode": mode}}}}
+    started = time.monotonic()
+    with _stream_lines(echo), _instance() as instance:
+        result = defs.resolve_job_def(JOB).execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False
+        )
+    if not result.success:
+        reason = _scrub(failure_reason(result, base_url))
+        print(f"preorders sync: {reason}", file=sys.stderr)
+        return 1
+    echo(summary(result, time.monotonic() - started))
+    return 0
+
+
+def failure_reason(result: Any, base_url: str) -> str:
+    """One line naming why the run failed (401, unreachable host, else the first error)."""
+    for event in result.all_events:
+        if not event.is_step_failure:
+            continue
+        error = event.step_failure_data.error
+        chain = []
+        while error is not None:
+            chain.append(error)
+            error = error.cause
+        names = {e.cls_name for e in chain}
+        root = chain[-1]
+        first_line = (root.message or "").strip().splitlines()[0] if root.message else ""
+        if "Unauthorized" in names:
+            return "STOQ rejected the API key (401 Unauthorized): check STOQ_API_KEY"
+        if "TransportError" in names:
+            return f"cannot reach the STOQ API at {base_url}: {first_line}"
+        return f"{event.step_key} failed: {root.cls_name}: {first_line}"
+    return "the sync_preorders run failed (no step failure recorded)"
+
+
+def summary(result: Any, seconds: float) -> str:
+    """Rows per table and check outcomes of a successful run."""
+    rows = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        table_rows = materialization.metadata.get("table_rows")
+        rows[materialization.asset_key.to_user_string()] = getattr(table_rows, "value", None)
+    evaluations = result.get_asset_check_evaluations()
+    failed = [e.check_name for e in evaluations if not e.passed]
+    tables = ", ".join(f"{name} {n}" for name, n in rows.items())
+    checks = f"checks {len(evaluations) - len(failed)}/{len(evaluations)} passed"
+    if failed:
+        checks += f" (failed: {', '.join(sorted(failed))})"
+    return f"done in {seconds:.1f}s | rows: {tables} | {checks}"
+
+
+@contextmanager
+def _stream_lines(echo: Echo) -> Iterator[None]:
+    """Echo the one-line summary assets.sync logs as each stream commits."""
+
+    class Echoing(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            echo(_scrub(f"  {record.getMessage()}"))
+
+    logger, handler = logging.getLogger("assets.sync"), Echoing(logging.INFO)
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+@contextmanager
+def _instance() -> Iterator[Any]:
+    """The DAGSTER_HOME instance when one is configured, else a throwaway in-memory one."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    with instance or dg.DagsterInstance.ephemeral() as active:
+        yield active
+
+
+def _scrub(text: str) -> str:
+    """Never echo the key, whatever an error message contains."""
+    key = os.environ.get("STOQ_API_KEY", "").strip()
+    return text.replace(key, "***") if key else text
