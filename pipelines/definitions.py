@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.checks import ASSET_CHECKS
 from assets.preorders import offers_assets, orders_assets
+from assets.report import backlog_report
 from pipelines.jobs import sync_preorders
 from pipelines.resources import StoqResource, WarehouseResource
 from pipelines.schedules import hourly_sync_schedule
@@ -14,6 +15,7 @@ defs = dg.Definitions(
     assets=[
         offers_assets,
         orders_assets,
+        backlog_report,
     ],
     asset_checks=[
         *ASSET_CHECKS,
