@@ -78,7 +78,7 @@ def order_frames(batch: Iterable[Mapping[str, Any]]) -> OrderFrames:
     bad = _parse_times(columns, _ORDER_TIMES)
     columns["id"] = np.asarray(columns["id"], dtype=np.int64)
     columns["customer_id"] = pd.array(columns["customer_id"], dtype="Int64")
-    orders, items = pd.DataFrame(columns), _line_frame(_transpose(lines, records.LINE_COLUMNS))
+    orders, items = _frame(columns), _line_frame(_transpose(lines, records.LINE_COLUMNS))
     if bad:
         orders, items = _drop_rejected(orders, items, bad, rejects)
     return OrderFrames(orders, items, rejects)
@@ -110,7 +110,7 @@ def offer_frames(batch: Iterable[Mapping[str, Any]]) -> OfferFrames:
     columns["variant_count"] = pd.array(columns["variant_count"], dtype="Int64")
     columns["enabled"] = pd.array(columns["enabled"], dtype="boolean")
     columns["has_variant_list"] = np.asarray(columns["has_variant_list"], dtype=bool)
-    offers = pd.DataFrame(columns)
+    offers = _frame(columns)
     links = pd.DataFrame(
         {
             "offer_id": pd.Series(variants["offer_id"], dtype=object),
@@ -186,4 +186,16 @@ def _line_frame(lines: dict[str, Any]) -> pd.DataFrame:
     frame["line_index"] = np.asarray(lines["line_index"], dtype=np.int32)
     for name in ("shopify_variant_id", "shopify_product_id", "quantity"):
         frame[name] = pd.array(lines[name], dtype="Int64")
-    return pd.DataFrame(frame)
+    return _frame(frame)
+
+
+def _frame(columns: dict[str, Any]) -> pd.DataFrame:
+    """A DataFrame from columns; lists become object arrays up front (pandas skips re-inference)."""
+    out: dict[str, Any] = {}
+    for name, values in columns.items():
+        if isinstance(values, list):
+            array = np.empty(len(values), dtype=object)
+            array[:] = values
+            values = array
+        out[name] = values
+    return pd.DataFrame(out, copy=False)

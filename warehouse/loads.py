@@ -6,8 +6,10 @@
         load.mark_missing()                 # full walks only: flag orders not seen
         load.finish(high_water_mark=..., total_count=..., stats={"pages": 12})
 
-Leaving the block with an exception rolls the stream back (the last committed snapshot stays) and
-records a `failed` sync_runs row in a separate small transaction.
+`add` buffers chunks and merges them set-based every `flush_rows` records (a DuckDB statement has
+a fixed cost of about a millisecond, so 100-record pages are merged together); `mark_missing` and
+`finish` merge what is left. Leaving the block with an exception rolls the stream back (the last
+committed snapshot stays) and records a `failed` sync_runs row in a separate small transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import duckdb
 import numpy as np
@@ -30,11 +32,13 @@ from warehouse.runs import open_orders, sync_state
 from warehouse.schema import use_utc
 
 MODES = ("full", "incremental")
+FLUSH_ROWS = 20_000
+F = TypeVar("F", OrderFrames, OfferFrames)
 
 
 @dataclass
 class LoadCounts:
-    """What a load did so far (rows are records merged, not table rows touched)."""
+    """What a load did so far (records merged, not table rows touched); final after finish()."""
 
     inserted: int = 0
     updated: int = 0
@@ -44,11 +48,10 @@ class LoadCounts:
     missing: int = 0
 
 
-class _Load:
+class _Load(Generic[F]):
     """A unit of work for one stream: begin on enter, merge chunks, commit on finish()."""
 
     stream: ClassVar[str]
-    _chunks: ClassVar[tuple[str, ...]]
 
     def __init__(
         self,
@@ -57,23 +60,18 @@ class _Load:
         run_id: str,
         mode: str = "full",
         synced_at: datetime | None = None,
+        flush_rows: int = FLUSH_ROWS,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-        self.conn, self.run_id, self.mode = conn, run_id, mode
+        self.conn, self.run_id, self.mode, self.flush_rows = conn, run_id, mode, flush_rows
         self.synced_at = synced_at or datetime.now(UTC)
         self.started_at = datetime.now(UTC)
         self.counts = LoadCounts()
         self._seen: list[np.ndarray] = []
+        self._buffer: list[F] = []
+        self._buffered = 0
         self._state = "new"
-
-    def __enter__(self) -> _Load:
-        if self._state != "new":
-            raise LoadStateError("a load can be entered once")
-        use_utc(self.conn)
-        self.conn.begin()
-        self._state = "open"
-        return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -81,12 +79,51 @@ class _Load:
         if self._state != "open":
             return
         self._state = "failed"
+        self._buffer.clear()
         self.conn.rollback()
         if exc is None:
             exc = LoadStateError(f"{self.stream} load left without finish(); rolled back")
             self._record_failure(exc)
             raise exc
         self._record_failure(exc)
+
+    def _enter(self) -> None:
+        if self._state != "new":
+            raise LoadStateError("a load can be entered once")
+        use_utc(self.conn)
+        self.conn.begin()
+        self._state = "open"
+
+    def add(self, frames: F) -> LoadCounts:
+        """Queue one chunk (a page or more); merged inside the open transaction when due."""
+        self._check_open()
+        self._seen.append(self._keys(frames))
+        self._add_rejects(frames.rejects)
+        self._buffer.append(frames)
+        self._buffered += len(self._main(frames))
+        if self._buffered >= self.flush_rows:
+            self.flush()
+        return self.counts
+
+    def flush(self) -> LoadCounts:
+        """Merge every queued chunk now (still inside the open transaction)."""
+        self._check_open()
+        if self._buffered:
+            self._merge(self._buffer)
+        self._buffer, self._buffered = [], 0
+        return self.counts
+
+    def mark_missing(self, seen_ids: Iterable[Any] | None = None) -> int:
+        """Full walks only: flag rows not in `seen_ids` (default: every key added); never delete."""
+        self.flush()
+        if self.mode != "full":
+            raise LoadStateError("mark_missing needs a full walk; this load is incremental")
+        if seen_ids is None:
+            seen_ids = np.concatenate(self._seen) if self._seen else []
+        seen = pd.DataFrame({"id": self._id_array(seen_ids)})
+        flagged = self._run(f"{self.stream}_mark_missing", {"_seen_ids": seen})
+        self.counts.missing += flagged
+        return flagged
 
     def finish(
         self,
@@ -95,26 +132,29 @@ class _Load:
         total_count: int | None = None,
         stats: Mapping[str, Any] | None = None,
     ) -> LoadCounts:
-        """Write sync_state and the sync_runs row, then COMMIT; returns the counts."""
-        self._check_open()
+        """Merge what is queued, write sync_state and the sync_runs row, then COMMIT."""
+        self.flush()
         runs.write_state(self, high_water_mark, total_count)
         runs.write_run(self, "succeeded", stats or {}, self.counts)
         self.conn.commit()
         self._state = "committed"
         return self.counts
 
-    def mark_missing(self, seen_ids: Iterable[Any] | None = None) -> int:
-        """Full walks only: flag rows not in `seen_ids` (default: every key added); never delete."""
-        self._check_open()
-        if self.mode != "full":
-            raise LoadStateError("mark_missing needs a full walk; this load is incremental")
-        seen = self._seen_frame(seen_ids)
-        flagged = self._run(f"{self.stream}_mark_missing", {"_seen_ids": seen})
-        self.counts.missing += flagged
-        return flagged
+    # -- per stream ---------------------------------------------------------------------------
 
-    def _seen_frame(self, seen_ids: Iterable[Any] | None) -> pd.DataFrame:
+    def _main(self, frames: F) -> pd.DataFrame:
         raise NotImplementedError
+
+    def _keys(self, frames: F) -> np.ndarray:
+        raise NotImplementedError
+
+    def _id_array(self, ids: Iterable[Any]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _merge(self, chunks: list[F]) -> None:
+        raise NotImplementedError
+
+    # -- helpers ------------------------------------------------------------------------------
 
     def _check_open(self) -> None:
         if self._state != "open":
@@ -128,7 +168,9 @@ class _Load:
             text = sql.query(name)
             values = {"synced_at": self.synced_at} | params
             bound = {k: v for k, v in values.items() if f"${k}" in text}
-            row = self.conn.execute(text, bound).fetchone()
+            # without parameters a file may hold several statements (the stage files do)
+            cursor = self.conn.execute(text, bound) if bound else self.conn.execute(text)
+            row = cursor.fetchone()
         finally:
             for view in frames:
                 self.conn.unregister(view)
@@ -142,13 +184,24 @@ class _Load:
         self._run("rejects_insert", chunk, run_id=self.run_id, stream=self.stream)
         self.counts.rejected += len(rejects)
 
-    def _classify(self) -> None:
-        """Classify the registered chunk (temp table _<stream>_delta) and add its counts."""
-        self.conn.execute(sql.query(f"{self.stream}_classify"))
-        counts = dict(self.conn.execute(sql.query(f"{self.stream}_delta_counts")).fetchall())
-        self.counts.inserted += counts.get("insert", 0)
-        self.counts.updated += counts.get("update", 0)
-        self.counts.unchanged += counts.get("unchanged", 0)
+    def _merge_chunk(self, frames: Mapping[str, pd.DataFrame], steps: tuple[str, ...]) -> None:
+        """Register the chunk's frames, classify it (adding counts), run `steps`, clean up."""
+        for view, frame in frames.items():
+            self.conn.register(view, frame)
+        try:
+            self._run(f"{self.stream}_stage", {})
+            counts = dict(self.conn.execute(sql.query(f"{self.stream}_delta_counts")).fetchall())
+            self.counts.inserted += counts.get("insert", 0)
+            self.counts.updated += counts.get("update", 0)
+            self.counts.unchanged += counts.get("unchanged", 0)
+            for step in steps:
+                changed = self._run(step, {})
+                if step == "orders_state_history":
+                    self.counts.state_changes += changed
+            self._run(f"{self.stream}_unstage", {})
+        finally:
+            for view in frames:
+                self.conn.unregister(view)
 
     def _record_failure(self, exc: BaseException) -> None:
         """Write the failed sync_runs row in its own transaction; never mask the original error."""
@@ -164,85 +217,95 @@ class _Load:
             exc.add_note(f"warehouse: could not record the failed sync_runs row: {inner!r}")
 
 
-class OrdersLoad(_Load):
+def _latest(frames: pd.DataFrame, children: pd.DataFrame, key: str) -> tuple[pd.DataFrame, ...]:
+    """Keep the last chunk's version of a key seen in several chunks (`_seq` marks the chunk)."""
+    if not frames["id"].duplicated().any():
+        return frames, children
+    kept = frames.drop_duplicates("id", keep="last")
+    pairs = pd.MultiIndex.from_arrays([kept["id"], kept["_seq"]])
+    mask = pd.MultiIndex.from_arrays([children[key], children["_seq"]]).isin(pairs)
+    return kept.reset_index(drop=True), children[mask].reset_index(drop=True)
+
+
+def _concat(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate chunks, tagging each row with its chunk number in `_seq`."""
+    tagged = [c.assign(_seq=np.full(len(c), i, dtype=np.int32)) for i, c in enumerate(chunks)]
+    return pd.concat(tagged, ignore_index=True) if len(tagged) > 1 else tagged[0]
+
+
+class OrdersLoad(_Load[OrderFrames]):
     """Orders stream: merge order chunks, replace changed orders' line items, log state changes."""
 
     stream = "orders"
 
     def __enter__(self) -> OrdersLoad:
-        super().__enter__()
+        self._enter()
         return self
 
-    def add(self, frames: OrderFrames) -> LoadCounts:
-        """Merge one chunk (a page or more) inside the open transaction; returns running counts."""
-        self._check_open()
-        self._seen.append(frames.orders["id"].to_numpy(dtype=np.int64, copy=True))
+    def _main(self, frames: OrderFrames) -> pd.DataFrame:
+        return frames.orders
+
+    def _keys(self, frames: OrderFrames) -> np.ndarray:
         keys = [int(k) for k, _, _ in frames.rejects if k is not None and k.isdigit()]
-        self._seen.append(np.asarray(keys, dtype=np.int64))
-        self._add_rejects(frames.rejects)
-        if frames.orders.empty:
-            return self.counts
-        self.conn.register("_orders_chunk", frames.orders)
-        self.conn.register("_line_items_chunk", frames.line_items)
-        try:
-            self._classify()
-            self.counts.state_changes += self._run("orders_state_history", {})
-            self._run("order_line_items_delete", {})
-            self._run("order_line_items_insert", {})
-            self._run("orders_merge", {})
-        finally:
-            self.conn.unregister("_orders_chunk")
-            self.conn.unregister("_line_items_chunk")
-        return self.counts
+        ids = frames.orders["id"].to_numpy(dtype=np.int64)
+        return np.concatenate([ids, np.asarray(keys, dtype=np.int64)])
 
-    def _seen_frame(self, seen_ids: Iterable[Any] | None) -> pd.DataFrame:
-        if seen_ids is None:
-            ids = np.concatenate(self._seen) if self._seen else np.empty(0, dtype=np.int64)
-        else:
-            ids = np.fromiter((int(i) for i in seen_ids), dtype=np.int64)
-        return pd.DataFrame({"id": ids})
+    def _id_array(self, ids: Iterable[Any]) -> np.ndarray:
+        if isinstance(ids, np.ndarray):
+            return ids.astype(np.int64, copy=False)
+        return np.fromiter((int(i) for i in ids), dtype=np.int64)
+
+    def _merge(self, chunks: list[OrderFrames]) -> None:
+        orders = _concat([c.orders for c in chunks])
+        items = _concat([c.line_items for c in chunks])
+        orders, items = _latest(orders, items, "order_id")
+        steps = (
+            "orders_state_history",
+            "order_line_items_delete",
+            "order_line_items_insert",
+            "orders_merge",
+        )
+        self._merge_chunk({"_orders_chunk": orders, "_line_items_chunk": items}, steps)
 
 
-class OffersLoad(_Load):
+class OffersLoad(_Load[OfferFrames]):
     """Offers stream (always a full walk): merge offers, replace each seen offer's variants."""
 
     stream = "offers"
 
     def __enter__(self) -> OffersLoad:
-        super().__enter__()
+        self._enter()
         return self
 
-    def add(self, frames: OfferFrames) -> LoadCounts:
-        """Merge one chunk of offers inside the open transaction; returns running counts."""
-        self._check_open()
-        self._seen.append(frames.offers["id"].to_numpy(dtype=object, copy=True))
-        self._seen.append(np.asarray([r.record_key for r in frames.rejects if r.record_key]))
-        self._add_rejects(frames.rejects)
-        if frames.offers.empty:
-            return self.counts
-        self.conn.register("_offers_chunk", frames.offers)
-        self.conn.register("_offer_variants_chunk", frames.offer_variants)
-        try:
-            self._classify()
-            self._run("offer_variants_delete", {})
-            self._run("offer_variants_insert", {})
-            self._run("offers_merge", {})
-        finally:
-            self.conn.unregister("_offers_chunk")
-            self.conn.unregister("_offer_variants_chunk")
-        return self.counts
+    def _main(self, frames: OfferFrames) -> pd.DataFrame:
+        return frames.offers
 
-    def _seen_frame(self, seen_ids: Iterable[Any] | None) -> pd.DataFrame:
-        if seen_ids is None:
-            ids = [str(i) for chunk in self._seen for i in chunk]
-        else:
-            ids = [str(i) for i in seen_ids]
-        return pd.DataFrame({"id": pd.Series(ids, dtype=object)})
+    def _keys(self, frames: OfferFrames) -> np.ndarray:
+        keys = [k for k, _, _ in frames.rejects if k is not None]
+        return np.asarray([*frames.offers["id"], *keys], dtype=object)
 
+    def _id_array(self, ids: Iterable[Any]) -> np.ndarray:
+        return np.asarray([str(i) for i in ids], dtype=object)
 
-__all__ = ["LoadCounts", "OffersLoad", "OrdersLoad", "open_orders", "sync_state"]
+    def _merge(self, chunks: list[OfferFrames]) -> None:
+        offers = _concat([c.offers for c in chunks])
+        links = _concat([c.offer_variants for c in chunks])
+        offers, links = _latest(offers, links, "offer_id")
+        steps = ("offer_variants_delete", "offer_variants_insert", "offers_merge")
+        self._merge_chunk({"_offers_chunk": offers, "_offer_variants_chunk": links}, steps)
 
 
 def known_created_at(conn: duckdb.DuckDBPyConnection) -> list[datetime]:
     """created_at of every order the API still returns (not missing_from_api), oldest first."""
     return [row[0] for row in conn.execute(sql.query("known_created_at")).fetchall()]
+
+
+__all__ = [
+    "FLUSH_ROWS",
+    "LoadCounts",
+    "OffersLoad",
+    "OrdersLoad",
+    "known_created_at",
+    "open_orders",
+    "sync_state",
+]

@@ -99,5 +99,8 @@ def text_list(value: Any, field: str) -> list[str] | None:
 def timestamps(values: list[str | None]) -> tuple[pd.Series, pd.Series]:
     """Parse ISO 8601 strings to UTC; returns (datetime64[ns, UTC] series, mask of unparseable)."""
     source = pd.Series(values, dtype=object)
+    if not any(values) and all(v is None for v in values):  # all null: skip the parser
+        empty = pd.Series(pd.NaT, index=source.index, dtype="datetime64[ns, UTC]")
+        return empty, pd.Series(False, index=source.index)
     parsed = pd.to_datetime(source, utc=True, format="ISO8601", errors="coerce")
     return parsed, parsed.isna() & source.notna()

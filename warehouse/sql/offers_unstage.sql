@@ -1,0 +1,2 @@
+-- Drop the classification of one merged chunk.
+drop table if exists _offers_delta;
