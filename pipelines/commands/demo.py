@@ -58,9 +58,70 @@ def step_backlog(demo: Demo) -> None:
     print("(an order with several offers counts once per offer)")
 
 
+def step_dagster_home(demo: Demo) -> None:
+    """Record the demo's runs in a Dagster home (DAGSTER_HOME, else one next to the warehouse)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or Path(demo.db_path).resolve().parent / "dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = demo.notes["dagster_home"] = str(home)
+    print(f"Dagster home: {home}")
+
+
+def step_report(demo: Demo) -> int:
+    """Materialize the backlog_report asset: PNG charts and one HTML page next to the warehouse."""
+    import dagster as dg
+
+    from assets.report import backlog_report
+    from pipelines.commands.sync import QUIET
+    from pipelines.resources import WarehouseResource
+
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize(
+            [backlog_report],
+            instance=instance,
+            resources={"warehouse": WarehouseResource()},
+            run_config=QUIET,
+            raise_on_error=False,
+        )
+    if not result.success:
+        print("backlog_report failed; see `dagster dev` for the run's logs")
+        return 1
+    (materialization,) = result.asset_materializations_for_node("backlog_report")
+    meta = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+    demo.notes["report"] = meta["path"]
+    print(
+        f"open orders {meta['open_orders']}, releasable {meta['releasable_orders']}, "
+        f"outstanding {meta['outstanding_balance']:,.2f}; {meta['charts']} charts"
+    )
+    return 0
+
+
+def finish(demo: Demo) -> None:
+    """Where to look next: the warehouse, the report page, the Dagster UI on the same data."""
+    from sandbox import BASE_PATH, DEFAULT_API_KEY
+
+    db = Path(demo.db_path).resolve()
+    print(f"\nwarehouse: {db} (query the report_* views with duckdb; docs/DASHBOARDS.md)")
+    if "report" in demo.notes:
+        print(f"report:    {demo.notes['report']}")
+    port = 8765
+    print(
+        "\nDagster UI on the same data (the demo's sandbox has stopped: serve a fresh one with the"
+        f" same seed first,\n  .venv/bin/preorders sandbox --port {port} --seed {demo.args.seed}"
+        f" --orders {demo.args.orders}\nthen, in another terminal):\n"
+        f"  PREORDERS_DUCKDB_PATH={db} STOQ_API_KEY={DEFAULT_API_KEY}"
+        f" STOQ_BASE_URL=http://127.0.0.1:{port}{BASE_PATH}"
+        f" DAGSTER_HOME={demo.notes.get('dagster_home', '<a folder>')}"
+        " .venv/bin/dagster dev -w workspace.yaml"
+    )
+
+
 STEPS: list[tuple[str, Step]] = [
+    ("record runs in a Dagster home", step_dagster_home),
     ("sync the sandbox into DuckDB", step_sync),
     ("open preorder backlog", step_backlog),
+    ("render the backlog report", step_report),
 ]
 
 
@@ -83,5 +144,5 @@ def run(args: argparse.Namespace) -> int:
             code = step(demo)
             if code:
                 return code
-    print(f"\nwarehouse: {db} (open it with duckdb, or `dagster dev` with the same env)")
+    finish(demo)
     return 0
