@@ -174,7 +174,7 @@ def plan_charges(
 
 
 def release_orders(
-    client: StoqClient,
+    client: StoqClient | None,
     conn: duckdb.DuckDBPyConnection,
     order_ids: Sequence[int] | None = None,
     *,
@@ -186,21 +186,21 @@ def release_orders(
     settings: ActionSettings = ActionSettings(),
     log: Log | None = None,
 ) -> list[Outcome]:
-    """Settle open release rows, then release what `plan_release` returns; one Outcome each."""
+    """Settle open release rows, then release what `plan_release` returns; one Outcome each.
+
+    A dry run sends nothing (client may be None): it writes `planned` rows with dry_run=true.
+    """
     reason = (reason or "").strip() or None
     if force and reason is None:
         raise ForceWithoutReason("force needs a reason (it is recorded in the ledger)")
-    done = [] if dry_run else settle_open_rows(client, conn, "release", settings, log=log)
-    full = plan_release(conn, None, order_ids, force=force, max_attempts=settings.max_attempts)
-    plan = full[:limit] if limit else full
-    done += _unplanned(conn, "release", order_ids, full, plan, force)
-    return done + _run(
-        client, conn, RELEASE, plan, dry_run, reason if force else None, run_id, settings, log
-    )
+    return _plan_and_run(
+        client, conn, RELEASE, order_ids, dry_run, limit, reason if force else None, run_id,
+        settings, log, force=force,
+    )  # fmt: skip
 
 
 def collect_balances(
-    client: StoqClient,
+    client: StoqClient | None,
     conn: duckdb.DuckDBPyConnection,
     order_ids: Sequence[int] | None = None,
     *,
@@ -216,11 +216,36 @@ def collect_balances(
     Charges are never retried automatically: a charge read back as not applied keeps its key
     until the order changes, because a card charge may still land after the read.
     """
-    done = [] if dry_run else settle_open_rows(client, conn, "charge_balance", settings, log=log)
-    full = plan_charges(conn, None, order_ids, offer_id=offer_id)
+    return _plan_and_run(
+        client, conn, CHARGE, order_ids, dry_run, limit, None, run_id, settings, log,
+        offer_id=offer_id,
+    )  # fmt: skip
+
+
+def _plan_and_run(
+    client: StoqClient | None,
+    conn: duckdb.DuckDBPyConnection,
+    spec: _Spec,
+    order_ids: Sequence[int] | None,
+    dry_run: bool,
+    limit: int | None,
+    force_reason: str | None,
+    run_id: str | None,
+    settings: ActionSettings,
+    log: Log | None,
+    *,
+    force: bool = False,
+    offer_id: str | None = None,
+) -> list[Outcome]:
+    dry_run = dry_run or client is None
+    done = [] if dry_run else settle_open_rows(client, conn, spec.action, settings, log=log)
+    if spec is RELEASE:
+        full = plan_release(conn, None, order_ids, force=force, max_attempts=settings.max_attempts)
+    else:
+        full = plan_charges(conn, None, order_ids, offer_id=offer_id)
     plan = full[:limit] if limit else full
-    done += _unplanned(conn, "charge_balance", order_ids, full, plan, False)
-    return done + _run(client, conn, CHARGE, plan, dry_run, None, run_id, settings, log)
+    done += _unplanned(conn, spec.action, order_ids, full, plan, force)
+    return done + _run(client, conn, spec, plan, dry_run, force_reason, run_id, settings, log)
 
 
 def settle_open_rows(
@@ -235,10 +260,10 @@ def settle_open_rows(
     out = []
     for row in ledger.unsettled(conn, action, stale_after=settings.stale_after):
         spec = SPECS[row.action]
-        if row.status == "planned":
-            note = "never sent (an earlier run stopped before sending)"
-            ledger.settle(conn, row.key, "failed", note=note)
-            out.append(Outcome(row.order_id, row.action, "failed", note, row.forced))
+        if row.status == "planned":  # claimed, never sent: give the claim back
+            ledger.unclaim(conn, row.key)
+            note = "an earlier run stopped before sending; planned again"
+            out.append(Outcome(row.order_id, row.action, "skipped", note, row.forced))
         else:
             out.append(
                 _read_back(client, conn, spec, row.key, row.order_id, row.forced, row.job_id)
@@ -277,7 +302,7 @@ def _unplanned(
 
 
 def _run(
-    client: StoqClient,
+    client: StoqClient | None,
     conn: duckdb.DuckDBPyConnection,
     spec: _Spec,
     plan: Sequence[Planned],
@@ -298,7 +323,7 @@ def _run(
         else:
             ready.append(item)
     live: list[Planned] = []
-    for item in ready:
+    for item in ready if client is not None else []:
         skipped = _pre_read(client, conn, spec, item)
         if skipped is None:
             live.append(item)
@@ -322,8 +347,11 @@ def _pre_read(
     except errors.NotFound:
         return _settle(conn, item, spec.action, "skipped", note="order not found (404)")
     except errors.StoqError as exc:
-        note = f"not sent: the order could not be read ({type(exc).__name__})"
-        return _settle(conn, item, spec.action, "failed", note=note)
+        ledger.unclaim(conn, item.key)  # nothing was sent: the next run may try again
+        if isinstance(exc, errors.Unauthorized):
+            raise
+        note = f"not sent: the order could not be read ({type(exc).__name__}); retried next run"
+        return Outcome(item.order_id, spec.action, "skipped", note, item.forced)
     blocker = spec.check(order, item.forced)
     if blocker is not None:
         return _settle(conn, item, spec.action, "skipped", note=blocker)

@@ -183,6 +183,12 @@ def claim(
     return str(row[0]) if row else None
 
 
+def unclaim(conn: duckdb.DuckDBPyConnection, key: str) -> None:
+    """Drop a `planned` row that was never sent, so the next run may try the same key."""
+    with contextlib.suppress(duckdb.TransactionException):
+        conn.execute(sql.query("ledger_unclaim"), {"key": key})
+
+
 def mark_sent(
     conn: duckdb.DuckDBPyConnection,
     keys: Sequence[str],

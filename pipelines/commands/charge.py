@@ -1,0 +1,44 @@
+"""`preorders charge`: charge awaiting balances exactly once; a dry run unless --execute."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipelines import actions
+from pipelines.commands.release import Echo, execute, fail
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `charge` subcommand."""
+    p = subparsers.add_parser(
+        "charge",
+        help="Charge outstanding balances (dry run unless --execute).",
+        description="Charge the balance of awaiting_balance orders the ledger has not charged "
+        "yet for their current version. Each order is re-read first; a lost response is "
+        "settled by reading the order back, never by charging again.",
+    )
+    p.add_argument("--offer-id", default=None, metavar="UUID", help="only orders of this offer")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N orders")
+    p.add_argument(
+        "--order", dest="orders", type=int, nargs="+", action="extend", metavar="ID",
+        help="only these Shopify order ids",
+    )  # fmt: skip
+    p.add_argument("--execute", action="store_true", help="really charge (default: dry run)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, echo: Echo = print) -> int:
+    """Charge (or plan), printing a line per order."""
+    if args.limit is not None and args.limit < 1:
+        return fail("charge", "--limit must be at least 1", 2)
+    if not args.execute:
+        echo("dry run: nothing will be charged (pass --execute to charge)")
+    return execute(
+        "charge",
+        lambda client, conn: actions.collect_balances(
+            client, conn, args.orders, offer_id=args.offer_id, dry_run=not args.execute,
+            limit=args.limit,
+        ),
+        needs_key=args.execute,
+        echo=echo,
+    )  # fmt: skip
