@@ -8,8 +8,11 @@ from assets.checks import ASSET_CHECKS
 from assets.preorders import offers_assets, orders_assets
 from assets.report import backlog_report
 from pipelines.jobs import sync_preorders
+from pipelines.ops.balances import collect_balances
+from pipelines.ops.release import release_orders
 from pipelines.resources import StoqResource, WarehouseResource
 from pipelines.schedules import hourly_sync_schedule
+from pipelines.sensors import releasable_orders_sensor
 
 defs = dg.Definitions(
     assets=[
@@ -22,11 +25,15 @@ defs = dg.Definitions(
     ],
     jobs=[
         sync_preorders,
+        release_orders,
+        collect_balances,
     ],
     schedules=[
         hourly_sync_schedule,
     ],
-    sensors=[],
+    sensors=[
+        releasable_orders_sensor,
+    ],
     resources={
         "stoq": StoqResource(api_key=dg.EnvVar("STOQ_API_KEY")),
         "warehouse": WarehouseResource(),
