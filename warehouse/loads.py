@@ -80,7 +80,8 @@ class _Load(Generic[F]):
             return
         self._state = "failed"
         self._buffer.clear()
-        self.conn.rollback()
+        with contextlib.suppress(duckdb.TransactionException):  # e.g. COMMIT itself failed
+            self.conn.rollback()
         if exc is None:
             exc = LoadStateError(f"{self.stream} load left without finish(); rolled back")
             self._record_failure(exc)
@@ -172,9 +173,14 @@ class _Load(Generic[F]):
             cursor = self.conn.execute(text, bound) if bound else self.conn.execute(text)
             row = cursor.fetchone()
         finally:
-            for view in frames:
-                self.conn.unregister(view)
+            self._unregister(frames)
         return int(row[0]) if row and isinstance(row[0], int) else 0
+
+    def _unregister(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        """Drop registered views; an aborted transaction refuses, and the first error matters."""
+        for view in frames:
+            with contextlib.suppress(duckdb.Error):
+                self.conn.unregister(view)
 
     def _add_rejects(self, rejects: list[Reject]) -> None:
         if not rejects:
@@ -200,8 +206,7 @@ class _Load(Generic[F]):
                     self.counts.state_changes += changed
             self._run(f"{self.stream}_unstage", {})
         finally:
-            for view in frames:
-                self.conn.unregister(view)
+            self._unregister(frames)
 
     def _record_failure(self, exc: BaseException) -> None:
         """Write the failed sync_runs row in its own transaction; never mask the original error."""

@@ -11,7 +11,7 @@ import pytest
 
 from tests.warehouse.factory import OFFER_A, OFFER_B, offer, order
 from warehouse.errors import LoadStateError
-from warehouse.frames import offer_frames, order_frames
+from warehouse.frames import OrderFrames, offer_frames, order_frames
 from warehouse.loads import OffersLoad, OrdersLoad, open_orders, sync_state
 
 T0 = datetime(2025, 8, 1, 12, 0, tzinfo=UTC)
@@ -247,3 +247,13 @@ def test_load_is_single_use(conn: duckdb.DuckDBPyConnection) -> None:
     load = load_orders(conn, [[order(1)]], run="r1")
     with pytest.raises(LoadStateError):
         load.add(order_frames([order(2)]))
+
+
+def test_a_failing_merge_surfaces_the_duckdb_error(conn: duckdb.DuckDBPyConnection) -> None:
+    load_orders(conn, [[order(1)]], run="r1")
+    frames = order_frames([order(2)])
+    broken = OrderFrames(frames.orders.drop(columns=["raw"]), frames.line_items, [])
+    with pytest.raises(duckdb.BinderException), OrdersLoad(conn, run_id="r2", flush_rows=1) as load:
+        load.add(broken)
+    assert one(conn, "select count(*) from orders") == 1
+    assert one(conn, "select outcome from sync_runs where run_id = 'r2'") == "failed"
