@@ -22,7 +22,7 @@ MUST_SENSORS = {"releasable_orders_sensor"}
 MUST_SCHEDULES = {"hourly_sync_schedule"}
 
 REPOSITORY = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
-  sensors { name } schedules { name }
+  location { name } sensors { name } schedules { name }
   assetNodes { assetKey { path } groupName dependencyKeys { path }
     assetChecksOrError { ... on AssetChecks { checks { name } } } } } } } }"""
 
@@ -74,13 +74,23 @@ def test_backlog_report_materialization_carries_figures_and_path(
 
 
 def test_asset_graph_renders(dagster_ui: str, chromium: Chromium, artifacts):
-    dom = chromium.dom(f"{dagster_ui}/asset-groups")
-    assets, *_ = _expected()
-    missing = [name for name in sorted(assets) if name not in dom]
-    assert not missing, f"asset graph page lacks {missing}"
-    shot = chromium.screenshot(f"{dagster_ui}/asset-groups", artifacts / "asset_graph.png")
-    assert shot.stat().st_size > 20_000  # a blank or error page compresses far smaller
-    print(f"asset graph screenshot: {shot}")
+    (repo,) = graphql(dagster_ui, REPOSITORY)["repositoriesOrError"]["nodes"]
+    location = repo["location"]["name"]
+    groups: dict[str, set[str]] = {}
+    for node in repo["assetNodes"]:
+        groups.setdefault(node["groupName"], set()).add("/".join(node["assetKey"]["path"]))
+    assert {"stoq", "reports"} <= set(groups)
+
+    lineage = chromium.dom(f"{dagster_ui}/asset-groups")  # groups collapse into boxes here
+    assert all(group in lineage for group in groups), "global lineage lacks a group"
+    for group, assets in sorted(groups.items()):
+        page = f"{dagster_ui}/locations/{location}/asset-groups/{group}"
+        dom = chromium.dom(page)
+        missing = sorted(name for name in assets if name not in dom)
+        assert not missing, f"asset graph of group {group} lacks {missing}"
+        shot = chromium.screenshot(page, artifacts / f"asset_graph_{group}.png")
+        assert shot.stat().st_size > 20_000  # a blank or error page compresses far smaller
+    print(f"asset graph screenshots in {artifacts}")
 
 
 def test_asset_checks_render_on_the_orders_page(dagster_ui: str, chromium: Chromium):
