@@ -156,7 +156,7 @@ def build_releasable_orders_sensor(
 
     @dg.sensor(
         name=name,
-        job=release_orders,
+        job_name=release_orders.name,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description=(
