@@ -68,6 +68,44 @@ def step_dagster_home(demo: Demo) -> None:
     print(f"Dagster home: {home}")
 
 
+def _release(demo: Demo, dry_run: bool) -> int:
+    """Release every releasable order through the ledger (or plan it); a few lines + a summary."""
+    from pipelines import actions
+    from pipelines.commands.release import execute
+
+    lines: list[str] = []
+    code = execute(
+        "release",
+        lambda client, conn: actions.release_orders(client, conn, dry_run=dry_run),
+        needs_key=not dry_run,
+        echo=lines.append,
+    )
+    *outcomes, summary = lines or ["nothing to do"]
+    for line in outcomes[:5]:
+        print(f"  {line}")
+    if len(outcomes) > 5:
+        print(f"  ... {len(outcomes) - 5} more (ledger: order_actions)")
+    print(summary)
+    return code
+
+
+def step_release_plan(demo: Demo) -> int:
+    """Dry run: which fully paid held orders a release would send (recorded as dry-run rows)."""
+    return _release(demo, dry_run=True)
+
+
+def step_release(demo: Demo) -> int:
+    """Release them for real on the sandbox: exactly once per order, many as one bulk job."""
+    return _release(demo, dry_run=False)
+
+
+def step_resync(demo: Demo) -> int:
+    """Sync again (incremental) so the warehouse sees the released orders."""
+    from pipelines.commands.sync import run_sync
+
+    return run_sync("incremental")
+
+
 def step_report(demo: Demo) -> int:
     """Materialize the backlog_report asset: PNG charts and one HTML page next to the warehouse."""
     import dagster as dg
@@ -121,6 +159,9 @@ STEPS: list[tuple[str, Step]] = [
     ("record runs in a Dagster home", step_dagster_home),
     ("sync the sandbox into DuckDB", step_sync),
     ("open preorder backlog", step_backlog),
+    ("release plan (dry run)", step_release_plan),
+    ("release on the sandbox", step_release),
+    ("sync again to see the releases", step_resync),
     ("render the backlog report", step_report),
 ]
 
