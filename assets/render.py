@@ -172,7 +172,7 @@ CHARTS: dict[str, tuple[str, Callable[[Axes, pd.DataFrame], None]]] = {
     ),
     "held_order_age": ("Age of open orders", draw_held_order_age),
     "releasable_queue": ("Releasable queue by age", draw_releasable_queue),
-    "actions_per_day": ("Release actions per day by outcome", draw_actions_per_day),
+    "actions_per_day": ("Actions per day by outcome (order_actions ledger)", draw_actions_per_day),
 }
 
 
