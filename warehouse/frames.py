@@ -199,3 +199,19 @@ def _frame(columns: dict[str, Any]) -> pd.DataFrame:
             values = array
         out[name] = values
     return pd.DataFrame(out, copy=False)
+
+
+def keep_latest(frames: pd.DataFrame, children: pd.DataFrame, key: str) -> tuple[pd.DataFrame, ...]:
+    """Keep the last chunk's version of a key seen in several chunks (`_seq` marks the chunk)."""
+    if not frames["id"].duplicated().any():
+        return frames, children
+    kept = frames.drop_duplicates("id", keep="last")
+    pairs = pd.MultiIndex.from_arrays([kept["id"], kept["_seq"]])
+    mask = pd.MultiIndex.from_arrays([children[key], children["_seq"]]).isin(pairs)
+    return kept.reset_index(drop=True), children[mask].reset_index(drop=True)
+
+
+def concat_chunks(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate chunks, tagging each row with its chunk number in `_seq`."""
+    tagged = [c.assign(_seq=np.full(len(c), i, dtype=np.int32)) for i, c in enumerate(chunks)]
+    return pd.concat(tagged, ignore_index=True) if len(tagged) > 1 else tagged[0]

@@ -27,7 +27,7 @@ import pandas as pd
 
 from warehouse import runs, sql
 from warehouse.errors import LoadStateError
-from warehouse.frames import OfferFrames, OrderFrames, Reject
+from warehouse.frames import OfferFrames, OrderFrames, Reject, concat_chunks, keep_latest
 from warehouse.runs import open_orders, sync_state
 from warehouse.schema import use_utc
 
@@ -222,22 +222,6 @@ class _Load(Generic[F]):
             exc.add_note(f"warehouse: could not record the failed sync_runs row: {inner!r}")
 
 
-def _latest(frames: pd.DataFrame, children: pd.DataFrame, key: str) -> tuple[pd.DataFrame, ...]:
-    """Keep the last chunk's version of a key seen in several chunks (`_seq` marks the chunk)."""
-    if not frames["id"].duplicated().any():
-        return frames, children
-    kept = frames.drop_duplicates("id", keep="last")
-    pairs = pd.MultiIndex.from_arrays([kept["id"], kept["_seq"]])
-    mask = pd.MultiIndex.from_arrays([children[key], children["_seq"]]).isin(pairs)
-    return kept.reset_index(drop=True), children[mask].reset_index(drop=True)
-
-
-def _concat(chunks: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate chunks, tagging each row with its chunk number in `_seq`."""
-    tagged = [c.assign(_seq=np.full(len(c), i, dtype=np.int32)) for i, c in enumerate(chunks)]
-    return pd.concat(tagged, ignore_index=True) if len(tagged) > 1 else tagged[0]
-
-
 class OrdersLoad(_Load[OrderFrames]):
     """Orders stream: merge order chunks, replace changed orders' line items, log state changes."""
 
@@ -261,9 +245,9 @@ class OrdersLoad(_Load[OrderFrames]):
         return np.fromiter((int(i) for i in ids), dtype=np.int64)
 
     def _merge(self, chunks: list[OrderFrames]) -> None:
-        orders = _concat([c.orders for c in chunks])
-        items = _concat([c.line_items for c in chunks])
-        orders, items = _latest(orders, items, "order_id")
+        orders = concat_chunks([c.orders for c in chunks])
+        items = concat_chunks([c.line_items for c in chunks])
+        orders, items = keep_latest(orders, items, "order_id")
         steps = (
             "orders_state_history",
             "order_line_items_delete",
@@ -293,9 +277,9 @@ class OffersLoad(_Load[OfferFrames]):
         return np.asarray([str(i) for i in ids], dtype=object)
 
     def _merge(self, chunks: list[OfferFrames]) -> None:
-        offers = _concat([c.offers for c in chunks])
-        links = _concat([c.offer_variants for c in chunks])
-        offers, links = _latest(offers, links, "offer_id")
+        offers = concat_chunks([c.offers for c in chunks])
+        links = concat_chunks([c.offer_variants for c in chunks])
+        offers, links = keep_latest(offers, links, "offer_id")
         steps = ("offer_variants_delete", "offer_variants_insert", "offers_merge")
         self._merge_chunk({"_offers_chunk": offers, "_offer_variants_chunk": links}, steps)
 
