@@ -24,7 +24,9 @@ from sandbox import BASE_PATH, DEFAULT_API_KEY
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-OUT = BENCH / "out"
+# Scratch files (DuckDB files, generated records, profiles); BENCH_OUT moves them (the smoke
+# tests point it at a temporary folder so they never share files with a run in progress).
+OUT = Path(os.environ.get("BENCH_OUT") or BENCH / "out")
 API_KEY = DEFAULT_API_KEY
 
 
@@ -200,6 +202,11 @@ def _cell(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+def ratio(value: float, floor: float) -> float:
+    """value / floor, NaN when the floor is zero (no latency and no rate limit in the way)."""
+    return value / floor if floor > 0 else float("nan")
 
 
 def verdict(ok: bool) -> str:

@@ -36,6 +36,7 @@ from _common import (
     floor_for,
     fresh_db,
     out_dir,
+    ratio,
     table,
     verdict,
 )
@@ -259,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             r["log"].requests,
             r["log"].rate_limited,
             r["rows"],
-            r["wall"] / floor.seconds,
+            ratio(r["wall"], floor.seconds),
             r["note"],
         )
         for name, r in results.items()

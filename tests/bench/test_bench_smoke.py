@@ -1,0 +1,89 @@
+"""Each benchmark script runs end to end at a tiny size and prints its figures.
+
+Behaviour only: no wall time is asserted (benchmarks are scripts with printed figures, see
+bench/README.md). Each script runs as a user would run it, in a child process, against a
+sandbox it starts on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+DLT_READY = (BENCH / ".venvs" / "dlt" / ".installed").exists()
+
+
+@pytest.fixture
+def run(tmp_path: Path):
+    """Run a bench script in a child process, its scratch files in tmp_path; return stdout."""
+
+    def run_script(script: str, *args: str, timeout: float = 240) -> str:
+        env = {**os.environ, "BENCH_OUT": str(tmp_path)}
+        done = subprocess.run(
+            [sys.executable, str(BENCH / script), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=BENCH.parent,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    return run_script
+
+
+def test_full_sync_prints_wall_floor_and_ratio(run) -> None:
+    out = run("full_sync.py", "--orders", "400", "--points", "3", "--window", "0.5",
+              "--latency-ms", "5")  # fmt: skip
+    assert "orders in warehouse       400" in out
+    assert "requests (server log)     4 " in out
+    assert "429 responses             0" in out
+    assert "floor used, s" in out
+    assert "wall / floor" in out
+
+
+def test_incremental_sync_spends_fewer_requests_on_an_aged_shop(run) -> None:
+    out = run("incremental_sync.py", "--orders", "2000", "--scenario", "aged",
+              "--points", "100", "--window", "0.5", "--latency-ms", "0")  # fmt: skip
+    assert "scenario aged: 2,000 orders" in out
+    assert "requests          20" in out  # the full walk: 2,000 orders / 100 per page
+    assert "-> met" in out  # the aged shop keeps open work near the head
+    assert "stale rows after the incremental run" in out
+
+
+def test_warehouse_load_prints_rate_memory_and_tick(run) -> None:
+    out = run("warehouse_load.py", "--orders", "1500", "--page", "500", "--ticks", "2")
+    assert "load of 1,500 orders" in out
+    assert "orders in table                1,500" in out
+    for figure in ("rows/s", "peak RSS after load, MB", "tick, s (median of 2)"):
+        assert figure in out
+
+
+def test_release_compares_single_posts_with_one_bulk_job(run) -> None:
+    out = run("release.py", "--release", "25", "--orders", "600", "--points", "400",
+              "--window", "0.5", "--latency-ms", "0")  # fmt: skip
+    assert "single    writes (POST)           25" in out
+    assert "bulk      writes (POST)           1 " in out
+    assert out.count("released per truth        25") == 2
+    assert "bulk / single:" in out
+
+
+NEEDS_DLT = pytest.mark.skipif(
+    not DLT_READY, reason="bench/.venvs/dlt not installed (run bench/vs_dlt.py once)"
+)
+
+
+@pytest.mark.parametrize("with_dlt", [False, pytest.param(True, marks=NEEDS_DLT)])
+def test_vs_dlt_loads_the_same_rows_three_ways(run, with_dlt: bool) -> None:
+    only = ["--only", "ours", "--only", "httpx"] + (["--only", "dlt"] if with_dlt else [])
+    out = run("vs_dlt.py", "--orders", "300", "--latency-ms", "0", "--skip-install", *only)
+    assert "same data, same sandbox (300 orders, 3 pages)" in out
+    assert "ours    " in out and "httpx   " in out
+    if with_dlt:
+        assert "dlt wall / our wall" in out
