@@ -38,7 +38,7 @@ def offers_assets(
 ):
     """Walk every STOQ offer (any status); merge offers and their variants in one transaction."""
     with stoq.client() as client, warehouse.get_connection() as conn:
-        report = sync.sync_offers(client, conn, run_id=context.run_id)
+        report = sync.sync_offers(client, conn, run_id=context.run.run_id)
         rows = checks.row_counts(conn)
     meta = report_metadata(report)
     yield dg.MaterializeResult(asset_key="offers", metadata={**meta, "table_rows": rows["offers"]})
@@ -62,7 +62,7 @@ def orders_assets(
 ):
     """Sync STOQ orders: a full reconcile walk, or new orders plus a cheap re-read of open ones."""
     with stoq.client() as client, warehouse.get_connection() as conn:
-        report = sync.sync_orders(client, conn, run_id=context.run_id, mode=config.mode)
+        report = sync.sync_orders(client, conn, run_id=context.run.run_id, mode=config.mode)
         rows = checks.row_counts(conn)
     meta = report_metadata(report)
     yield dg.MaterializeResult(asset_key="orders", metadata={**meta, "table_rows": rows["orders"]})

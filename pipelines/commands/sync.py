@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -49,6 +50,13 @@ def run(args: argparse.Namespace) -> int:
 
 def run_sync(mode: str = "auto", echo: Echo = print) -> int:
     """Execute the `sync_preorders` job in-process; returns the exit code."""
+    with warnings.catch_warnings():
+        # Beta/preview notes from Dagster are for developers, not for an operator's terminal.
+        warnings.filterwarnings("ignore", module=r"dagster")
+        return _run_sync(mode, echo)
+
+
+def _run_sync(mode: str, echo: Echo) -> int:
     from pipelines.definitions import defs  # Dagster loads only when a sync runs
     from pipelines.resources import StoqResource, WarehouseResource
 
