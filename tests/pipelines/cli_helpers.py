@@ -1,0 +1,37 @@
+"""Run `preorders` in a subprocess with a controlled environment."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli_env(tmp_path: Path, **env: str) -> dict[str, str]:
+    """The parent's environment minus any STOQ_* settings, plus a DAGSTER_HOME and `env`."""
+    home = tmp_path / "dagster_home"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("STOQ_", "PREORDERS_"))}
+    return base | {"DAGSTER_HOME": str(home), "PYTHONUNBUFFERED": "1"} | env
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pipelines.cli", *args]
+
+
+def run_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command(*args), env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, read, released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

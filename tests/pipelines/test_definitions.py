@@ -1,0 +1,45 @@
+"""The code location loads, and every job, schedule and sensor resolves."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.definitions import defs
+
+SYNC_ASSETS = {"offers", "offer_variants", "orders", "order_line_items"}
+
+
+def test_definitions_load_and_resolve() -> None:
+    dg.Definitions.validate_loadable(defs)
+    repo = defs.get_repository_def()
+    for job in repo.get_all_jobs():
+        assert job.name
+    for schedule in repo.schedule_defs:
+        assert repo.get_job(schedule.job_name)
+    for sensor in repo.sensor_defs:
+        assert sensor.name
+
+
+def test_sync_job_covers_the_four_assets_and_their_checks_in_process() -> None:
+    job = defs.resolve_job_def("sync_preorders")
+    keys = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+    assert keys == SYNC_ASSETS
+    checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
+    assert {"orders_ids_unique", "offers_ids_unique", "orders_states_documented"} <= checks
+    assert {"orders_count_matches_api", "orders_synced_recently"} <= checks
+    assert job.executor_def is dg.in_process_executor
+
+
+def test_hourly_schedule_targets_the_sync_job_and_starts_stopped() -> None:
+    schedule = defs.get_repository_def().get_schedule_def("hourly_sync_schedule")
+    assert schedule.job_name == "sync_preorders"
+    assert schedule.cron_schedule == "7 * * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+
+
+def test_assets_are_grouped_and_described() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in SYNC_ASSETS:
+        node = graph.get(dg.AssetKey(key))
+        assert node.group_name == "stoq"
+        assert node.description
