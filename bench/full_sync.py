@@ -120,6 +120,12 @@ def run(args: argparse.Namespace) -> dict[str, float]:
                 ("first->last request, s", span, "", ""),
                 ("floor: rate limit, s", floor.rate, "window*(ceil(R/P)-1)+lat", ""),
                 ("floor: latency, s", floor.latency, "lat*(1+ceil((R-1)/c))", ""),
+                (
+                    "floor: both at once, s",
+                    floor.combined,
+                    f"simulated, {args.concurrency} in flight",
+                    "",
+                ),
                 ("floor used, s", floor.seconds, floor.bound, ""),
                 ("(steady-state R/rate, s)", floor.steady, "ignores the burst", ""),
                 ("wall / floor", over, f"<= {GOAL_RATIO}", verdict(over <= GOAL_RATIO)),
