@@ -9,7 +9,10 @@ from assets.preorders import offers_assets, orders_assets
 from assets.report import backlog_report
 from pipelines.jobs import sync_preorders
 from pipelines.ops.balances import collect_balances
+from pipelines.ops.exports import export_report
+from pipelines.ops.offers import manage_offer
 from pipelines.ops.release import release_orders
+from pipelines.ops.variants import bulk_variant_admin
 from pipelines.resources import StoqResource, WarehouseResource
 from pipelines.schedules import hourly_sync_schedule
 from pipelines.sensors import releasable_orders_sensor
@@ -27,6 +30,9 @@ defs = dg.Definitions(
         sync_preorders,
         release_orders,
         collect_balances,
+        manage_offer,
+        export_report,
+        bulk_variant_admin,
     ],
     schedules=[
         hourly_sync_schedule,

@@ -43,3 +43,18 @@ def test_assets_are_grouped_and_described() -> None:
         node = graph.get(dg.AssetKey(key))
         assert node.group_name == "stoq"
         assert node.description
+
+
+def test_every_job_the_readme_names_is_in_the_code_location() -> None:
+    names = {job.name for job in defs.get_repository_def().get_all_jobs()}
+    expected = {
+        "sync_preorders",
+        "release_orders",
+        "collect_balances",
+        "manage_offer",
+        "export_report",
+        "bulk_variant_admin",
+    }
+    assert expected <= names
+    sensor = defs.get_repository_def().get_sensor_def("releasable_orders_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
