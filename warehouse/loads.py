@@ -244,6 +244,18 @@ class OrdersLoad(_Load[OrderFrames]):
             return ids.astype(np.int64, copy=False)
         return np.fromiter((int(i) for i in ids), dtype=np.int64)
 
+    def mark_missing_ids(self, ids: Iterable[Any]) -> int:
+        """Flag these orders missing_from_api (e.g. a per-order GET answered 404); never delete.
+
+        Any mode. Orders already flagged keep their first missing_since; unknown ids are ignored.
+        Returns the number newly flagged (added to `counts.missing`).
+        """
+        self.flush()
+        missing = pd.DataFrame({"id": self._id_array(ids)})
+        flagged = self._run("orders_mark_missing_ids", {"_missing_ids": missing})
+        self.counts.missing += flagged
+        return flagged
+
     def _merge(self, chunks: list[OrderFrames]) -> None:
         orders = concat_chunks([c.orders for c in chunks])
         items = concat_chunks([c.line_items for c in chunks])

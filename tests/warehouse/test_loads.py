@@ -257,3 +257,23 @@ def test_a_failing_merge_surfaces_the_duckdb_error(conn: duckdb.DuckDBPyConnecti
         load.add(broken)
     assert one(conn, "select count(*) from orders") == 1
     assert one(conn, "select outcome from sync_runs where run_id = 'r2'") == "failed"
+
+
+def test_mark_missing_ids_flags_only_those_orders(conn: duckdb.DuckDBPyConnection) -> None:
+    load_orders(conn, [[order(1), order(2), order(3)]], run="r1")
+    later = T0 + timedelta(hours=1)
+    with OrdersLoad(conn, run_id="r2", mode="incremental", synced_at=later) as load:
+        load.add(order_frames([order(1, state="released")]))
+        assert load.mark_missing_ids([2, 99]) == 1  # unknown ids are ignored
+        load.finish()
+    assert load.counts.missing == 1
+    assert one(conn, "select count(*) from orders") == 3  # never deleted
+    flags = conn.execute("select id, missing_from_api, missing_since from orders order by id")
+    assert flags.fetchall() == [(1, False, None), (2, True, later), (3, False, None)]
+    assert one(conn, "select rows_missing from sync_runs where run_id = 'r2'") == 1
+    again_at = later + timedelta(hours=1)
+    with OrdersLoad(conn, run_id="r3", mode="incremental", synced_at=again_at) as again:
+        assert again.mark_missing_ids([2]) == 0  # already flagged: first missing_since kept
+        again.finish()
+    assert one(conn, "select missing_since from orders where id = 2") == later
+    assert sorted(open_orders(conn)["id"]) == [1, 3]  # a missing order is not re-read
