@@ -57,4 +57,21 @@ class SandboxConfig:
     job_ttl_seconds: float = 3600.0
     download_ttl_seconds: float = 3600.0
     latency_ms: int = 0
+    # Alternative readings of [U] items (see README "Alternative readings"); defaults as above.
+    per_page_ignored: bool = False  # every page has per_page_default items, whatever is asked
+    order_sort: Literal["newest_first", "oldest_first", "id_asc", "id_desc"] = "newest_first"
+    meta_style: Literal["full", "count_only", "first_page_only"] = "full"
+    page_past_end: Literal["empty", "404"] = "empty"
+    order_ids: Literal["same", "distinct"] = "same"  # "distinct": `id` is an internal number
+    money_format: Literal["string", "number"] = "string"
+    timestamp_format: Literal["z", "offset", "fractional"] = "z"
+    extra_fields: bool = False  # unknown keys on orders, line items and meta
+    null_customers: bool = False  # `customer: null` on every third order (by Shopify id)
+    window_values: Literal["any", "date_only"] = "any"  # "date_only": 422 on a datetime
+    from_exclusive: bool = False
+    rate_limit_hints: Literal["all", "retry_after", "http_date", "body", "reset", "none"] = "all"
+    write_status: int = 202
+    write_body: Literal["full", "empty", "minimal"] = "full"  # "minimal": `{}`
+    job_404_polls: int = 0  # the first N polls of a new job answer 404 (eventual consistency)
+    job_error_style: Literal["string", "object"] = "string"
     chaos: ChaosConfig = field(default_factory=ChaosConfig)

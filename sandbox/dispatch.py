@@ -12,6 +12,7 @@ from sandbox.clock import iso
 from sandbox.config import BASE_PATH
 from sandbox.errors import ApiError
 from sandbox.ratelimit import Verdict
+from sandbox.readings import limited
 from sandbox.registry import REGISTRY, Action
 from sandbox.response import (
     SandboxResponse,
@@ -117,6 +118,8 @@ def _run(shop, found, method, rel, query_pairs, body, origin, headers) -> Sandbo
     if isinstance(result, SandboxResponse):
         result.headers.update(headers)
         return result
+    if result is None:  # a write answered with an empty body (write_body="empty")
+        return raw_response(status, b"", "application/json; charset=utf-8", headers)
     if isinstance(result, str):
         kind = "text/markdown" if rel.endswith(".md") else "text/plain"
         return raw_response(status, result.encode(), f"{kind}; charset=utf-8", headers)
@@ -159,4 +162,5 @@ def _too_many(shop, verdict: Verdict) -> SandboxResponse:
                 f"write requests cost {WRITE_COST} point(s)."
             ),
         }
-    return json_response(429, payload, verdict.headers())
+    headers, payload = limited(cfg, verdict.headers(), payload, shop.now())
+    return json_response(429, payload, headers)

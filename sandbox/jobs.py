@@ -26,6 +26,7 @@ class Job:
     processed: int = 0
     failures: int = 0
     steps_done: int = 0
+    hidden_polls: int = 0
     finished_at: float | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)

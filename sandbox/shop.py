@@ -15,6 +15,7 @@ from sandbox.offers import Offer, Variant
 from sandbox.orderbook import OrderBook
 from sandbox.orders import Customer, Order
 from sandbox.ratelimit import SlidingWindowLimiter
+from sandbox.readings import shape_order
 from sandbox.response import SandboxResponse
 from sandbox.seed import make_order, seed_catalog, seed_customers, seed_orders
 
@@ -89,6 +90,10 @@ class Shop:
         path = BASE_PATH + rel_path
         return origin + path if self.config.status_url_style == "absolute" else path
 
+    def render_order(self, order: Order) -> dict[str, Any]:
+        """An order as the API renders it under this config's readings."""
+        return shape_order(order.render(), self.config)
+
     def submit_job(self, job: Job) -> Job:
         """Register a job with the store."""
         return self.jobs.submit(job, self.now())
@@ -127,7 +132,7 @@ class Shop:
     def truth_orders(self) -> list[dict[str, Any]]:
         """Every order as the API renders it, newest first, unpaginated."""
         with self.lock:
-            return [o.render() for o in self.orders]
+            return [self.render_order(o) for o in self.orders]
 
     def truth_offers(self) -> list[dict[str, Any]]:
         """Every offer (discarded too) as the API renders it, newest first."""

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sandbox.errors import ApiError, not_found
+from sandbox.readings import job_error, list_meta
 
 PAGE_SCHEMA: dict[str, Any] = {
     "page": {"type": "integer", "minimum": 1, "description": "1-based page number"},
@@ -39,6 +40,8 @@ def page_params(shop, query: dict[str, Any]) -> tuple[int, int]:
     """(page, per_page) with the default and the clamp or 422 above the max (SPEC §8.1)."""
     cfg = shop.config
     per_page = query.get("per_page") or cfg.per_page_default
+    if cfg.per_page_ignored:
+        per_page = cfg.per_page_default
     if per_page > cfg.per_page_max:
         if cfg.per_page_over_max == "error":
             raise ApiError(422, f"per_page must be <= {cfg.per_page_max}")
@@ -56,10 +59,12 @@ def meta(total: int, page: int, per_page: int) -> dict[str, int]:
     }
 
 
-def paged(key: str, items: list[Any], page: int, per_page: int) -> dict[str, Any]:
+def paged(key: str, items: list[Any], page: int, per_page: int, cfg=None) -> dict[str, Any]:
     """Slice a fully known list into one page envelope (out-of-range page -> empty list)."""
     start = (page - 1) * per_page
-    return {key: items[start : start + per_page], "meta": meta(len(items), page, per_page)}
+    total = len(items)
+    block = meta(total, page, per_page) if cfg is None else list_meta(cfg, total, page, per_page)
+    return {key: items[start : start + per_page], "meta": block}
 
 
 def parse_instant(text: str, name: str, end: bool = False) -> float:
@@ -80,10 +85,16 @@ def parse_instant(text: str, name: str, end: bool = False) -> float:
     return math.nextafter(ts, math.inf) if end else ts
 
 
-def window(query: dict[str, Any]) -> tuple[float | None, float | None]:
-    """(start, exclusive end) from `from`/`to`."""
+def window(query: dict[str, Any], cfg=None) -> tuple[float | None, float | None]:
+    """(start, exclusive end) from `from`/`to`, under the config's window reading."""
+    if cfg is not None and cfg.window_values == "date_only":
+        for name in ("from", "to"):
+            if query.get(name) and len(query[name]) != 10:
+                raise ApiError(422, f"{name} must be an ISO 8601 date (YYYY-MM-DD)")
     start = parse_instant(query["from"], "from") if query.get("from") else None
     end = parse_instant(query["to"], "to", end=True) if query.get("to") else None
+    if start is not None and cfg is not None and cfg.from_exclusive:
+        start = math.nextafter(start, math.inf)
     return start, end
 
 
@@ -116,4 +127,7 @@ def poll_job(shop, req) -> dict[str, Any]:
     job = shop.jobs.get(req.params["job_id"], shop.now())
     if job is None or job.status_path != req.path:
         raise ApiError(404, "Job not found")
-    return shop.jobs.poll(job.id, shop.now()).render()
+    if job.hidden_polls < shop.config.job_404_polls:
+        job.hidden_polls += 1  # not visible to readers yet (eventual consistency)
+        raise ApiError(404, "Job not found")
+    return job_error(shop.config, shop.jobs.poll(job.id, shop.now()).render())

@@ -50,7 +50,7 @@ def list_offers(shop, req):
     offers = list(reversed(shop.offers.values()))
     if req.query.get("status"):
         offers = [o for o in offers if o.status == req.query["status"]]
-    body = paged("offers", offers, page, per_page)
+    body = paged("offers", offers, page, per_page, shop.config)
     body["offers"] = [o.render() for o in body["offers"]]
     return 200, body
 

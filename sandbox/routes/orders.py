@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sandbox.jobs import Job
 from sandbox.orders import STATES
+from sandbox.readings import list_meta, write_answer
 from sandbox.registry import REGISTRY
 from sandbox.routes.common import (
     ORDER_IDS,
     body_schema,
     get_order,
-    meta,
     page_params,
     poll_job,
     query_schema,
@@ -46,7 +46,7 @@ def list_orders(shop, req):
         shop.create_orders(drift)
     q = req.query
     page, per_page = page_params(shop, q)
-    start, end = window(q)
+    start, end = window(q, shop.config)
     lo, hi = shop.orders.window(start, end)
     state = q.get("state")
     pre_fetch = state and shop.config.state_filter == "pre_fetch"
@@ -60,15 +60,27 @@ def list_orders(shop, req):
     if pre_fetch:
         tests.append(lambda o: o.state == state)
     offset = (page - 1) * per_page
-    if tests:
-        # A filter the sort can't serve demands a scan of the window.
+    sort = shop.config.order_sort
+    if tests or sort != "newest_first":
+        # A filter or sort the order book can't serve demands a scan of the window.
         matched = shop.orders.scan(lo, hi, lambda o: all(t(o) for t in tests))
+        matched = _sorted(matched, sort)
         total, items = len(matched), matched[offset : offset + per_page]
     else:
         total, items = hi - lo, shop.orders.page(lo, hi, offset, per_page)
     if state and not pre_fetch:
         items = [o for o in items if o.state == state]
-    return 200, {"orders": [o.render() for o in items], "meta": meta(total, page, per_page)}
+    block = list_meta(shop.config, total, page, per_page)
+    return 200, {"orders": [shop.render_order(o) for o in items], "meta": block}
+
+
+def _sorted(newest_first, sort):
+    """The scanned (newest-first) window in the configured order."""
+    if sort == "oldest_first":
+        return newest_first[::-1]
+    if sort in ("id_asc", "id_desc"):
+        return sorted(newest_first, key=lambda o: o.id, reverse=sort == "id_desc")
+    return newest_first
 
 
 @action(
@@ -79,7 +91,7 @@ def list_orders(shop, req):
     aliases=["show order", "order details"],
 )
 def read_order(shop, req):
-    return 200, get_order(shop, req.params["id"]).render()
+    return 200, shop.render_order(get_order(shop, req.params["id"]))
 
 
 def _order_action(name, path, description, aliases, schema=None, notes=""):
@@ -100,7 +112,7 @@ def _order_action(name, path, description, aliases, schema=None, notes=""):
             order.set_tags(tags, now)
         else:
             getattr(order, name)(now)
-        return 202, order.render()
+        return write_answer(shop.config, shop.render_order(order))
 
     return run
 

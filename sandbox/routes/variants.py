@@ -44,7 +44,7 @@ def list_variants(shop, req):
     if q.get("variant_ids"):
         wanted = set(q["variant_ids"])
         items = [v for v in items if v.id in wanted]
-    body = paged("product_variants", items, page, per_page)
+    body = paged("product_variants", items, page, per_page, shop.config)
     body["product_variants"] = [render_variant(v, shop.offers) for v in body["product_variants"]]
     return 200, body
 
@@ -75,7 +75,7 @@ def variant_offers(shop, req):
     if req.query.get("state"):
         offers = [o for o in offers if o.status == req.query["state"]]
     page, per_page = page_params(shop, req.query)
-    body = paged("offers", offers, page, per_page)
+    body = paged("offers", offers, page, per_page, shop.config)
     body["offers"] = [o.render() for o in body["offers"]]
     return 200, body
 
