@@ -1,4 +1,4 @@
-"""`release_orders` job: release held, fully paid orders exactly once (see pipelines/actions.py)."""
+"""`release_orders` job: release held, fully paid orders exactly once (see pipelines/actions/)."""
 
 import dagster as dg
 from pydantic import Field
@@ -25,12 +25,9 @@ class ReleaseConfig(dg.Config):
 
 def outcome_metadata(outcomes: list[actions.Outcome]) -> dict[str, dg.MetadataValue]:
     """Counts by status plus a one-line-per-order table (never the ledger key)."""
-    counts: dict[str, int] = {}
-    for o in outcomes:
-        counts[o.status] = counts.get(o.status, 0) + 1
     lines = "\n".join(f"- {o.line()}" for o in outcomes[:200]) or "nothing to do"
     return {
-        **{k: dg.MetadataValue.int(v) for k, v in sorted(counts.items())},
+        **{k: dg.MetadataValue.int(v) for k, v in actions.counts(outcomes).items()},
         "orders": dg.MetadataValue.md(lines),
     }
 

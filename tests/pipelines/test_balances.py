@@ -8,6 +8,7 @@ import pytest
 
 from pipelines import actions
 from pipelines.actions import ActionSettings
+from pipelines.actions.sending import send_one
 from tests.pipelines.test_release_support import SINGLE_CHARGE, applied, make_world
 from warehouse import ledger
 
@@ -93,7 +94,7 @@ def test_offer_scope_and_409(world):
     ledger.claim(world.conn, item)
     world.shop.orders.get(target).charge_balance(world.clock.time())  # paid elsewhere
     with world.client() as client:
-        out = actions._send_one(client, world.conn, actions.CHARGE, item)
+        out = send_one(client, world.conn, actions.CHARGE, item)
     assert out.status == "rejected" and "nothing is outstanding" in out.detail
     with world.client() as client:
         rest = actions.collect_balances(

@@ -10,6 +10,7 @@ import pytest
 
 from pipelines import actions
 from pipelines.actions import ActionSettings, ForceWithoutReason
+from pipelines.actions.sending import send_one
 from tests.pipelines.test_release_support import (
     applied,
     force_in_bodies,
@@ -143,7 +144,7 @@ def test_409_is_rejected_with_hint_not_retried_until_the_order_changes(world):
     item = ledger.next_keys(world.conn, "release", [row])[0]
     ledger.claim(world.conn, item)
     with world.client() as client:
-        outcome = actions._send_one(client, world.conn, actions.RELEASE, item)
+        outcome = send_one(client, world.conn, actions.RELEASE, item)
     assert outcome.status == "rejected" and "Charge the balance first" in outcome.detail
     (ledger_row,) = ledger.rows(world.conn, order_id=unpaid)
     assert (ledger_row["status"], ledger_row["http_status"]) == ("rejected", 409)

@@ -1,0 +1,65 @@
+"""Release held orders and charge balances exactly once, through the `order_actions` ledger.
+
+Plain Python, no Dagster: the `release_orders` / `collect_balances` jobs and the `preorders
+release` / `preorders charge` commands all call these functions.
+
+    plan = plan_release(conn, limit=10)                      # what would go out (no writes)
+    outcomes = release_orders(client, conn, dry_run=False)   # list[Outcome], one per order
+
+Per order: the `planned` row is committed (the claim: a key another run holds is skipped), the
+order is read again and skipped unless it is still held and fully paid, the row is committed as
+`sent`, then the POST goes out. A lost response (timeout, dropped connection, 5xx) is settled by
+reading the order back, never by posting again; rows an earlier run left open are settled that
+way before anything new is sent. Many orders go out as one `bulk_release` job (persisted in
+`jobs` before polling), after which every order of the batch is read back, because the job
+swallows per-item failures. `force` is sent only when asked for with a reason.
+
+Modules: `rules` (checks, read-back tests, settings), `plans` (warehouse only), `runs` (the entry
+points), `sending` (POSTs, the bulk job, read-back), `outcomes` (what a run reports).
+"""
+
+from pipelines.actions.outcomes import Log, Outcome, counts, summary
+from pipelines.actions.plans import plan_charges, plan_release
+from pipelines.actions.rules import (
+    CHARGE,
+    FORCEABLE,
+    NOT_APPLIED,
+    RELEASE,
+    RELEASED,
+    SPECS,
+    ActionSettings,
+    Spec,
+    charge_blocker,
+    money,
+    release_blocker,
+)
+from pipelines.actions.runs import (
+    ForceWithoutReason,
+    collect_balances,
+    release_orders,
+    settle_open_rows,
+)
+
+__all__ = [
+    "CHARGE",
+    "FORCEABLE",
+    "NOT_APPLIED",
+    "RELEASE",
+    "RELEASED",
+    "SPECS",
+    "ActionSettings",
+    "ForceWithoutReason",
+    "Log",
+    "Outcome",
+    "Spec",
+    "charge_blocker",
+    "collect_balances",
+    "counts",
+    "money",
+    "plan_charges",
+    "plan_release",
+    "release_blocker",
+    "release_orders",
+    "settle_open_rows",
+    "summary",
+]

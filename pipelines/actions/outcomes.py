@@ -1,0 +1,52 @@
+"""What an action run reports: one `Outcome` per order, counted and summed up in one line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One order's result: planned (dry run), succeeded, rejected, failed, unknown, skipped."""
+
+    order_id: int
+    action: str
+    status: str
+    detail: str = ""
+    forced: bool = False
+    dry_run: bool = False
+    job_id: str | None = None
+
+    def line(self) -> str:
+        """One human line; never the ledger key."""
+        verb = "charge" if self.action == "charge_balance" else self.action
+        text = f"order {self.order_id}: {verb} {self.status}"
+        if self.dry_run:
+            text += " (dry run)"
+        if self.forced:
+            text += " (forced)"
+        if self.job_id:
+            text += f" [job {self.job_id}]"
+        return f"{text}: {self.detail}" if self.detail else text
+
+
+def counts(outcomes: list[Outcome]) -> dict[str, int]:
+    """Orders per status, statuses sorted."""
+    found: dict[str, int] = {}
+    for o in outcomes:
+        found[o.status] = found.get(o.status, 0) + 1
+    return dict(sorted(found.items()))
+
+
+def summary(outcomes: list[Outcome]) -> str:
+    """`3 succeeded, 1 rejected` style, or `nothing to do`."""
+    return ", ".join(f"{n} {s}" for s, n in counts(outcomes).items()) or "nothing to do"
+
+
+def say(log: Log | None, message: str) -> None:
+    """Log `message` when there is a log."""
+    if log is not None:
+        log(message)

@@ -1,0 +1,91 @@
+"""The rules of each ledger action: when an order may be sent, how a write is read back, knobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from stoq import StoqClient
+
+RELEASED = frozenset({"released", "fulfilled"})
+FORCEABLE = frozenset({"placed", "awaiting_balance", "balance_collected"})
+NOT_APPLIED = "not applied (read back)"
+
+
+@dataclass(frozen=True)
+class ActionSettings:
+    """Knobs shared by the CLI and the jobs."""
+
+    bulk_threshold: int = 20  # this many orders or more go out as one bulk_release job
+    max_attempts: int = 2  # release keys per order version; a new one only after NOT_APPLIED
+    stale_after: timedelta = timedelta(minutes=5)  # younger sent/planned rows may be in flight
+    job_timeout: float = 600.0
+    job_stall_timeout: float = 120.0
+    job_initial_interval: float = 1.0
+
+
+DEFAULT_SETTINGS = ActionSettings()
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One action: its ledger name, its pre-send check, its read-back test and its request."""
+
+    action: str
+    check: Callable[[dict[str, Any], bool], str | None]  # live order, forced -> skip reason
+    applied: Callable[[dict[str, Any]], bool]  # read back: did the write take effect?
+    send: Callable[[StoqClient, int, bool], dict[str, Any]]
+
+
+def money(order: dict[str, Any], field: str = "total_outstanding") -> Decimal | None:
+    """A payments amount as a Decimal, None when absent or unreadable."""
+    value = (order.get("payments") or {}).get(field)
+    try:
+        return None if value is None else Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def release_blocker(order: dict[str, Any], forced: bool = False) -> str | None:
+    """Why a live order must not be released now (None: held and fully paid, or forceable)."""
+    state = order.get("state")
+    if order.get("cancelled_at") or state == "cancelled":
+        return "the order is cancelled"
+    if order.get("financial_status") in ("refunded", "partially_refunded") or state == "refunded":
+        return "money was refunded; release it by hand"
+    if forced:
+        return None if state in FORCEABLE else f"the order is {state}"
+    if state != "balance_collected":
+        return f"not held and fully paid (state {state})"
+    if money(order) != 0:
+        return "a balance is outstanding"
+    return None
+
+
+def charge_blocker(order: dict[str, Any], forced: bool = False) -> str | None:
+    """Why a live order's balance must not be charged now (None: charge it)."""
+    state = order.get("state")
+    if state != "awaiting_balance":
+        return f"no balance to charge (state {state})"
+    outstanding = money(order)
+    if outstanding is None or outstanding <= 0:
+        return "nothing outstanding"
+    return None
+
+
+RELEASE = Spec(
+    "release",
+    release_blocker,
+    lambda o: o.get("state") in RELEASED,
+    lambda client, order_id, forced: client.release_order(order_id, force=forced),
+)
+CHARGE = Spec(
+    "charge_balance",
+    charge_blocker,
+    lambda o: money(o) == 0,
+    lambda client, order_id, _forced: client.charge_balance(order_id),
+)
+SPECS = {s.action: s for s in (RELEASE, CHARGE)}

@@ -1,0 +1,174 @@
+"""Runs: settle what earlier runs left open, plan, claim, re-read each order, then send."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+
+from pipelines.actions.outcomes import Log, Outcome, say
+from pipelines.actions.plans import plan_charges, plan_release, unplanned
+from pipelines.actions.rules import CHARGE, DEFAULT_SETTINGS, RELEASE, SPECS, ActionSettings, Spec
+from pipelines.actions.sending import read_back, send_bulk, send_one, settle
+from stoq import StoqClient, errors
+from warehouse import ledger
+from warehouse.ledger import Planned
+
+
+class ForceWithoutReason(ValueError):
+    """Raised when force is asked for without a reason to record."""
+
+
+def release_orders(
+    client: StoqClient | None,
+    conn: duckdb.DuckDBPyConnection,
+    order_ids: Sequence[int] | None = None,
+    *,
+    dry_run: bool = False,
+    limit: int | None = None,
+    force: bool = False,
+    reason: str | None = None,
+    run_id: str | None = None,
+    settings: ActionSettings = DEFAULT_SETTINGS,
+    log: Log | None = None,
+) -> list[Outcome]:
+    """Settle open release rows, then release what `plan_release` returns; one Outcome each.
+
+    A dry run sends nothing (client may be None): it writes `planned` rows with dry_run=true.
+    """
+    reason = (reason or "").strip() or None
+    if force and reason is None:
+        raise ForceWithoutReason("force needs a reason (it is recorded in the ledger)")
+    return _plan_and_run(
+        client, conn, RELEASE, order_ids, dry_run, limit, reason if force else None, run_id,
+        settings, log, force=force,
+    )  # fmt: skip
+
+
+def collect_balances(
+    client: StoqClient | None,
+    conn: duckdb.DuckDBPyConnection,
+    order_ids: Sequence[int] | None = None,
+    *,
+    offer_id: str | None = None,
+    dry_run: bool = True,
+    limit: int | None = None,
+    run_id: str | None = None,
+    settings: ActionSettings = DEFAULT_SETTINGS,
+    log: Log | None = None,
+) -> list[Outcome]:
+    """Settle open charge rows, then charge the balance of each planned order (dry run default).
+
+    Charges are never retried automatically: a charge read back as not applied keeps its key
+    until the order changes, because a card charge may still land after the read.
+    """
+    return _plan_and_run(
+        client, conn, CHARGE, order_ids, dry_run, limit, None, run_id, settings, log,
+        offer_id=offer_id,
+    )  # fmt: skip
+
+
+def _plan_and_run(
+    client: StoqClient | None,
+    conn: duckdb.DuckDBPyConnection,
+    spec: Spec,
+    order_ids: Sequence[int] | None,
+    dry_run: bool,
+    limit: int | None,
+    force_reason: str | None,
+    run_id: str | None,
+    settings: ActionSettings,
+    log: Log | None,
+    *,
+    force: bool = False,
+    offer_id: str | None = None,
+) -> list[Outcome]:
+    dry_run = dry_run or client is None
+    done = [] if dry_run else settle_open_rows(client, conn, spec.action, settings, log=log)
+    if spec is RELEASE:
+        full = plan_release(conn, None, order_ids, force=force, max_attempts=settings.max_attempts)
+    else:
+        full = plan_charges(conn, None, order_ids, offer_id=offer_id)
+    plan = full[:limit] if limit else full
+    done += unplanned(conn, spec.action, order_ids, full, plan, force)
+    return done + _run(client, conn, spec, plan, dry_run, force_reason, run_id, settings, log)
+
+
+def settle_open_rows(
+    client: StoqClient,
+    conn: duckdb.DuckDBPyConnection,
+    action: str | None = None,
+    settings: ActionSettings = DEFAULT_SETTINGS,
+    *,
+    log: Log | None = None,
+) -> list[Outcome]:
+    """Settle rows earlier runs left open: planned -> failed (never sent), others by read-back."""
+    out = []
+    for row in ledger.unsettled(conn, action, stale_after=settings.stale_after):
+        spec = SPECS[row.action]
+        if row.status == "planned":  # claimed, never sent: give the claim back
+            ledger.unclaim(conn, row.key)
+            note = "an earlier run stopped before sending; planned again"
+            out.append(Outcome(row.order_id, row.action, "skipped", note, row.forced))
+        else:
+            out.append(read_back(client, conn, spec, row.key, row.order_id, row.forced, row.job_id))
+    for outcome in out:
+        say(log, f"settled from an earlier run: {outcome.line()}")
+    return out
+
+
+def _run(
+    client: StoqClient | None,
+    conn: duckdb.DuckDBPyConnection,
+    spec: Spec,
+    plan: Sequence[Planned],
+    dry_run: bool,
+    force_reason: str | None,
+    run_id: str | None,
+    settings: ActionSettings,
+    log: Log | None,
+) -> list[Outcome]:
+    out: list[Outcome] = []
+    ready: list[Planned] = []
+    for item in plan:
+        key = ledger.claim(conn, item, force_reason=force_reason, dry_run=dry_run, run_id=run_id)
+        if dry_run:
+            out.append(Outcome(item.order_id, spec.action, "planned", "", item.forced, True))
+        elif key is None:
+            out.append(Outcome(item.order_id, spec.action, "skipped", "another run is handling it"))
+        else:
+            ready.append(item)
+    live: list[Planned] = []
+    for item in ready if client is not None else []:
+        skipped = _pre_read(client, conn, spec, item)
+        if skipped is None:
+            live.append(item)
+        else:
+            out.append(skipped)
+    if spec is RELEASE and live and len(live) >= max(1, settings.bulk_threshold):
+        out += send_bulk(client, conn, live, run_id, settings, log)
+    else:
+        out += [send_one(client, conn, spec, item) for item in live]
+    for outcome in out:
+        say(log, outcome.line())
+    return out
+
+
+def _pre_read(
+    client: StoqClient, conn: duckdb.DuckDBPyConnection, spec: Spec, item: Planned
+) -> Outcome | None:
+    """Read the order just before acting; an Outcome when it must be skipped (row settled)."""
+    try:
+        order = client.get_order(item.order_id)
+    except errors.NotFound:
+        return settle(conn, item, spec.action, "skipped", note="order not found (404)")
+    except errors.StoqError as exc:
+        ledger.unclaim(conn, item.key)  # nothing was sent: the next run may try again
+        if isinstance(exc, errors.Unauthorized):
+            raise
+        note = f"not sent: the order could not be read ({type(exc).__name__}); retried next run"
+        return Outcome(item.order_id, spec.action, "skipped", note, item.forced)
+    blocker = spec.check(order, item.forced)
+    if blocker is not None:
+        return settle(conn, item, spec.action, "skipped", note=blocker)
+    return None

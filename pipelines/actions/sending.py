@@ -1,0 +1,139 @@
+"""Sending: one POST per order or one bulk_release job, each settled in the ledger.
+
+A lost response is settled by reading the order back (`read_back`), never by posting again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+
+from pipelines.actions.outcomes import Log, Outcome, say
+from pipelines.actions.rules import NOT_APPLIED, RELEASE, ActionSettings, Spec
+from pipelines.jobtracking import batch_key, submit_or_attach, track_job
+from stoq import StoqClient, errors
+from warehouse import ledger
+from warehouse.ledger import Planned
+
+
+def send_one(
+    client: StoqClient, conn: duckdb.DuckDBPyConnection, spec: Spec, item: Planned
+) -> Outcome:
+    """Mark the row sent, POST once, settle it from the answer (read back when it is lost)."""
+    if item.key not in ledger.mark_sent(conn, [item.key]):
+        return Outcome(item.order_id, spec.action, "skipped", "another run settled it")
+    try:
+        result = spec.send(client, item.order_id, item.forced)
+    except errors.Conflict as exc:
+        return settle(conn, item, spec.action, "rejected", http_status=409, hint=exc.hint)
+    except (errors.WriteOutcomeUnknown, errors.MalformedResponse) as exc:
+        why = exc.reason if isinstance(exc, errors.WriteOutcomeUnknown) else str(exc)
+        return read_back(client, conn, spec, item.key, item.order_id, item.forced, None, why)
+    except errors.ApiError as exc:  # 4xx or 429 after every retry: the server refused it
+        hint = "; ".join(exc.messages) or None
+        return settle(conn, item, spec.action, "failed", http_status=exc.status, hint=hint,
+                       note=f"not applied ({exc.status})")  # fmt: skip
+    except errors.TransportError:  # the request provably never reached the server
+        return settle(conn, item, spec.action, "failed", note="not sent (connection failed)")
+    note = "" if spec.applied(result) else f"accepted; order now {result.get('state')}"
+    return settle(conn, item, spec.action, "succeeded", http_status=202, note=note or None)
+
+
+def send_bulk(
+    client: StoqClient,
+    conn: duckdb.DuckDBPyConnection,
+    items: Sequence[Planned],
+    run_id: str | None,
+    settings: ActionSettings,
+    log: Log | None,
+) -> list[Outcome]:
+    """One bulk_release job for the batch, then every order read back (items fail silently)."""
+    sent = ledger.mark_sent(conn, [i.key for i in items])
+    items = [i for i in items if i.key in sent]
+    if not items:
+        return []
+    forced = items[0].forced
+    key = batch_key("bulk_release", keys=sorted(i.key for i in items))
+    job_id, still_running, why = None, False, "bulk job"
+    try:
+        handle = submit_or_attach(
+            client,
+            conn,
+            key,
+            lambda: client.bulk_release([i.order_id for i in items], force=forced),
+            "bulk_release",
+            run_id=run_id,
+            log=log,
+        )
+        job_id = handle.job_id
+        track_job(
+            client,
+            conn,
+            handle,
+            kind="bulk_release",
+            batch_key=key,
+            run_id=run_id,
+            timeout=settings.job_timeout,
+            stall_timeout=settings.job_stall_timeout,
+            initial_interval=settings.job_initial_interval,
+        )
+    except errors.WriteOutcomeUnknown:
+        # The job may exist and run later: leave the rows open rather than ever re-posting now.
+        still_running, why = True, "bulk submission outcome unknown"
+    except errors.JobTimeout as exc:
+        still_running, why = True, f"bulk job still running ({exc})"
+    except errors.StoqError as exc:  # submit refused or lost, job failed/cancelled/expired
+        why = f"bulk job: {type(exc).__name__}"
+        say(log, f"bulk release did not complete cleanly: {exc}")
+    return [
+        read_back(client, conn, RELEASE, i.key, i.order_id, forced, job_id, why, still_running)
+        for i in items
+    ]
+
+
+def read_back(
+    client: StoqClient,
+    conn: duckdb.DuckDBPyConnection,
+    spec: Spec,
+    key: str,
+    order_id: int,
+    forced: bool,
+    job_id: str | None,
+    why: str = "outcome unknown",
+    still_running: bool = False,
+) -> Outcome:
+    """Settle a sent row from what the order shows now; `unknown` when it cannot be read."""
+
+    def done(status: str, note: str) -> Outcome:
+        ledger.settle(conn, key, status, note=note, job_id=job_id)
+        return Outcome(order_id, spec.action, status, note, forced, job_id=job_id)
+
+    try:
+        order = client.get_order(order_id)
+    except errors.StoqError as exc:
+        return done("unknown", f"{why}; read-back failed ({type(exc).__name__})")
+    if spec.applied(order):
+        return done("succeeded", f"applied (read back after {why})")
+    if still_running:
+        return done("unknown", f"{why}; not applied yet")
+    blocker = spec.check(order, forced)
+    if job_id is not None and blocker is not None:
+        # A swallowed per-item failure whose cause the order shows: a business outcome.
+        return done("rejected", f"{NOT_APPLIED}: {blocker}")
+    return done("failed", NOT_APPLIED)
+
+
+def settle(
+    conn: duckdb.DuckDBPyConnection,
+    item: Planned,
+    action: str,
+    status: str,
+    *,
+    http_status: int | None = None,
+    hint: str | None = None,
+    note: str | None = None,
+) -> Outcome:
+    """Settle the row in the ledger and say so as an Outcome."""
+    ledger.settle(conn, item.key, status, http_status=http_status, hint=hint, note=note)
+    return Outcome(item.order_id, action, status, hint or note or "", item.forced)
