@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pipelines import actions
-from pipelines.commands.release import Echo, execute, fail
+from pipelines.cli_support import Echo, fail, run_actions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, echo: Echo = print) -> int:
         return fail("charge", "--limit must be at least 1", 2)
     if not args.execute:
         echo("dry run: nothing will be charged (pass --execute to charge)")
-    return execute(
+    return run_actions(
         "charge",
         lambda client, conn: actions.collect_balances(
             client, conn, args.orders, offer_id=args.offer_id, dry_run=not args.execute,

@@ -47,10 +47,10 @@ def step_sync(demo: Demo) -> int:
 
 def step_backlog(demo: Demo) -> None:
     """Print the open backlog per state from the preorder_backlog view."""
-    from pipelines.resources import WarehouseResource
+    from pipelines.cli_support import open_warehouse
     from warehouse import checks
 
-    with WarehouseResource().get_connection() as conn:
+    with open_warehouse() as conn:
         rows = checks.backlog_by_state(conn)
     print(f"{'state':<18} {'orders':>7} {'units':>7} {'deposits':>12} {'outstanding':>12}")
     for state, orders, units, deposits, outstanding in rows:
@@ -71,10 +71,10 @@ def step_dagster_home(demo: Demo) -> None:
 def _release(demo: Demo, dry_run: bool) -> int:
     """Release every releasable order through the ledger (or plan it); a few lines + a summary."""
     from pipelines import actions
-    from pipelines.commands.release import execute
+    from pipelines.cli_support import run_actions
 
     lines: list[str] = []
-    code = execute(
+    code = run_actions(
         "release",
         lambda client, conn: actions.release_orders(client, conn, dry_run=dry_run),
         needs_key=not dry_run,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.commands.offers import run_guarded, stoq_client
+from pipelines.cli_support import run_guarded, stoq_client
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

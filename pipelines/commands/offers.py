@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from stoq import StoqClient
+from pipelines.cli_support import fail, run_guarded, stoq_client
 
 ACTIONS = {
     "enable": "enable",
@@ -18,10 +14,6 @@ ACTIONS = {
     "add-variants": "add_variants",
     "remove-variants": "remove_variants",
 }
-
-
-class MissingKey(Exception):
-    """STOQ_API_KEY is not set."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -77,36 +69,3 @@ def _action_handler(verb: str, action: str) -> Callable[[argparse.Namespace], in
         return 0
 
     return lambda args: run_guarded(f"offers {verb}", lambda: body(args))
-
-
-# Shared by the other STOQ commands (jobs, help-manifest, export).
-
-
-def stoq_client() -> StoqClient:
-    """A client configured like StoqResource, from STOQ_API_KEY / STOQ_BASE_URL read now."""
-    from pipelines.resources import StoqResource
-
-    key = os.environ.get("STOQ_API_KEY", "").strip()
-    if not key:
-        raise MissingKey("STOQ_API_KEY is not set; export your shop's API key")
-    return StoqResource(api_key=key).client()
-
-
-def run_guarded(command: str, body: Callable[[], object]) -> int:
-    """Run `body`; API and usage errors become one line on stderr and exit code 1 (2: no key)."""
-    from stoq import errors
-
-    try:
-        result = body()
-    except MissingKey as exc:
-        fail(command, str(exc))
-        return 2
-    except (errors.StoqError, ValueError) as exc:
-        return fail(command, str(exc))
-    return result if isinstance(result, int) else 0
-
-
-def fail(command: str, message: str) -> int:
-    """Print `preorders <command>: <message>` to stderr; returns exit code 1."""
-    print(f"preorders {command}: {message}", file=sys.stderr)
-    return 1

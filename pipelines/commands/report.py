@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipelines.cli_support import run_guarded
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `report` subcommand."""
@@ -21,10 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read the dashboard views, render them, print where the page is."""
-    path = write(args.out)
-    print(f"report: {path}")
-    return 0
+    """Read the dashboard views, render them, print where the page is (a locked file: one line)."""
+
+    def body() -> None:
+        print(f"report: {write(args.out)}")
+
+    return run_guarded("report", body)
 
 
 def write(out: Path | None = None) -> Path:

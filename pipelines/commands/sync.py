@@ -5,18 +5,17 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from pipelines.cli_support import Echo, api_key, fail, run_guarded, scrub
 
 JOB = "sync_preorders"
 ORDERS_OP = "orders_assets"
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-
-Echo = Callable[[str], None]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,14 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the key, run the job, print the summary; 1 with a one-line reason on failure."""
-    if not os.environ.get("STOQ_API_KEY", "").strip():
-        print(
-            "preorders sync: STOQ_API_KEY is not set; export your shop's API key "
-            "(or try `preorders demo`, which needs none)",
-            file=sys.stderr,
-        )
-        return 2
-    return run_sync(args.mode)
+
+    def body() -> int:
+        api_key(hint="or try `preorders demo`, which needs none")  # the job reads it itself
+        return run_sync(args.mode)
+
+    return run_guarded("sync", body)
 
 
 def run_sync(mode: str = "auto", echo: Echo = print) -> int:
@@ -72,9 +69,7 @@ def _run_sync(mode: str, echo: Echo) -> int:
             run_config=run_config, instance=instance, raise_on_error=False
         )
     if not result.success:
-        reason = _scrub(failure_reason(result, base_url))
-        print(f"preorders sync: {reason}", file=sys.stderr)
-        return 1
+        return fail("sync", failure_reason(result, base_url))
     echo(summary(result, time.monotonic() - started))
     return 0
 
@@ -122,7 +117,7 @@ def _stream_lines(echo: Echo) -> Iterator[None]:
 
     class Echoing(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            echo(_scrub(f"  {record.getMessage()}"))
+            echo(scrub(f"  {record.getMessage()}"))
 
     logger, handler = logging.getLogger("assets.sync"), Echoing(logging.INFO)
     previous = logger.level
@@ -143,9 +138,3 @@ def _instance() -> Iterator[Any]:
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     with instance or dg.DagsterInstance.ephemeral() as active:
         yield active
-
-
-def _scrub(text: str) -> str:
-    """Never echo the key, whatever an error message contains."""
-    key = os.environ.get("STOQ_API_KEY", "").strip()
-    return text.replace(key, "***") if key else text

@@ -1,0 +1,117 @@
+"""What every `preorders` command shares: the key, the client, the warehouse, one-line errors.
+
+    return run_guarded("offers list", lambda: list_offers(args))   # the exit code
+
+Inside the body, `stoq_client()` reads STOQ_API_KEY now (MissingKey when unset: exit 2) and
+builds the client as `StoqResource` would; `open_warehouse()` opens the DuckDB file in force.
+STOQ errors, ValueErrors and a locked or unreadable DuckDB file become one line on stderr and
+exit 1; the key is scrubbed from every line printed. Lives outside `commands/`, whose every
+module is a subcommand.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from pipelines.actions import Outcome
+    from stoq import StoqClient
+
+Echo = Callable[[str], None]
+
+NO_KEY = "STOQ_API_KEY is not set; export your shop's API key"
+
+
+class MissingKey(Exception):
+    """Raised by `api_key()` when STOQ_API_KEY is not set; `run_guarded` exits 2 on it."""
+
+
+def api_key(*, hint: str = "") -> str:
+    """STOQ_API_KEY read now (never at import); MissingKey, with `hint` appended, when unset."""
+    key = read_key()
+    if not key:
+        raise MissingKey(f"{NO_KEY} ({hint})" if hint else NO_KEY)
+    return key
+
+
+def read_key() -> str:
+    """STOQ_API_KEY read now, stripped; empty when unset."""
+    return os.environ.get("STOQ_API_KEY", "").strip()
+
+
+def stoq_client(key: str | None = None) -> StoqClient:
+    """A client configured like StoqResource (key: STOQ_API_KEY unless given); use it in `with`."""
+    from pipelines.resources import StoqResource  # late: `preorders --help` stays fast
+
+    return StoqResource(api_key=key or api_key()).client()
+
+
+@contextmanager
+def open_warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse in force ($PREORDERS_DUCKDB_PATH), schema applied."""
+    from pipelines.resources import WarehouseResource
+
+    with WarehouseResource().get_connection() as conn:
+        yield conn
+
+
+def run_guarded(command: str, body: Callable[[], object]) -> int:
+    """Run `body`; its int result is the exit code, its known errors one line and 1 (2: no key)."""
+    from stoq import errors
+
+    try:
+        result = body()
+    except MissingKey as exc:
+        return fail(command, str(exc), 2)
+    except Exception as exc:
+        # The DuckDB lock, a bad path: one line, not a traceback.
+        if type(exc).__module__.startswith(("duckdb", "_duckdb")):
+            return fail(command, f"warehouse unavailable: {exc}")
+        if isinstance(exc, errors.StoqError | ValueError):
+            return fail(command, str(exc))
+        raise
+    return result if isinstance(result, int) else 0
+
+
+def run_actions(
+    command: str,
+    act: Callable[[StoqClient | None, duckdb.DuckDBPyConnection], list[Outcome]],
+    *,
+    needs_key: bool,
+    echo: Echo = print,
+) -> int:
+    """Run a ledger action (release, charge) and echo a line per order plus a summary.
+
+    Without `needs_key` and without a key (a dry run) `act` gets no client. Exit code 1 when an
+    order failed or its outcome is unknown.
+    """
+    from pipelines.actions import summary
+
+    def body() -> int:
+        key = api_key() if needs_key else read_key()
+        with stoq_client(key) if key else nullcontext() as client, open_warehouse() as conn:
+            outcomes = act(client, conn)
+        for outcome in outcomes:
+            echo(outcome.line())
+        echo(summary(outcomes))
+        return 1 if any(o.status in ("failed", "unknown") for o in outcomes) else 0
+
+    return run_guarded(command, body)
+
+
+def fail(command: str, message: str, code: int = 1) -> int:
+    """Print `preorders <command>: <message>` (key scrubbed) to stderr; return `code`."""
+    print(f"preorders {command}: {scrub(message)}", file=sys.stderr)
+    return code
+
+
+def scrub(text: str) -> str:
+    """Never print the key, whatever an error message contains."""
+    key = read_key()
+    return text.replace(key, "***") if key else text
