@@ -1,7 +1,7 @@
-"""`preorders demo`: a local sandbox, a real sync into DuckDB, and the backlog; no key needed.
+"""`preorders demo`: sync a local sandbox into DuckDB, release, report; no key needed.
 
 The demo is a list of steps (`STEPS`), each `(title, function(demo) -> exit code or None)`, run in
-order against one running sandbox; later features (release plan, release, report) add theirs.
+order against one running sandbox; a step that returns a non-zero code ends the demo with it.
 """
 
 from __future__ import annotations

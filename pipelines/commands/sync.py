@@ -57,10 +57,8 @@ def _run_sync(mode: str, echo: Echo) -> int:
     from pipelines.definitions import defs  # Dagster loads only when a sync runs
     from pipelines.resources import StoqResource, WarehouseResource
 
-    base_url, path = (
-        StoqResource(api_key="-").resolved_base_url(),
-        WarehouseResource().resolved_path(),
-    )
+    base_url = StoqResource(api_key="-").resolved_base_url()  # the job's resource holds the key
+    path = WarehouseResource().resolved_path()
     echo(f"sync ({mode}) from {base_url} into {path}")
     run_config = {**QUIET, "ops": {ORDERS_OP: {"config": {"mode": mode}}}}
     started = time.monotonic()
