@@ -11,6 +11,7 @@ module is a subcommand.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -103,6 +104,15 @@ def run_actions(
         return 1 if any(o.status in ("failed", "unknown") for o in outcomes) else 0
 
     return run_guarded(command, body)
+
+
+def add_selection_args(parser: argparse.ArgumentParser) -> None:
+    """`--limit N` and `--order ID ...`: which orders a ledger action (release, charge) takes."""
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="at most N orders")
+    parser.add_argument(
+        "--order", dest="orders", type=int, nargs="+", action="extend", metavar="ID",
+        help="only these Shopify order ids",
+    )  # fmt: skip
 
 
 def fail(command: str, message: str, code: int = 1) -> int:

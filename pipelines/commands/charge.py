@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pipelines import actions
-from pipelines.cli_support import Echo, fail, run_actions
+from pipelines.cli_support import Echo, add_selection_args, fail, run_actions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,11 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "settled by reading the order back, never by charging again.",
     )
     p.add_argument("--offer-id", default=None, metavar="UUID", help="only orders of this offer")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N orders")
-    p.add_argument(
-        "--order", dest="orders", type=int, nargs="+", action="extend", metavar="ID",
-        help="only these Shopify order ids",
-    )  # fmt: skip
+    add_selection_args(p)
     p.add_argument("--execute", action="store_true", help="really charge (default: dry run)")
     p.set_defaults(handler=run)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pipelines import actions
-from pipelines.cli_support import Echo, fail, run_actions
+from pipelines.cli_support import Echo, add_selection_args, fail, run_actions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,11 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--force --reason.",
     )
     p.add_argument("--dry-run", action="store_true", help="plan only: write nothing to STOQ")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N orders")
-    p.add_argument(
-        "--order", dest="orders", type=int, nargs="+", action="extend", metavar="ID",
-        help="only these Shopify order ids",
-    )  # fmt: skip
+    add_selection_args(p)
     p.add_argument("--force", action="store_true", help="skip the balance check (needs --reason)")
     p.add_argument("--reason", default=None, metavar="TEXT", help="why force is used (recorded)")
     p.set_defaults(handler=run)

@@ -4,7 +4,7 @@ import dagster as dg
 from pydantic import Field
 
 from pipelines import actions
-from pipelines.ops.release import outcome_metadata
+from pipelines.ops.release import outcome_output
 from pipelines.resources import StoqResource, WarehouseResource
 
 
@@ -38,8 +38,7 @@ def charge_balances(
             run_id=context.run_id,
             log=context.log.info,
         )
-    charged = sum(o.status == "succeeded" for o in outcomes)
-    return dg.Output(charged, metadata=outcome_metadata(outcomes))
+    return outcome_output(outcomes)
 
 
 @dg.job(

@@ -23,13 +23,14 @@ class ReleaseConfig(dg.Config):
     )
 
 
-def outcome_metadata(outcomes: list[actions.Outcome]) -> dict[str, dg.MetadataValue]:
-    """Counts by status plus a one-line-per-order table (never the ledger key)."""
+def outcome_output(outcomes: list[actions.Outcome]) -> dg.Output[int]:
+    """The number that succeeded; metadata: counts by status, a line per order (never the key)."""
     lines = "\n".join(f"- {o.line()}" for o in outcomes[:200]) or "nothing to do"
-    return {
+    metadata = {
         **{k: dg.MetadataValue.int(v) for k, v in actions.counts(outcomes).items()},
         "orders": dg.MetadataValue.md(lines),
     }
+    return dg.Output(sum(o.status == "succeeded" for o in outcomes), metadata=metadata)
 
 
 @dg.op(tags={"kind": "stoq"})
@@ -56,8 +57,7 @@ def release_held_orders(
             settings=settings,
             log=context.log.info,
         )
-    released = sum(o.status == "succeeded" for o in outcomes)
-    return dg.Output(released, metadata=outcome_metadata(outcomes))
+    return outcome_output(outcomes)
 
 
 @dg.job(
