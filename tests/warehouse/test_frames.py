@@ -153,3 +153,12 @@ def test_offer_rejects_and_missing_key() -> None:
     assert "enabled is not a boolean" in frames.rejects[0].reason
     with pytest.raises(MissingKey, match="offers record #0 has no 'id'"):
         offer_frames([{"name": "no id"}])
+
+
+def test_raw_is_exactly_what_json_dumps_writes() -> None:
+    # orders.raw is compared verbatim by the merge and fingerprinted (md5) by the ledger:
+    # any change of its text would re-key every order's actions.
+    odd = {"é€😀": 'x, y: "z" \\ \n\t\u0001/', "f": [1.5e-7, 1e16, -0.0], "big": 10**30}
+    rec = order(7, notes=odd, nan=float("nan"), empty=[[], {}])
+    frames = order_frames([rec, order(8, name="Zoë")])
+    assert list(frames.orders["raw"]) == [json.dumps(rec), json.dumps(order(8, name="Zoë"))]
