@@ -20,7 +20,7 @@ import contextlib
 import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,6 +43,8 @@ class Candidate:
 
     order_id: int
     fingerprint: str
+    # Where the order sits in a created-at window (batched re-reads); not part of its identity.
+    created_at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Planned:
     key: str
     attempt: int = 0
     forced: bool = False
+    created_at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class OpenRow:
     status: str
     forced: bool
     job_id: str | None
+    created_at: datetime | None = field(default=None, compare=False)
 
 
 def action_key(action: str, order_id: int, fingerprint: str, forced: bool, attempt: int) -> str:
@@ -81,7 +85,7 @@ def _now(now: datetime | None) -> datetime:
 
 def _candidates(conn: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[Candidate]:
     rows = conn.execute(sql.query(name), params).fetchall()
-    return [Candidate(int(order_id), str(fp)) for order_id, fp in rows]
+    return [Candidate(int(order_id), str(fp), created) for order_id, fp, created in rows]
 
 
 def releasable(conn: duckdb.DuckDBPyConnection) -> list[Candidate]:
@@ -102,6 +106,11 @@ def orders_by_id(conn: duckdb.DuckDBPyConnection, order_ids: Iterable[int]) -> l
     if not ids:
         return []
     return _candidates(conn, "ledger_orders_by_id", ids=ids)
+
+
+def known_created(conn: duckdb.DuckDBPyConnection) -> list[datetime]:
+    """created_at of every order the API still returns, oldest first (window walk costs)."""
+    return [row[0] for row in conn.execute(sql.query("ledger_known_created")).fetchall()]
 
 
 def open_orders_count(conn: duckdb.DuckDBPyConnection) -> int:
@@ -137,6 +146,7 @@ def next_keys(
         ).fetchall()
     finally:
         conn.unregister("_ledger_candidates")
+    created = {c.order_id: c.created_at for c in candidates}
     return [
         Planned(
             int(order_id),
@@ -145,6 +155,7 @@ def next_keys(
             action_key(action, order_id, fp, forced, attempt),
             int(attempt),
             forced,
+            created.get(int(order_id)),
         )
         for order_id, fp, attempt in rows
     ]
@@ -241,7 +252,7 @@ def unsettled(
     """Rows to settle first: `unknown`, plus `sent`/`planned` rows older than stale_after."""
     params = {"action": action, "stale_before": _now(now) - stale_after}
     rows = conn.execute(sql.query("ledger_unsettled"), params).fetchall()
-    return [OpenRow(str(k), int(o), str(a), str(s), bool(f), j) for k, o, a, s, f, j in rows]
+    return [OpenRow(str(k), int(o), str(a), str(s), bool(f), j, c) for k, o, a, s, f, j, c in rows]
 
 
 def rows(

@@ -1,5 +1,5 @@
 -- Orders with a balance to charge, oldest first, optionally scoped to one offer.
-select id as order_id, md5(raw::varchar) as fingerprint
+select id as order_id, md5(raw::varchar) as fingerprint, created_at
 from orders
 where state = 'awaiting_balance'
     and total_outstanding > 0

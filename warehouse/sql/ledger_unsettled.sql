@@ -1,12 +1,14 @@
 -- Real rows an earlier run left open: `unknown` always; `sent` / `planned` once older than
--- $stale_before (younger ones may be in flight in another process).
-select key, order_id, action, status, forced, job_id
-from order_actions
-where not dry_run
-    and ($action is null or action = $action)
+-- $stale_before (younger ones may be in flight in another process). created_at (null when the
+-- warehouse lost the order) lets the read-back page a created-at window instead of GETting each.
+select a.key, a.order_id, a.action, a.status, a.forced, a.job_id, o.created_at
+from order_actions a
+left join orders o on o.id = a.order_id
+where not a.dry_run
+    and ($action is null or a.action = $action)
     and (
-        status = 'unknown'
-        or (status = 'sent' and sent_at < $stale_before)
-        or (status = 'planned' and planned_at < $stale_before)
+        a.status = 'unknown'
+        or (a.status = 'sent' and a.sent_at < $stale_before)
+        or (a.status = 'planned' and a.planned_at < $stale_before)
     )
-order by planned_at, key;
+order by a.planned_at, a.key;

@@ -1,2 +1,0 @@
--- Drop the classification of one merged chunk.
-drop table if exists _offers_delta;
