@@ -1,4 +1,8 @@
-"""Runs: settle what earlier runs left open, plan, claim, re-read each order, then send."""
+"""Runs: settle what earlier runs left open, plan, claim, re-read the orders, then send.
+
+The re-read just before acting is one batched read (`reads`): a created-at window walk and/or
+concurrent GETs, whichever costs fewer requests; it happens after every claim is committed.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ import duckdb
 
 from pipelines.actions.outcomes import Log, Outcome, say
 from pipelines.actions.plans import plan_charges, plan_release, unplanned
-from pipelines.actions.rules import CHARGE, DEFAULT_SETTINGS, RELEASE, SPECS, ActionSettings, Spec
-from pipelines.actions.sending import read_back, send_bulk, send_one, settle
+from pipelines.actions.reads import OrderReads, read_rows
+from pipelines.actions.rules import CHARGE, DEFAULT_SETTINGS, RELEASE, ActionSettings, Spec
+from pipelines.actions.sending import read_back_rows, send_bulk, send_one, settle
 from stoq import StoqClient, errors
 from warehouse import ledger
 from warehouse.ledger import Planned
@@ -104,14 +109,15 @@ def settle_open_rows(
 ) -> list[Outcome]:
     """Settle rows earlier runs left open: planned -> failed (never sent), others by read-back."""
     out = []
+    sent = []
     for row in ledger.unsettled(conn, action, stale_after=settings.stale_after):
-        spec = SPECS[row.action]
         if row.status == "planned":  # claimed, never sent: give the claim back
             ledger.unclaim(conn, row.key)
             note = "an earlier run stopped before sending; planned again"
             out.append(Outcome(row.order_id, row.action, "skipped", note, row.forced))
         else:
-            out.append(read_back(client, conn, spec, row.key, row.order_id, row.forced, row.job_id))
+            sent.append(row)
+    out += read_back_rows(client, conn, sent) if sent else []
     for outcome in out:
         say(log, f"settled from an earlier run: {outcome.line()}")
     return out
@@ -139,8 +145,9 @@ def _run(
         else:
             ready.append(item)
     live: list[Planned] = []
+    reads = _pre_read(client, conn, ready, log) if client is not None and ready else OrderReads()
     for item in ready if client is not None else []:
-        skipped = _pre_read(client, conn, spec, item)
+        skipped = _pre_check(conn, spec, item, reads)
         if skipped is None:
             live.append(item)
         else:
@@ -155,19 +162,31 @@ def _run(
 
 
 def _pre_read(
-    client: StoqClient, conn: duckdb.DuckDBPyConnection, spec: Spec, item: Planned
-) -> Outcome | None:
-    """Read the order just before acting; an Outcome when it must be skipped (row settled)."""
+    client: StoqClient, conn: duckdb.DuckDBPyConnection, ready: Sequence[Planned], log: Log | None
+) -> OrderReads:
+    """Read every claimed order again, in one batch, just before acting on any of them."""
     try:
-        order = client.get_order(item.order_id)
-    except errors.NotFound:
-        return settle(conn, item, spec.action, "skipped", note="order not found (404)")
-    except errors.StoqError as exc:
+        reads = read_rows(client, conn, ready)
+    except errors.Unauthorized:
+        for item in ready:  # nothing was sent: the next run may try the same keys
+            ledger.unclaim(conn, item.key)
+        raise
+    say(log, f"re-read {len(ready)} orders: {reads.pages} list pages, {reads.gets} GETs")
+    return reads
+
+
+def _pre_check(
+    conn: duckdb.DuckDBPyConnection, spec: Spec, item: Planned, reads: OrderReads
+) -> Outcome | None:
+    """An Outcome when the order as re-read must be skipped (row settled or given back)."""
+    failure = reads.failed.get(item.order_id)
+    if failure is not None:
         ledger.unclaim(conn, item.key)  # nothing was sent: the next run may try again
-        if isinstance(exc, errors.Unauthorized):
-            raise
-        note = f"not sent: the order could not be read ({type(exc).__name__}); retried next run"
+        note = f"not sent: the order could not be read ({type(failure).__name__}); retried next run"
         return Outcome(item.order_id, spec.action, "skipped", note, item.forced)
+    order = reads.get(item.order_id)
+    if order is None:
+        return settle(conn, item, spec.action, "skipped", note="order not found (404)")
     blocker = spec.check(order, item.forced)
     if blocker is not None:
         return settle(conn, item, spec.action, "skipped", note=blocker)

@@ -1,20 +1,23 @@
 """Sending: one POST per order or one bulk_release job, each settled in the ledger.
 
-A lost response is settled by reading the order back (`read_back`), never by posting again.
+A lost response is settled by reading the order back (`read_back`, one GET), never by posting
+again; a whole batch is read back at once (`read_back_rows`, a window walk and/or GETs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 
 from pipelines.actions.outcomes import Log, Outcome, say
-from pipelines.actions.rules import NOT_APPLIED, RELEASE, ActionSettings, Spec
+from pipelines.actions.reads import OrderReads, read_rows
+from pipelines.actions.rules import NOT_APPLIED, SPECS, ActionSettings, Spec
 from pipelines.jobtracking import batch_key, submit_or_attach, track_job
 from stoq import StoqClient, errors
 from warehouse import ledger
-from warehouse.ledger import Planned
+from warehouse.ledger import OpenRow, Planned
 
 
 def send_one(
@@ -86,10 +89,34 @@ def send_bulk(
     except errors.StoqError as exc:  # submit refused or lost, job failed/cancelled/expired
         why = f"bulk job: {type(exc).__name__}"
         say(log, f"bulk release did not complete cleanly: {exc}")
-    return [
-        read_back(client, conn, RELEASE, i.key, i.order_id, forced, job_id, why, still_running)
-        for i in items
+    rows = [
+        OpenRow(i.key, i.order_id, "release", "sent", forced, job_id, i.created_at) for i in items
     ]
+    return read_back_rows(client, conn, rows, why, still_running)
+
+
+def read_back_rows(
+    client: StoqClient,
+    conn: duckdb.DuckDBPyConnection,
+    rows: Sequence[OpenRow],
+    why: str = "outcome unknown",
+    still_running: bool = False,
+) -> list[Outcome]:
+    """Settle sent rows from one batched read of their orders (see `reads`), one Outcome each."""
+    try:
+        reads = read_rows(client, conn, rows)
+    except errors.Unauthorized as exc:  # as each GET would have failed: every row stays unknown
+        reads = OrderReads()
+        reads.failed = {r.order_id: exc for r in rows}
+    out = []
+    for r in rows:
+        order, failure = reads.get(r.order_id), reads.failed.get(r.order_id)
+        spec = SPECS[r.action]
+        out.append(
+            _judge(conn, spec, r.key, r.order_id, r.forced, r.job_id, order, failure, why,
+                   still_running)
+        )  # fmt: skip
+    return out
 
 
 def read_back(
@@ -103,16 +130,35 @@ def read_back(
     why: str = "outcome unknown",
     still_running: bool = False,
 ) -> Outcome:
-    """Settle a sent row from what the order shows now; `unknown` when it cannot be read."""
+    """Settle a sent row from what the order shows now (one GET); `unknown` if it can't be read."""
+    try:
+        order, failure = client.get_order(order_id), None
+    except errors.StoqError as exc:
+        order, failure = None, exc
+    return _judge(conn, spec, key, order_id, forced, job_id, order, failure, why, still_running)
+
+
+def _judge(
+    conn: duckdb.DuckDBPyConnection,
+    spec: Spec,
+    key: str,
+    order_id: int,
+    forced: bool,
+    job_id: str | None,
+    order: dict[str, Any] | None,
+    failure: errors.StoqError | None,
+    why: str,
+    still_running: bool,
+) -> Outcome:
+    """Settle one sent row from its order as read back (None with no failure: a 404)."""
 
     def done(status: str, note: str) -> Outcome:
         ledger.settle(conn, key, status, note=note, job_id=job_id)
         return Outcome(order_id, spec.action, status, note, forced, job_id=job_id)
 
-    try:
-        order = client.get_order(order_id)
-    except errors.StoqError as exc:
-        return done("unknown", f"{why}; read-back failed ({type(exc).__name__})")
+    if order is None:
+        name = type(failure).__name__ if failure is not None else "NotFound"
+        return done("unknown", f"{why}; read-back failed ({name})")
     if spec.applied(order):
         return done("succeeded", f"applied (read back after {why})")
     if still_running:
