@@ -7,19 +7,23 @@ release` / `preorders charge` commands all call these functions.
     outcomes = release_orders(client, conn, dry_run=False)   # list[Outcome], one per order
 
 Per order: the `planned` row is committed (the claim: a key another run holds is skipped), the
-order is read again and skipped unless it is still held and fully paid, the row is committed as
-`sent`, then the POST goes out. A lost response (timeout, dropped connection, 5xx) is settled by
-reading the order back, never by posting again; rows an earlier run left open are settled that
-way before anything new is sent. Many orders go out as one `bulk_release` job (persisted in
-`jobs` before polling), after which every order of the batch is read back, because the job
-swallows per-item failures. `force` is sent only when asked for with a reason.
+order is read again (all claimed orders in one batch: a created-at window walk and/or concurrent
+GETs, whichever costs fewer requests) and skipped unless it is still held and fully paid, the
+row is committed as `sent`, then the POST goes out. A lost response (timeout, dropped
+connection, 5xx) is settled by reading the order back, never by posting again; rows an earlier
+run left open are settled that way before anything new is sent. Many orders go out as one
+`bulk_release` job (persisted in `jobs` before polling), after which every order of the batch is
+read back, because the job swallows per-item failures. `force` is sent only when asked for with
+a reason.
 
 Modules: `rules` (checks, read-back tests, settings), `plans` (warehouse only), `runs` (the entry
-points), `sending` (POSTs, the bulk job, read-back), `outcomes` (what a run reports).
+points), `reads` (batched order reads), `sending` (POSTs, the bulk job, read-back), `outcomes`
+(what a run reports).
 """
 
 from pipelines.actions.outcomes import Log, Outcome, counts, summary
 from pipelines.actions.plans import plan_charges, plan_release
+from pipelines.actions.reads import OrderReads, read_orders
 from pipelines.actions.rules import (
     CHARGE,
     FORCEABLE,
@@ -50,6 +54,7 @@ __all__ = [
     "ActionSettings",
     "ForceWithoutReason",
     "Log",
+    "OrderReads",
     "Outcome",
     "Spec",
     "charge_blocker",
@@ -58,6 +63,7 @@ __all__ = [
     "money",
     "plan_charges",
     "plan_release",
+    "read_orders",
     "release_blocker",
     "release_orders",
     "settle_open_rows",

@@ -172,6 +172,6 @@ def _order_id(record: Record) -> int | None:
     """The Shopify order id the ledger and the GET path use (`id` only when it is absent)."""
     value = record.get("shopify_order_id", record.get("id"))
     try:
-        return int(value)
+        return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None

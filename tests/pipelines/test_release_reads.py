@@ -35,7 +35,11 @@ def world(tmp_path):
 
 @pytest.fixture
 def recent(world):
-    """A shop whose only releasable orders are FRESH paid orders created a day after the rest."""
+    return add_recent(world)
+
+
+def add_recent(world):
+    """Make the only releasable orders FRESH paid ones created a day after the rest."""
     world.shop.mutate(release=10_000)  # every seeded order that could be released is
     world.clock.advance(86_400)
     for order in world.shop.create_orders(FRESH):
@@ -171,3 +175,27 @@ def test_exactly_once_under_drop_after_apply(recent, settings):
     assert force_in_bodies(recent.transport.sent) == []
     statuses = {r["status"] for r in ledger.rows(recent.conn, action="release")}
     assert statuses <= {"succeeded", "failed", "skipped"}
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        {"order_sort": "oldest_first"},
+        {"window_values": "date_only"},
+        {"from_exclusive": True},
+        {"order_ids": "distinct"},
+    ],
+    ids=["oldest_first", "date_only", "from_exclusive", "distinct_ids"],
+)
+def test_other_server_readings_still_read_the_window(tmp_path, reading):
+    w = make_world(tmp_path, orders=200, **reading)
+    try:
+        ids = releasable_ids(add_recent(w))
+        since = len(w.shop.log)
+        with client(w) as c:
+            out = actions.release_orders(c, w.conn, settings=BULK)
+        assert {o.order_id for o in out if o.status == "succeeded"} == ids
+        pages, gets = reads(w, since)
+        assert gets == 0 and pages <= 2 * (math.ceil(FRESH / PER_PAGE) + 1)
+    finally:
+        w.close()
