@@ -96,7 +96,8 @@ def read_orders(
             for order_id, future in gets.items():
                 _settle_get(out, order_id, future, seen.get(order_id))
             for order_id, record in seen.items():
-                out.setdefault(order_id, record)
+                if order_id in wanted:  # the window also holds orders nobody asked about
+                    out.setdefault(order_id, record)
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise

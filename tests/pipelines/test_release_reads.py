@@ -139,6 +139,7 @@ def test_read_orders_maps_404_to_none_and_reads_the_rest_from_the_window(recent)
             c, wanted, per_page=PER_PAGE, known_created=[r.created_at for r in rows]
         )
     assert found[42] is None and found.gets == 1 and not found.failed
+    assert set(found) == set(wanted)  # nothing else the window held
     assert found.pages == math.ceil(FRESH / PER_PAGE)
     assert {i for i, o in found.items() if o and o["state"] == "balance_collected"} == {
         r.order_id for r in rows
