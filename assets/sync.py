@@ -12,18 +12,18 @@ import dataclasses
 import logging
 import time
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
 
+from assets import walks
 from assets.plan import plan_reread
 from stoq import StoqClient, Walk, errors
 from warehouse import loads
-from warehouse.frames import offer_frames, order_frames
+from warehouse.frames import offer_frames
 
 OPEN_STATES = ("placed", "awaiting_balance", "balance_collected", "released")
 RUN_STATS = ("pages", "requests", "retries", "rate_limited", "drift")  # what sync_runs keeps
@@ -97,7 +97,7 @@ def sync_offers(client: StoqClient, conn: duckdb.DuckDBPyConnection, *, run_id: 
         for status in (None, "discarded"):
             try:
                 records = _walk_records(client.list_offers(status=status), report)
-                for chunk in _chunks(records, 1000):
+                for chunk in walks.chunks(records, 1000):
                     seen.update(str(r["id"]) for r in chunk if "id" in r)
                     load.add(offer_frames(chunk))
             except errors.ValidationError:
@@ -135,57 +135,28 @@ def _full_walks(
     client: StoqClient, load: Any, report: SyncReport, s: SyncSettings
 ) -> datetime | None:
     """Walk every order; flag the ones not seen only when the walk provably saw all of them."""
-    seen: dict[int, datetime | None] = {}
-    total = _walk_window(client, load, report, seen, s, None)
+    seen: walks.Seen = {}
+    total, _ = _walk_window(client, load, report, seen, s, None)
     if total is None:
         report.complete = False
         return None  # never provably complete: keep the old mark, flag nothing missing
     load.mark_missing(seen_ids=list(seen))
     report.complete, report.total_count = True, total
-    return _latest(seen)
+    return walks.latest(seen)
 
 
 def _walk_window(
     client: StoqClient,
     load: Any,
     report: SyncReport,
-    seen: dict[int, datetime | None],
+    seen: walks.Seen,
     s: SyncSettings,
     from_: datetime | None,
-) -> int | None:
-    """Walk the orders created at or after `from_` (all when None) into the load.
-
-    Returns the API's count of that window once the walks provably saw all of it, else None
-    after `max_walks` tries. Orders arriving mid-walk shift a newest-first list, and with pages
-    fetched concurrently an order can slip between two pages: then catch up from the newest
-    order seen and confirm with the window's count read afterwards (orders are never deleted,
-    so having seen that many is proof); failing that, walk the window again.
-    """
-    for _ in range(s.max_walks):
-        walk = client.list_orders(from_=from_, per_page=s.per_page)
-        _load_walk(walk, load, report, seen, s)
-        total = walk.stats.total_count_end or 0
-        if not walk.stats.drift and len(seen) >= total:
-            return total
-        if walk.stats.drift:
-            head = client.list_orders(from_=_latest(seen), per_page=s.per_page)
-            _load_walk(head, load, report, seen, s)
-            total = _window_count(client, from_, report)
-            if len(seen) >= total:
-                return total
-    return None
-
-
-def _window_count(client: StoqClient, from_: datetime | None, report: SyncReport) -> int:
-    """The API's current total_count of the window, from one single-record page."""
-    probe = client.list_orders(from_=from_, per_page=1)
-    pages = probe.pages()
-    try:
-        next(pages)
-    finally:
-        pages.close()
-    report.pages += 1
-    return probe.stats.total_count_end or 0
+) -> tuple[int | None, datetime | None]:
+    return walks.walk_window(
+        client, load, report, seen,
+        from_=from_, per_page=s.per_page, chunk=s.chunk, max_walks=s.max_walks,
+    )  # fmt: skip
 
 
 def _incremental(
@@ -207,61 +178,25 @@ def _incremental(
         floor=floor,
     )
     report.planned_requests = plan.estimated_requests
-    seen: dict[int, datetime | None] = {}
-    window_total = _walk_window(client, load, report, seen, s, plan.window_from)
+    seen: walks.Seen = {}
+    window_total, window_start = _walk_window(client, load, report, seen, s, plan.window_from)
     report.complete = window_total is not None
-    # Open orders the API no longer knows (404) stay as they are: the next full reconcile flags
-    # them missing (an incremental load never flags), and they are re-read until then.
-    missing = _load_singles(client, [i for i in plan.singles if i not in seen], load, report, s)
-    report.gone = len(missing)
-    newest = _latest(seen)
-    if window_total is None or newest is None:
+    singles = [i for i in plan.singles if i not in seen]
+    missing = walks.load_singles(client, singles, load, report, s.chunk)
+    report.singles, report.gone = len(singles), len(missing)
+    # Open orders a single read answers 404 for are flagged missing_from_api (never deleted).
+    if missing:
+        load.mark_missing_ids(missing)
+    newest = walks.latest(seen)
+    if window_total is None or newest is None or window_start is None:
         return None  # keep the old mark
-    # The API's count of the window plus the live orders older than it (unchanged, or re-read).
-    report.total_count = window_total + bisect_left(known, plan.window_from) - len(missing)
+    # The API's count of the window plus the live orders older than the start it took.
+    report.total_count = window_total + bisect_left(known, window_start) - len(missing)
     return max(newest, state["high_water_mark"])
 
 
-def _load_walk(
-    walk: Walk, load: Any, report: SyncReport, seen: dict[int, datetime | None], s: SyncSettings
-) -> None:
-    """Stream a walk into the load in chunks, remembering each order's id and created_at."""
-    for chunk in _chunks(_walk_records(walk, report), s.chunk):
-        for record in chunk:
-            seen[_order_id(record)] = _parse_time(record.get("created_at"))
-        load.add(order_frames(chunk))
-    report.walks += 1
-
-
-def _load_singles(
-    client: StoqClient, ids: list[int], load: Any, report: SyncReport, s: SyncSettings
-) -> list[int]:
-    """GET each order concurrently; return the ids the API no longer knows (404)."""
-    missing: list[int] = []
-
-    def read(order_id: int) -> dict[str, Any] | None:
-        try:
-            return client.get_order(order_id)
-        except errors.NotFound:
-            missing.append(order_id)
-            return None
-
-    with ThreadPoolExecutor(max_workers=client.concurrency) as pool:
-        found = (r for r in pool.map(read, ids) if r is not None)
-        for chunk in _chunks(found, s.chunk):
-            load.add(order_frames(chunk))
-            report.records += len(chunk)
-    report.singles = len(ids)
-    return missing
-
-
 def _walk_records(walk: Walk, report: SyncReport) -> Iterator[dict[str, Any]]:
-    """Flatten a walk's pages, adding its page count and drift to the report."""
-    for page in walk.pages():
-        report.records += len(page)
-        yield from page
-    report.pages += walk.stats.pages
-    report.drift = report.drift or walk.stats.drift
+    return walks.walk_records(walk, report)
 
 
 def _finish(
@@ -298,40 +233,6 @@ def summary_line(report: SyncReport) -> str:
         f" {report.requests} requests, {report.retries} retries, {report.rate_limited} x 429"
         f"{', drift' if report.drift else ''} | {report.duration_s:.1f}s"
     )
-
-
-def _chunks(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    """Group records into lists of at most `size`."""
-    chunk: list[dict[str, Any]] = []
-    for record in records:
-        chunk.append(record)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _order_id(record: dict[str, Any]) -> int:
-    """The Shopify order id that keys an order (SPEC §8.4)."""
-    return int(record.get("shopify_order_id") or record["id"])
-
-
-def _latest(seen: dict[int, datetime | None]) -> datetime | None:
-    """The newest created_at among the orders seen, if any."""
-    times = [t for t in seen.values() if t is not None]
-    return max(times) if times else None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    """Parse an ISO 8601 timestamp ('Z' or offset); None when absent or unreadable."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _now() -> datetime:

@@ -61,6 +61,24 @@ def iso(value: dt.datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
+def widen_to_dates(query: dict[str, Any]) -> bool:
+    """Turn datetime `from`/`to` into dates a day wider (time-zone safe); False if none were."""
+    changed = False
+    for key, days in (("from", -1), ("to", 1)):
+        value = query.get(key)
+        if not isinstance(value, str) or "T" not in value:
+            continue
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC)
+        query[key] = (moment.date() + dt.timedelta(days=days)).isoformat()
+        changed = True
+    return changed
+
+
 def segment(value: object, what: str) -> str:
     """A path segment, percent-encoded so an id can never reshape the path."""
     text = str(value).strip()

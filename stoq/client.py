@@ -258,6 +258,10 @@ class StoqClient:
     def _walk(self, listing: p.Listing, params: dict[str, Any], per_page: int | None) -> Walk:
         base = p.query(params)
 
+        def relax() -> bool:
+            # A stricter server may take only dates for from/to (422 on a datetime).
+            return p.widen_to_dates(base)
+
         def fetch(page: int, size: int | None) -> Any:
             query = {**base, "page": str(page)}
             if size is not None:
@@ -272,6 +276,8 @@ class StoqClient:
             normalize=listing.normalize,
             per_page=per_page or self.per_page,
             concurrency=self.concurrency,
+            relax=relax,
+            query=base,
         )
 
 

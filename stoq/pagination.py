@@ -37,8 +37,10 @@ class Walk:
 
     Never stops on a short or empty page (the orders `state` filter runs after paging), follows
     meta.per_page when the server clamps, and extends when a later page reports more pages.
-    If page 1 answers 400/422 with per_page above the documented default, it retries once
-    without per_page, in case a stricter server rejects rather than clamps.
+    If page 1 answers 400/422, it retries without a per_page above the documented default (a
+    stricter server may reject rather than clamp), then with `relax()`'s looser query (e.g. dates
+    for datetimes), then with both. `total_pages` is computed from `total_count` when absent,
+    and a later page without it, or answering 404 (past the end), counts as an empty page.
     """
 
     def __init__(
@@ -52,6 +54,8 @@ class Walk:
         per_page: int | None,
         concurrency: int,
         prefetch: int | None = None,
+        relax: Callable[[], bool] | None = None,
+        query: dict[str, Any] | None = None,
     ) -> None:
         self._fetch = fetch
         self.list_key = list_key
@@ -60,6 +64,9 @@ class Walk:
         self._normalize = normalize
         self._per_page = per_page
         self._concurrency = max(1, concurrency)
+        self._relax = relax
+        # The filters as sent (page/per_page aside); `relax` may loosen them in place.
+        self.query = query if query is not None else {}
         # Pages in flight or waiting to be yielded: bounds memory however long the list is.
         self._prefetch = max(self._concurrency, prefetch or 2 * self._concurrency)
         self._lock = threading.Lock()
@@ -118,39 +125,82 @@ class Walk:
             self._total_pages = 0
             self._counts: list[int] = []
             self._seen_per_page: int | None = None
+            self._cap = 0
             self._duplicates = 0
             self._records = 0
 
     def _first(self) -> tuple[Any, int | None]:
-        try:
-            return self._fetch_noted(1, self._per_page), self._per_page
-        except errors.ValidationError:
-            if self._per_page is None or self._per_page <= DEFAULT_PER_PAGE:
-                raise
-            return self._fetch_noted(1, None), None
+        sizes = [self._per_page]
+        if self._per_page is not None and self._per_page > DEFAULT_PER_PAGE:
+            sizes.append(None)
+        relaxed = False
+        while True:
+            for size in sizes:
+                try:
+                    return self._fetch_noted(1, size), size
+                except errors.ValidationError:
+                    if size is sizes[-1] and (relaxed or self._relax is None):
+                        raise
+            # Every size was refused: loosen the query once and try the sizes again.
+            relaxed = True
+            if not self._relax():
+                raise errors.ValidationError(
+                    "GET", self.list_key, 422, ["refused with and without per_page"]
+                )
 
     def _fetch_noted(self, page: int, per_page: int | None) -> Any:
         """Fetch a page and note its meta at once, so growth is seen before submitting more."""
-        body = self._fetch(page, per_page)
-        if not isinstance(body, dict) or not isinstance(body.get("meta"), dict):
-            raise errors.MalformedResponse(f"{self.list_key} page {page}: no 'meta' object")
-        meta = body["meta"]
-        count = _int(meta.get("total_count"))
-        size = _int(meta.get("per_page"))
-        total = _int(meta.get("total_pages"))
-        if total is None and count is not None and size:
-            total = math.ceil(count / size)
-        if total is None:
-            raise errors.MalformedResponse(f"{self.list_key} page {page}: meta lacks total_pages")
+        try:
+            body = self._fetch(page, per_page)
+        except errors.NotFound:
+            if page == 1 or page <= self._current_pages(per_page):
+                raise
+            # Past the end on a server that 404s there (the list shrank mid-walk): no records.
+            with self._lock:
+                self._pages += 1
+            return {self.list_key: []}
+        count, size, total = self._meta(body, page)
         with self._lock:
             self._pages += 1
+            if page == 1 and total is not None:
+                # Growth beyond this means orders arrive faster than pages are read: stop there.
+                self._cap = max(self._cap, 2 * total + 10)
             # Never shrink: a walk that was promised N pages reads N pages.
-            self._total_pages = max(self._total_pages, total)
+            self._total_pages = min(max(self._total_pages, total or 0), self._cap)
             if count is not None:
                 self._counts.append(count)
             if page == 1 and size:
                 self._seen_per_page = size
         return body
+
+    def _current_pages(self, per_page: int | None) -> int:
+        """How many pages the list has now, from a fresh page 1 (after a 404 on a later page)."""
+        total = self._meta(self._fetch(1, per_page), 1)[2]
+        with self._lock:
+            self._pages += 1
+        return total or 0
+
+    def _meta(self, body: Any, page: int) -> tuple[int | None, int | None, int | None]:
+        """(total_count, per_page, total_pages) of a page; total_pages computed when absent."""
+        meta = body.get("meta") if isinstance(body, dict) else None
+        if not isinstance(meta, dict):
+            if page == 1 or not isinstance(body, dict):
+                raise errors.MalformedResponse(f"{self.list_key} page {page}: no 'meta' object")
+            meta = {}
+        count = _int(meta.get("total_count"))
+        size = _int(meta.get("per_page"))
+        total = _int(meta.get("total_pages"))
+        if total is None and count is not None:
+            # total_count without total_pages: compute it from the size the server used, or
+            # without an echo from page 1's length, which never overstates it (more is safe).
+            used = size or self._seen_per_page
+            if not used and page == 1:
+                items = body.get(self.list_key)
+                used = len(items) if isinstance(items, list) else None
+            total = math.ceil(count / used) if used else (0 if count == 0 else None)
+        if total is None and page == 1:
+            raise errors.MalformedResponse(f"{self.list_key} page {page}: meta lacks total_pages")
+        return count, size, total
 
     def _take(self, body: Any, page: int, seen: set[object]) -> list[Record]:
         items = body.get(self.list_key)

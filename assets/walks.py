@@ -1,0 +1,170 @@
+"""Order walks for the sync: a created-at window walked until provably complete, single reads.
+
+Orders arriving mid-walk shift a newest-first list, and with pages fetched concurrently an order
+can slip between two pages; other servers sort oldest-first or by id. Whatever the order, a walk
+is proven complete by a count of the window read after it (orders are never deleted, so having
+seen that many is proof); short of that the newest orders are caught up and counted again, and
+failing that the window is walked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from stoq import StoqClient, Walk, errors
+from warehouse.frames import order_frames
+
+# A window start is sent this much early, so a server whose `from` is exclusive still returns
+# the orders created exactly at the bound (the planner starts windows on an order's created_at).
+MARGIN = timedelta(seconds=1)
+CATCH_UPS = 4  # catch-up-and-count rounds after a drifting walk, before walking it again
+
+
+class Report(Protocol):
+    """The SyncReport fields the walks add to."""
+
+    pages: int
+    records: int
+    walks: int
+    drift: bool
+
+
+Seen = dict[int, datetime | None]
+
+
+def walk_window(
+    client: StoqClient,
+    load: Any,
+    report: Report,
+    seen: Seen,
+    *,
+    from_: datetime | None,
+    per_page: int,
+    chunk: int,
+    max_walks: int,
+) -> tuple[int | None, datetime | None]:
+    """Walk the orders created at or after `from_` (all when None) into the load.
+
+    Returns (the API's count of the window once provably all seen, else None; the window start
+    the API finally took, which may be earlier than asked: a margin, or a date on a server that
+    takes only dates).
+    """
+    start = None if from_ is None else from_.replace(microsecond=0) - MARGIN
+    effective = start
+    for _ in range(max_walks):
+        walk = client.list_orders(from_=start, per_page=per_page)
+        load_walk(walk, load, report, seen, chunk)
+        effective = parse_time(walk.query.get("from")) if start is not None else None
+        total = walk.stats.total_count_end or 0
+        if not walk.stats.drift and len(seen) >= total:
+            return total, effective
+        for _ in range(CATCH_UPS):
+            newest = latest(seen)
+            if newest is not None:
+                head_from = newest.replace(microsecond=0) - MARGIN
+                if start is not None:
+                    head_from = max(head_from, start)
+                head = client.list_orders(from_=head_from, per_page=per_page)
+                load_walk(head, load, report, seen, chunk)
+            total = _count_and_load_head(client, load, report, seen, start, per_page)
+            if len(seen) >= total:
+                return total, effective
+    return None, effective
+
+
+def _count_and_load_head(
+    client: StoqClient, load: Any, report: Report, seen: Seen, start: datetime | None, size: int
+) -> int:
+    """The window's current total_count from its page 1, whose records are loaded too."""
+    probe = client.list_orders(from_=start, per_page=size)
+    pages = probe.pages()
+    try:
+        records = next(pages)
+    finally:
+        pages.close()
+    _add(records, load, seen)
+    report.records += len(records)
+    report.pages += 1
+    return probe.stats.total_count_end or 0
+
+
+def load_walk(walk: Walk, load: Any, report: Report, seen: Seen, chunk: int) -> None:
+    """Stream a walk into the load in chunks, remembering each order's id and created_at."""
+    for records in chunks(walk_records(walk, report), chunk):
+        _add(records, load, seen)
+    report.walks += 1
+
+
+def _add(records: list[dict[str, Any]], load: Any, seen: Seen) -> None:
+    for record in records:
+        seen[order_id(record)] = parse_time(record.get("created_at"))
+    if records:
+        load.add(order_frames(records))
+
+
+def load_singles(
+    client: StoqClient, ids: list[int], load: Any, report: Report, chunk: int
+) -> list[int]:
+    """GET each order concurrently; return the ids the API no longer knows (404)."""
+    missing: list[int] = []
+
+    def read(oid: int) -> dict[str, Any] | None:
+        try:
+            return client.get_order(oid)
+        except errors.NotFound:
+            missing.append(oid)
+            return None
+
+    with ThreadPoolExecutor(max_workers=client.concurrency) as pool:
+        found = (r for r in pool.map(read, ids) if r is not None)
+        for records in chunks(found, chunk):
+            load.add(order_frames(records))
+            report.records += len(records)
+    return missing
+
+
+def walk_records(walk: Walk, report: Report) -> Iterator[dict[str, Any]]:
+    """Flatten a walk's pages, adding its page count and drift to the report."""
+    for page in walk.pages():
+        report.records += len(page)
+        yield from page
+    report.pages += walk.stats.pages
+    report.drift = report.drift or walk.stats.drift
+
+
+def chunks(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Group records into lists of at most `size`."""
+    chunk: list[dict[str, Any]] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def order_id(record: dict[str, Any]) -> int:
+    """The Shopify order id that keys an order (SPEC §8.4): never the internal `id`."""
+    key = record.get("shopify_order_id")
+    return int(record["id"] if key is None else key)
+
+
+def latest(seen: Seen) -> datetime | None:
+    """The newest created_at among the orders seen, if any."""
+    times = [t for t in seen.values() if t is not None]
+    return max(times) if times else None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Parse an ISO 8601 timestamp or date ('Z' or offset); None when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
