@@ -14,7 +14,7 @@ import httpx
 from stoq import _params as p
 from stoq import errors
 from stoq.http import Session
-from stoq.jobs import JobHandle, JobStatus, poll, resolve_status_url
+from stoq.jobs import JobHandle, JobStatus, poll, resolve_status_url, with_grace
 from stoq.pagination import Walk
 from stoq.ratelimit import RateBudget
 from stoq.retry import RetryPolicy
@@ -155,11 +155,21 @@ class StoqClient:
         """Lift fulfillment holds; `force` skips the balance check (409 otherwise)."""
         # Only send force when asked: an explicit false is not what the docs show.
         body = {"force": True} if force else None
-        return p.order(self._post(f"{self._order_path(id)}/release", body))
+        return self._order_write(id, "release", body)
 
     def charge_balance(self, id: int) -> dict[str, Any]:
         """Charge the outstanding balance; never retried after a lost response."""
-        return p.order(self._post(f"{self._order_path(id)}/payments/charge_balance"))
+        return self._order_write(id, "payments/charge_balance")
+
+    def _order_write(self, id: int, action: str, body: Any = None) -> dict[str, Any]:
+        """POST an order action; a 2xx without the order (empty or `{}`) is read back once."""
+        answer = p.order(self._post(f"{self._order_path(id)}/{action}", body))
+        if "state" in answer:
+            return answer
+        try:
+            return self.get_order(id)
+        except errors.StoqError:
+            return answer  # accepted; the caller re-reads when it must know the state
 
     def bulk_release(self, order_ids: Iterable[int | str], force: bool = False) -> JobHandle:
         """Release many orders as one async job."""
@@ -234,10 +244,13 @@ class StoqClient:
         initial_interval: float = 1.0,
         max_interval: float = 15.0,
         on_status: Callable[[JobStatus], None] | None = None,
+        not_found_grace: float = 10.0,
     ) -> JobStatus:
-        """Poll until completed/ready; raise JobFailed, JobCancelled, JobTimeout or JobNotFound."""
+        """Poll to completed/ready (JobFailed, JobCancelled, JobTimeout, JobNotFound otherwise);
+        a 404 within `not_found_grace` s of the first poll means "not visible yet": poll on."""
+        job_id = job.job_id if isinstance(job, JobHandle) else ""
         return poll(
-            lambda: self.job_status(job),
+            with_grace(lambda: self.job_status(job), job_id, self._clock, not_found_grace),
             clock=self._clock,
             sleep=self._sleep,
             timeout=timeout,
@@ -258,10 +271,6 @@ class StoqClient:
     def _walk(self, listing: p.Listing, params: dict[str, Any], per_page: int | None) -> Walk:
         base = p.query(params)
 
-        def relax() -> bool:
-            # A stricter server may take only dates for from/to (422 on a datetime).
-            return p.widen_to_dates(base)
-
         def fetch(page: int, size: int | None) -> Any:
             query = {**base, "page": str(page)}
             if size is not None:
@@ -276,7 +285,7 @@ class StoqClient:
             normalize=listing.normalize,
             per_page=per_page or self.per_page,
             concurrency=self.concurrency,
-            relax=relax,
+            relax=lambda: p.widen_to_dates(base),  # a server taking only dates for from/to
             query=base,
         )
 

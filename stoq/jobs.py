@@ -90,6 +90,25 @@ def resolve_status_url(origin: str, status_url: str) -> str:
     return origin + status_url
 
 
+def with_grace(
+    fetch: Callable[[], JobStatus], job_id: str, clock: Callable[[], float], grace: float
+) -> Callable[[], JobStatus]:
+    """`fetch`, reading a 404 within `grace` seconds of its first call as a running job."""
+    started: list[float] = []
+
+    def fetch_with_grace() -> JobStatus:
+        if not started:
+            started.append(clock())
+        try:
+            return fetch()
+        except errors.JobNotFound:
+            if clock() - started[0] >= grace:
+                raise
+            return JobStatus(job_id=job_id, status="running")
+
+    return fetch_with_grace
+
+
 def poll(
     fetch: Callable[[], JobStatus],
     *,

@@ -133,20 +133,16 @@ class Walk:
         sizes = [self._per_page]
         if self._per_page is not None and self._per_page > DEFAULT_PER_PAGE:
             sizes.append(None)
-        relaxed = False
+        relax = self._relax
         while True:
-            for size in sizes:
+            for i, size in enumerate(sizes):
                 try:
                     return self._fetch_noted(1, size), size
                 except errors.ValidationError:
-                    if size is sizes[-1] and (relaxed or self._relax is None):
+                    # Every size refused: loosen the query once (if it can be) and try again.
+                    if i == len(sizes) - 1 and (relax is None or not relax()):
                         raise
-            # Every size was refused: loosen the query once and try the sizes again.
-            relaxed = True
-            if not self._relax():
-                raise errors.ValidationError(
-                    "GET", self.list_key, 422, ["refused with and without per_page"]
-                )
+            relax = None
 
     def _fetch_noted(self, page: int, per_page: int | None) -> Any:
         """Fetch a page and note its meta at once, so growth is seen before submitting more."""

@@ -1,4 +1,4 @@
-"""Acceptance plumbing: a shop under one reading, a recording client, sync, truth and release checks."""
+"""Acceptance plumbing: a shop under one reading, a recording client, sync, truth, releases."""
 
 from __future__ import annotations
 
