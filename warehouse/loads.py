@@ -1,4 +1,4 @@
-"""Merge frames into DuckDB: one transaction per stream, sync state and run row included.
+"""Load frames into DuckDB: stage them as Parquet, then merge them in one short transaction.
 
     with OrdersLoad(conn, run_id="r1", mode="full") as load:
         for page in walk.pages():
@@ -6,10 +6,14 @@
         load.mark_missing()                 # full walks only: flag orders not seen
         load.finish(high_water_mark=..., total_count=..., stats={"pages": 12})
 
-`add` buffers chunks and merges them set-based every `flush_rows` records (a DuckDB statement has
-a fixed cost of about a millisecond, so 100-record pages are merged together); `mark_missing` and
-`finish` merge what is left. Leaving the block with an exception rolls the stream back (the last
-committed snapshot stays) and records a `failed` sync_runs row in a separate small transaction.
+`add` buffers chunks and writes every `flush_rows` records as Parquet files to the load's stage
+(`warehouse.stage`); nothing in the warehouse changes while the walk runs. `finish` merges the
+whole stage set-based (the latest version of each key wins), applies the missing flags, writes
+the rejects, sync_state and the sync_runs row, all in ONE transaction, then COMMITs and deletes
+the stage. Large single statements let DuckDB write big first loads straight to disk instead of
+holding uncommitted rows in memory. Leaving the block with an exception (or a killed process)
+leaves the last committed snapshot as it was; an exception also records a `failed` sync_runs row
+in a separate small transaction. Stages of killed loads are removed by the stream's next load.
 """
 
 from __future__ import annotations
@@ -30,15 +34,30 @@ from warehouse.errors import LoadStateError
 from warehouse.frames import OfferFrames, OrderFrames, Reject, concat_chunks, keep_latest
 from warehouse.runs import open_orders, sync_state
 from warehouse.schema import use_utc
+from warehouse.stage import Stage, bounded
 
 MODES = ("full", "incremental")
 FLUSH_ROWS = 20_000
+#: While finish() merges, DuckDB runs on FINISH_THREADS with a memory limit (both restored
+#: after). A large append builds a whole row group (ROW_GROUP rows) in memory per thread before
+#: writing it, and without a limit DuckDB keeps every block it wrote cached. The limit is
+#: FINISH_MEMORY_PER_ROW_GROUP row groups of the staged rows' average width (raw JSON + ROW_BYTES),
+#: at least FINISH_MEMORY_FLOOR; a load that needs more is rolled back and run again unbounded.
+FINISH_THREADS = 1
+FINISH_MEMORY_FLOOR = 128 * 2**20
+FINISH_MEMORY_PER_ROW_GROUP = 1.25
+ROW_GROUP = 122_880
+ROW_BYTES = 256
 F = TypeVar("F", OrderFrames, OfferFrames)
 
 
 @dataclass
 class LoadCounts:
-    """What a load did so far (records merged, not table rows touched); final after finish()."""
+    """What a load did (records merged, not table rows touched); final after finish().
+
+    `rejected` and a preview of `missing` grow while the load runs; the merge counts (inserted,
+    updated, unchanged, state_changes) and the final `missing` are set by finish().
+    """
 
     inserted: int = 0
     updated: int = 0
@@ -48,10 +67,23 @@ class LoadCounts:
     missing: int = 0
 
 
+@dataclass
+class _Mark:
+    """A mark_missing / mark_missing_ids call, applied by finish() after the merge."""
+
+    query: str  # warehouse/sql/<query>.sql, run with $ids
+    ids: np.ndarray
+    path: str  # the staged Parquet file of `ids`
+    after: int  # chunks added before the call: a later chunk's keys count as seen again
+    seen: bool  # True: `ids` were seen (flag the others); False: flag `ids`
+
+
 class _Load(Generic[F]):
-    """A unit of work for one stream: begin on enter, merge chunks, commit on finish()."""
+    """A unit of work for one stream: stage chunks while open, merge and commit in finish()."""
 
     stream: ClassVar[str]
+    parts: ClassVar[tuple[tuple[str, str], tuple[str, str]]]  # (file prefix, stage query) x2
+    ids_query: ClassVar[str]
 
     def __init__(
         self,
@@ -68,9 +100,18 @@ class _Load(Generic[F]):
         self.synced_at = synced_at or datetime.now(UTC)
         self.started_at = datetime.now(UTC)
         self.counts = LoadCounts()
-        self._seen: list[np.ndarray] = []
+        self._seen: list[np.ndarray] = []  # keys of each chunk, rejects included
+        self._added: list[np.ndarray] = []  # keys of each chunk's merged rows
         self._buffer: list[F] = []
+        self._rejects: list[Reject] = []
         self._buffered = 0
+        self._staged = 0
+        self._raw_bytes = 0
+        self._files = 0
+        self._marks: list[_Mark] = []
+        self._id_files = 0
+        self._stage: Stage | None = None
+        self._in_transaction = False
         self._state = "new"
 
     def __exit__(
@@ -80,8 +121,10 @@ class _Load(Generic[F]):
             return
         self._state = "failed"
         self._buffer.clear()
-        with contextlib.suppress(duckdb.TransactionException):  # e.g. COMMIT itself failed
-            self.conn.rollback()
+        try:
+            self._rollback()
+        finally:
+            self._remove_stage()
         if exc is None:
             exc = LoadStateError(f"{self.stream} load left without finish(); rolled back")
             self._record_failure(exc)
@@ -92,37 +135,54 @@ class _Load(Generic[F]):
         if self._state != "new":
             raise LoadStateError("a load can be entered once")
         use_utc(self.conn)
-        self.conn.begin()
+        self._stage = Stage(self.conn, self.stream, self.run_id)  # clears killed loads' stages
         self._state = "open"
 
     def add(self, frames: F) -> LoadCounts:
-        """Queue one chunk (a page or more); merged inside the open transaction when due."""
+        """Queue one chunk (a page or more); staged as Parquet when `flush_rows` are queued."""
         self._check_open()
         self._seen.append(self._keys(frames))
-        self._add_rejects(frames.rejects)
+        main = self._main(frames)
+        self._added.append(self._id_array(main["id"]))
+        self._rejects.extend(frames.rejects)
+        self.counts.rejected += len(frames.rejects)
         self._buffer.append(frames)
-        self._buffered += len(self._main(frames))
+        self._buffered += len(main)
         if self._buffered >= self.flush_rows:
             self.flush()
         return self.counts
 
     def flush(self) -> LoadCounts:
-        """Merge every queued chunk now (still inside the open transaction)."""
+        """Stage every queued chunk now (the warehouse is not touched before finish)."""
         self._check_open()
-        if self._buffered:
-            self._merge(self._buffer)
-        self._buffer, self._buffered = [], 0
+        stage = self._open_stage()
+        if self._buffered or self._rejects:
+            self._files += 1
+            if self._buffered:
+                (main, main_sql), (child, child_sql) = self.parts
+                frames, children = self._frames(self._buffer)
+                stage.write(main, main_sql, frames, self._files)
+                stage.write(child, child_sql, children, self._files)
+                self._staged += len(frames)
+                self._raw_bytes += int(frames["raw"].str.len().sum())
+            if self._rejects:
+                frame = pd.DataFrame(self._rejects, columns=["record_key", "reason", "raw"])
+                stage.write("rejects", "stage_rejects", frame, self._files)
+        self._buffer, self._buffered, self._rejects = [], 0, []
         return self.counts
 
     def mark_missing(self, seen_ids: Iterable[Any] | None = None) -> int:
-        """Full walks only: flag rows not in `seen_ids` (default: every key added); never delete."""
+        """Full walks only: flag rows not in `seen_ids` (default: every key added); never delete.
+
+        Applied by finish(), after the merge; returns how many rows it will flag (counted now).
+        """
         self.flush()
         if self.mode != "full":
             raise LoadStateError("mark_missing needs a full walk; this load is incremental")
         if seen_ids is None:
             seen_ids = np.concatenate(self._seen) if self._seen else []
-        seen = pd.DataFrame({"id": self._id_array(seen_ids)})
-        flagged = self._run(f"{self.stream}_mark_missing", {"_seen_ids": seen})
+        mark = self._mark(f"{self.stream}_mark_missing", self._id_array(seen_ids), seen=True)
+        flagged = self._scalar(f"{self.stream}_missing_count", ids=mark.path)
         self.counts.missing += flagged
         return flagged
 
@@ -133,13 +193,66 @@ class _Load(Generic[F]):
         total_count: int | None = None,
         stats: Mapping[str, Any] | None = None,
     ) -> LoadCounts:
-        """Merge what is queued, write sync_state and the sync_runs row, then COMMIT."""
+        """In ONE transaction: merge the stage, flag missing rows, write rejects, sync_state and
+        the sync_runs row; COMMIT, then delete the stage.
+
+        DuckDB runs it bounded (see FINISH_THREADS): it evicts cached blocks instead of growing;
+        should a statement need more, the transaction is rolled back and run again unbounded.
+        """
         self.flush()
-        runs.write_state(self, high_water_mark, total_count)
-        runs.write_run(self, "succeeded", stats or {}, self.counts)
-        self.conn.commit()
+        stage = self._open_stage()
+        marks = [self._mark_file(mark) for mark in self._marks]
+        stage.seal()
+        stats = dict(stats or {})
+        runs.check_stats(stats)
+        try:
+            with bounded(self.conn, f"{self._finish_memory() // 2**20}MiB", FINISH_THREADS):
+                self._commit(stage, marks, high_water_mark, total_count, stats)
+        except duckdb.OutOfMemoryException:  # rolled back: run it again without the bound
+            self._commit(stage, marks, high_water_mark, total_count, stats)
         self._state = "committed"
+        self._remove_stage()
         return self.counts
+
+    def _commit(
+        self,
+        stage: Stage,
+        marks: list[tuple[_Mark, str]],
+        high_water_mark: datetime | None,
+        total_count: int | None,
+        stats: Mapping[str, Any],
+    ) -> None:
+        """The finish transaction: every write of the load, then COMMIT."""
+        rejected = self.counts.rejected
+        self.counts = LoadCounts(rejected=rejected)  # set as the statements run
+        self.conn.begin()
+        self._in_transaction = True
+        try:
+            if stage.files(self.parts[0][0]):
+                self._merge(stage)
+            for mark, path in marks:
+                self.counts.missing += self._scalar(mark.query, ids=path)
+            if rejects := stage.files("rejects"):
+                params = {"rejects": rejects, "run_id": self.run_id, "stream": self.stream}
+                self._scalar("rejects_insert", **params)
+            runs.write_state(self, high_water_mark, total_count)
+            runs.write_run(self, "succeeded", stats, self.counts)
+            self.conn.commit()
+        except BaseException:
+            self._rollback()  # now: the settings are restored outside the aborted transaction
+            raise
+        self._in_transaction = False
+
+    def _finish_memory(self) -> int:
+        """finish()'s DuckDB memory limit in bytes: enough for a row group of the staged rows."""
+        width = self._raw_bytes / max(self._staged, 1) + ROW_BYTES
+        return max(FINISH_MEMORY_FLOOR, int(FINISH_MEMORY_PER_ROW_GROUP * ROW_GROUP * width))
+
+    def _rollback(self) -> None:
+        if self._in_transaction:
+            self._in_transaction = False
+            with contextlib.suppress(duckdb.TransactionException):  # e.g. COMMIT failed
+                self.conn.rollback()
 
     # -- per stream ---------------------------------------------------------------------------
 
@@ -152,7 +265,12 @@ class _Load(Generic[F]):
     def _id_array(self, ids: Iterable[Any]) -> np.ndarray:
         raise NotImplementedError
 
-    def _merge(self, chunks: list[F]) -> None:
+    def _frames(self, chunks: list[F]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The queued chunks as one frame and its children, latest version of each key."""
+        raise NotImplementedError
+
+    def _merge(self, stage: Stage) -> None:
+        """Merge the stage into the stream's tables (inside finish's transaction)."""
         raise NotImplementedError
 
     # -- helpers ------------------------------------------------------------------------------
@@ -161,59 +279,61 @@ class _Load(Generic[F]):
         if self._state != "open":
             raise LoadStateError(f"{self.stream} load is {self._state}, not open")
 
-    def _run(self, name: str, frames: Mapping[str, pd.DataFrame], **params: Any) -> int:
-        """Run one SQL file with the given frames registered; return its row count (if any)."""
-        for view, frame in frames.items():
-            self.conn.register(view, frame)
-        try:
-            text = sql.query(name)
-            values = {"synced_at": self.synced_at} | params
-            bound = {k: v for k, v in values.items() if f"${k}" in text}
-            # without parameters a file may hold several statements (the stage files do)
-            cursor = self.conn.execute(text, bound) if bound else self.conn.execute(text)
-            row = cursor.fetchone()
-        finally:
-            self._unregister(frames)
+    def _open_stage(self) -> Stage:
+        if self._stage is None:
+            raise LoadStateError(f"{self.stream} load is not open")
+        return self._stage
+
+    def _remove_stage(self) -> None:
+        if self._stage is not None:
+            self._stage.remove()
+            self._stage = None
+
+    def _scalar(self, name: str, **params: Any) -> int:
+        """Run one SQL file with bound values; return its first value when it is an integer."""
+        text = sql.query(name)
+        values = {"synced_at": self.synced_at} | params
+        bound = {k: v for k, v in values.items() if f"${k}" in text}
+        row = self.conn.execute(text, bound).fetchone()
         return int(row[0]) if row and isinstance(row[0], int) else 0
 
-    def _unregister(self, frames: Mapping[str, pd.DataFrame]) -> None:
-        """Drop registered views; an aborted transaction refuses, and the first error matters."""
-        for view in frames:
-            with contextlib.suppress(duckdb.Error):
-                self.conn.unregister(view)
+    def _count_delta(self) -> None:
+        """Add the classified stage's insert / update / unchanged counts."""
+        rows = self.conn.execute(sql.query(f"{self.stream}_delta_counts")).fetchall()
+        counts = dict(rows)
+        self.counts.inserted += counts.get("insert", 0)
+        self.counts.updated += counts.get("update", 0)
+        self.counts.unchanged += counts.get("unchanged", 0)
 
-    def _add_rejects(self, rejects: list[Reject]) -> None:
-        if not rejects:
-            return
-        frame = pd.DataFrame(rejects, columns=["record_key", "reason", "raw"])
-        chunk = {"_rejects_chunk": frame}
-        self._run("rejects_insert", chunk, run_id=self.run_id, stream=self.stream)
-        self.counts.rejected += len(rejects)
+    def _mark(self, query: str, ids: np.ndarray, *, seen: bool) -> _Mark:
+        """Stage the ids of a mark_missing* call; finish() applies it after the merge."""
+        ids = np.unique(ids)
+        self._id_files += 1
+        path = self._write_ids(ids, self._id_files)
+        mark = _Mark(query, ids, path, after=len(self._added), seen=seen)
+        self._marks.append(mark)
+        return mark
 
-    def _merge_chunk(self, frames: Mapping[str, pd.DataFrame], steps: tuple[str, ...]) -> None:
-        """Register the chunk's frames, classify it (adding counts), run `steps`, clean up."""
-        for view, frame in frames.items():
-            self.conn.register(view, frame)
-        try:
-            self._run(f"{self.stream}_stage", {})
-            counts = dict(self.conn.execute(sql.query(f"{self.stream}_delta_counts")).fetchall())
-            self.counts.inserted += counts.get("insert", 0)
-            self.counts.updated += counts.get("update", 0)
-            self.counts.unchanged += counts.get("unchanged", 0)
-            for step in steps:
-                changed = self._run(step, {})
-                if step == "orders_state_history":
-                    self.counts.state_changes += changed
-            self._run(f"{self.stream}_unstage", {})
-        finally:
-            self._unregister(frames)
+    def _write_ids(self, ids: np.ndarray, number: int) -> str:
+        frame = pd.DataFrame({"id": ids})
+        return self._open_stage().write("ids", self.ids_query, frame, number)
+
+    def _mark_file(self, mark: _Mark) -> tuple[_Mark, str]:
+        """The mark and its ids file: keys added after the call count as seen again (an order
+        added after mark_missing_ids is not missing), as when each call ran at once."""
+        later = self._added[mark.after :]
+        if not later:
+            return mark, mark.path
+        again = np.concatenate(later)
+        ids = np.union1d(mark.ids, again) if mark.seen else np.setdiff1d(mark.ids, again)
+        self._id_files += 1
+        return mark, self._write_ids(ids, self._id_files)
 
     def _record_failure(self, exc: BaseException) -> None:
         """Write the failed sync_runs row in its own transaction; never mask the original error."""
         try:
             self.conn.begin()
-            merged = self.counts.inserted + self.counts.updated + self.counts.unchanged
-            message = f"{type(exc).__name__}: {exc} (rolled back after {merged} records)"
+            message = f"{type(exc).__name__}: {exc} (rolled back after {self._staged} records)"
             runs.write_run(self, "failed", {"message": message[:2000]}, LoadCounts())
             self.conn.commit()
         except Exception as inner:  # the original exception is the one that matters
@@ -223,9 +343,11 @@ class _Load(Generic[F]):
 
 
 class OrdersLoad(_Load[OrderFrames]):
-    """Orders stream: merge order chunks, replace changed orders' line items, log state changes."""
+    """Orders stream: merge orders, replace changed orders' line items, log state changes."""
 
     stream = "orders"
+    parts = (("orders", "stage_orders"), ("line_items", "stage_order_line_items"))
+    ids_query = "stage_order_ids"
 
     def __enter__(self) -> OrdersLoad:
         self._enter()
@@ -242,37 +364,51 @@ class OrdersLoad(_Load[OrderFrames]):
     def _id_array(self, ids: Iterable[Any]) -> np.ndarray:
         if isinstance(ids, np.ndarray):
             return ids.astype(np.int64, copy=False)
+        if isinstance(ids, pd.Series):
+            return ids.to_numpy(dtype=np.int64)
         return np.fromiter((int(i) for i in ids), dtype=np.int64)
 
     def mark_missing_ids(self, ids: Iterable[Any]) -> int:
         """Flag these orders missing_from_api (e.g. a per-order GET answered 404); never delete.
 
         Any mode. Orders already flagged keep their first missing_since; unknown ids are ignored.
-        Returns the number newly flagged (added to `counts.missing`).
+        Applied by finish(), after the merge; returns how many it will newly flag (added to
+        `counts.missing`).
         """
         self.flush()
-        missing = pd.DataFrame({"id": self._id_array(ids)})
-        flagged = self._run("orders_mark_missing_ids", {"_missing_ids": missing})
+        mark = self._mark("orders_mark_missing_ids", self._id_array(ids), seen=False)
+        rows = self.conn.execute(sql.query("orders_missing_ids_known"), {"ids": mark.path})
+        known = np.asarray([r[0] for r in rows.fetchall()], dtype=np.int64)
+        added = np.concatenate(self._added) if self._added else np.empty(0, dtype=np.int64)
+        flagged = len(np.union1d(known, np.intersect1d(mark.ids, added)))
         self.counts.missing += flagged
         return flagged
 
-    def _merge(self, chunks: list[OrderFrames]) -> None:
+    def _frames(self, chunks: list[OrderFrames]) -> tuple[pd.DataFrame, pd.DataFrame]:
         orders = concat_chunks([c.orders for c in chunks])
         items = concat_chunks([c.line_items for c in chunks])
         orders, items = keep_latest(orders, items, "order_id")
-        steps = (
-            "orders_state_history",
-            "order_line_items_delete",
-            "order_line_items_insert",
-            "orders_merge",
-        )
-        self._merge_chunk({"_orders_chunk": orders, "_line_items_chunk": items}, steps)
+        return orders, items
+
+    def _merge(self, stage: Stage) -> None:
+        orders = stage.files("orders")
+        self._scalar("orders_stage", orders=orders)
+        self._count_delta()
+        self.counts.state_changes += self._scalar("orders_state_history")
+        self._scalar("order_line_items_delete")
+        self._scalar("order_line_items_insert", line_items=stage.files("line_items"))
+        self._scalar("orders_touch")
+        self._scalar("orders_merge", orders=orders)
+        self._scalar("orders_insert", orders=orders)
+        self._scalar("orders_unstage")
 
 
 class OffersLoad(_Load[OfferFrames]):
     """Offers stream (always a full walk): merge offers, replace each seen offer's variants."""
 
     stream = "offers"
+    parts = (("offers", "stage_offers"), ("offer_variants", "stage_offer_variants"))
+    ids_query = "stage_offer_ids"
 
     def __enter__(self) -> OffersLoad:
         self._enter()
@@ -288,12 +424,22 @@ class OffersLoad(_Load[OfferFrames]):
     def _id_array(self, ids: Iterable[Any]) -> np.ndarray:
         return np.asarray([str(i) for i in ids], dtype=object)
 
-    def _merge(self, chunks: list[OfferFrames]) -> None:
+    def _frames(self, chunks: list[OfferFrames]) -> tuple[pd.DataFrame, pd.DataFrame]:
         offers = concat_chunks([c.offers for c in chunks])
         links = concat_chunks([c.offer_variants for c in chunks])
         offers, links = keep_latest(offers, links, "offer_id")
-        steps = ("offer_variants_delete", "offer_variants_insert", "offers_merge")
-        self._merge_chunk({"_offers_chunk": offers, "_offer_variants_chunk": links}, steps)
+        return offers, links
+
+    def _merge(self, stage: Stage) -> None:
+        offers = stage.files("offers")
+        self._scalar("offers_stage", offers=offers)
+        self._count_delta()
+        self._scalar("offer_variants_delete")
+        self._scalar("offer_variants_insert", offer_variants=stage.files("offer_variants"))
+        self._scalar("offers_touch")
+        self._scalar("offers_merge", offers=offers)
+        self._scalar("offers_insert", offers=offers)
+        self._scalar("offers_unstage")
 
 
 def known_created_at(conn: duckdb.DuckDBPyConnection) -> list[datetime]:

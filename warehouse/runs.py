@@ -33,13 +33,18 @@ def write_state(load: _Load, high_water_mark: datetime | None, total_count: int 
     )
 
 
-def write_run(load: _Load, outcome: str, stats: Mapping[str, Any], counts: LoadCounts) -> None:
-    """Upsert the (run_id, stream) sync_runs row."""
+def check_stats(stats: Mapping[str, Any]) -> None:
+    """ValueError for a key that is not a sync_runs stat (a typo)."""
     unknown = set(stats) - STATS_KEYS
     if unknown:
         raise ValueError(
             f"unknown sync_runs stats {sorted(unknown)}; expected {sorted(STATS_KEYS)}"
         )
+
+
+def write_run(load: _Load, outcome: str, stats: Mapping[str, Any], counts: LoadCounts) -> None:
+    """Upsert the (run_id, stream) sync_runs row."""
+    check_stats(stats)
     params: dict[str, Any] = {key: stats.get(key) for key in STATS_KEYS}
     params |= {
         "run_id": load.run_id,

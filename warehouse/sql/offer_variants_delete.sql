@@ -1,3 +1,3 @@
--- Replace step 1: drop the variants of every offer in the chunk that carries a variant list.
+-- Replace step 1: drop the variants of every staged offer that carries a variant list.
 delete from offer_variants
-where offer_id in (select id from _offers_chunk where has_variant_list);
+where offer_id in (select id from _offers_delta where has_variant_list);

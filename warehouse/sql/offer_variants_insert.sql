@@ -1,3 +1,6 @@
--- Replace step 2: insert the chunk's variants (already deduplicated per offer).
+-- Replace step 2: insert the variants staged with the offer version kept ($offer_variants;
+-- already deduplicated per offer).
 insert into offer_variants (offer_id, shopify_variant_id)
-select offer_id, shopify_variant_id from _offer_variants_chunk;
+select v.offer_id, v.shopify_variant_id
+from read_parquet($offer_variants) as v
+join _offers_delta as d on d.id = v.offer_id and d._seq = v._seq;

@@ -1,10 +1,13 @@
--- Merge one registered chunk into offers; unchanged records only advance last_synced_at.
+-- Update the offers whose raw JSON changed with their latest staged version ($offers,
+-- classified in _offers_delta). Unchanged offers: offers_touch; new offers: offers_insert.
 merge into offers as t
-using _offers_chunk as s
+using (
+    select s.*
+    from read_parquet($offers) as s
+    join _offers_delta as d on d.id = s.id and d._seq = s._seq
+    where d.action = 'update'
+) as s
 on t.id = s.id
-when matched and t.raw::varchar = s.raw then update set
-    last_synced_at = $synced_at,
-    missing_since = null
 when matched then update set
     name = s.name,
     internal_name = s.internal_name,
@@ -23,16 +26,4 @@ when matched then update set
     raw = s.raw::json,
     last_synced_at = $synced_at,
     last_changed_at = $synced_at,
-    missing_since = null
-when not matched then insert (
-    id, name, internal_name, status, enabled, billing_type, billing_checkout_charge_type,
-    billing_checkout_charge_percentage, billing_checkout_charge_amount, delivery_type,
-    delivery_at, created_at, updated_at, discarded_at, variant_count, raw, first_seen_at,
-    last_synced_at, last_changed_at, missing_since
-) values (
-    s.id, s.name, s.internal_name, s.status, s.enabled, s.billing_type,
-    s.billing_checkout_charge_type, s.billing_checkout_charge_percentage::decimal(9, 4),
-    s.billing_checkout_charge_amount::decimal(18, 2), s.delivery_type, s.delivery_at,
-    s.created_at, s.updated_at, s.discarded_at, s.variant_count, s.raw::json, $synced_at,
-    $synced_at, $synced_at, null
-);
+    missing_since = null;

@@ -1,4 +1,5 @@
--- Insert the line items of new and changed orders from the registered chunk.
+-- Insert the line items of new and changed orders: those staged with the order version kept
+-- ($line_items: the stage's Parquet files; same file number as their order).
 insert into order_line_items (
     order_id, line_index, shopify_variant_id, shopify_product_id, offer_id, quantity, title, sku,
     price
@@ -13,5 +14,6 @@ select
     l.title,
     l.sku,
     l.price::decimal(18, 2)
-from _line_items_chunk as l
-where l.order_id in (select id from _orders_delta where action <> 'unchanged');
+from read_parquet($line_items) as l
+join _orders_delta as d on d.id = l.order_id and d._seq = l._seq
+where d.action <> 'unchanged';

@@ -1,2 +1,2 @@
--- insert / update / unchanged counts of the classified chunk.
+-- insert / update / unchanged counts of the classified stage.
 select action, count(*) from _orders_delta group by action;

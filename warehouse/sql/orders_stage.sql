@@ -1,16 +1,23 @@
--- Classify the registered chunk (_orders_chunk) against the table before merging it:
--- insert (new id), update (raw JSON changed) or unchanged, keeping the previous state.
--- Only this small table is materialised: a temp table dropped inside a transaction keeps its
--- memory until COMMIT, so the chunk itself is read straight from the registered frame.
+-- Classify the staged orders ($orders: the stage's Parquet files) against the table before
+-- merging them. The latest version of each order (highest file number) is an insert (new id),
+-- update (raw JSON changed: compared by md5, so no raw text is held in a hash table) or
+-- unchanged; the previous state is kept for the history. Only this narrow table is
+-- materialised: each step re-reads the staged rows from Parquet.
 create or replace temp table _orders_delta as
+with latest as (
+    select id, max(_seq) as _seq from read_parquet($orders) group by id
+)
 select
-    c.id,
+    s.id,
+    s._seq,
     case
         when o.id is null then 'insert'
-        when o.raw::varchar = c.raw then 'unchanged'
+        when o.raw_md5 = md5_number(s.raw) then 'unchanged'
         else 'update'
     end as action,
     o.state as previous_state,
-    c.state
-from _orders_chunk as c
-left join orders as o on o.id = c.id;
+    s.state
+from read_parquet($orders) as s
+join latest as l on l.id = s.id and l._seq = s._seq
+left join (select id, state, md5_number(raw::varchar) as raw_md5 from orders) as o
+    on o.id = s.id;

@@ -1,2 +1,2 @@
--- Drop the classification of one merged chunk.
+-- Drop the classification of the merged stage.
 drop table if exists _orders_delta;

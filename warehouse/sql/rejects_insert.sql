@@ -1,4 +1,4 @@
--- Keep the records a sync could not type, verbatim, with the reason.
+-- Keep the records a sync could not type, verbatim, with the reason ($rejects: staged files).
 insert into _rejects (run_id, stream, record_key, reason, raw, rejected_at)
 select $run_id, $stream, record_key, reason, raw::json, $synced_at
-from _rejects_chunk;
+from read_parquet($rejects);

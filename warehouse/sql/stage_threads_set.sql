@@ -1,0 +1,2 @@
+-- Set DuckDB's thread count (instance-wide; not transactional).
+set threads = $threads;

@@ -1,0 +1,149 @@
+"""A load's stage: typed chunks as Parquet files, written off the warehouse's transaction.
+
+    <database dir>/.stage/<stream>/<run_id>/orders-000001.parquet, line_items-000001.parquet, ...
+
+A load writes each chunk here while it walks the API and merges the whole stage in one short
+transaction at the end, so the warehouse holds no uncommitted rows during the walk (DuckDB keeps
+those in memory and cannot spill them). The files are written by a private in-memory DuckDB
+connection: the warehouse connection, its transaction and its catalog are never touched. A stage
+is garbage once its load ends, however it ends: the load removes it, and the next load of the
+stream removes any left behind by a killed process. An in-memory warehouse stages in a temp dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from warehouse import sql
+
+STAGE_DIR = ".stage"
+#: Stage dirs of loads running in this process; never cleared as stale. (Another process cannot
+#: run a load meanwhile: DuckDB's file lock keeps one writing process per warehouse file.)
+_LIVE: set[Path] = set()
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_UNITS = {"": 1, "B": 1, "BYTES": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4}
+_UNITS |= {"KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}
+
+
+def database_dir(conn: duckdb.DuckDBPyConnection) -> Path | None:
+    """The directory of the connection's database file, or None for an in-memory database."""
+    row = conn.execute(sql.query("stage_database_path")).fetchone()
+    path = row[0] if row else None
+    return Path(path).resolve().parent if path else None
+
+
+class Stage:
+    """Parquet files of one load, by part (`orders`, `line_items`, `rejects`, ...), in order."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, stream: str, run_id: str) -> None:
+        base = database_dir(conn)
+        if base is None:
+            self.root: Path | None = None
+            self.dir = Path(tempfile.mkdtemp(prefix=f"stoq-stage-{stream}-"))
+        else:
+            self.root = base / STAGE_DIR / stream
+            self.clear_stale()
+            name = _UNSAFE.sub("_", run_id).lstrip(".") or "run"
+            self.dir = self.root / name
+            shutil.rmtree(self.dir, ignore_errors=True)  # a killed earlier try of this run
+            self.dir.mkdir(parents=True)
+        _LIVE.add(self.dir)
+        self._mem: duckdb.DuckDBPyConnection | None = duckdb.connect(
+            ":memory:", config={"threads": 1, "memory_limit": "128MB"}
+        )
+        self._files: dict[str, list[str]] = {}
+
+    def clear_stale(self) -> None:
+        """Remove stage dirs of this stream left by loads that never finished (killed)."""
+        if self.root is None or not self.root.is_dir():
+            return
+        for child in self.root.iterdir():
+            if child not in _LIVE:
+                shutil.rmtree(child, ignore_errors=True)
+
+    def write(self, part: str, query: str, frame: pd.DataFrame, number: int) -> str:
+        """Write `frame`, typed by `warehouse/sql/<query>.sql`, as `<part>-<number>.parquet`."""
+        if self._mem is None:
+            raise RuntimeError("stage already removed")
+        path = str(self.dir / f"{part}-{number:06d}.parquet")
+        text = sql.query(query)
+        params: dict[str, Any] = {"seq": number} if "$seq" in text else {}
+        self._mem.register("_chunk", frame)
+        try:
+            self._mem.sql(text, params=params).write_parquet(path)
+        finally:
+            self._mem.unregister("_chunk")
+        self._files.setdefault(part, []).append(path)
+        return path
+
+    def seal(self) -> None:
+        """Close the private connection (no more writes): its memory is not needed by the merge."""
+        if self._mem is not None:
+            self._mem.close()
+            self._mem = None
+
+    def files(self, part: str) -> list[str]:
+        """The part's files in write order (a later file's version of a key wins)."""
+        return list(self._files.get(part, ()))
+
+    def remove(self) -> None:
+        """Close the private connection and delete the stage dir (and empty parents)."""
+        self.seal()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        _LIVE.discard(self.dir)
+        if self.root is not None:
+            for parent in (self.root, self.root.parent):
+                with contextlib.suppress(OSError):
+                    parent.rmdir()  # only when empty
+
+
+_LIMIT = re.compile(r"\s*([0-9]+(?:\.([0-9]+))?)\s*([A-Za-z]*)\s*")
+
+
+def _bytes(limit: str) -> float:
+    """'18.8 GiB' / '256MB' as bytes (inf when not understood: never lower an unknown limit)."""
+    match = _LIMIT.fullmatch(limit)
+    if match is None or match[3].upper() not in _UNITS:
+        return float("inf")
+    return float(match[1]) * _UNITS[match[3].upper()]
+
+
+def _restorable(shown: str) -> str:
+    """A limit DuckDB shows as `shown` again. It shows a truncated value ('18.8 GiB' for 18.85
+    GiB): setting the shown text back would lower the limit a little on every load."""
+    match = _LIMIT.fullmatch(shown)
+    if match is None or match[3].upper() not in _UNITS:
+        return shown
+    half = 0.5 * 10.0 ** -len(match[2]) if match[2] else 0.0
+    return f"{int((float(match[1]) + half) * _UNITS[match[3].upper()])}B"
+
+
+@contextlib.contextmanager
+def bounded(conn: duckdb.DuckDBPyConnection, memory: str, threads: int) -> Iterator[None]:
+    """Lower DuckDB's memory limit and thread count for the block (never raise them); restore.
+
+    Both are instance-wide. The memory limit makes DuckDB evict cached blocks of the database
+    file and spill instead of growing (a statement that needs more fails with
+    OutOfMemoryException); fewer threads build fewer row groups at once.
+    """
+    shown, threads_before = conn.execute(sql.query("stage_settings_get")).fetchone()  # type: ignore[misc]
+    memory_before = _restorable(str(shown))
+    _set(conn, min(memory, memory_before, key=_bytes), min(threads, int(threads_before)))
+    try:
+        yield
+    finally:
+        _set(conn, memory_before, int(threads_before))
+
+
+def _set(conn: duckdb.DuckDBPyConnection, memory: str, threads: int) -> None:
+    conn.execute(sql.query("stage_memory_limit_set"), {"memory": memory})
+    conn.execute(sql.query("stage_threads_set"), {"threads": threads})
