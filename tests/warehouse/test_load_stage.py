@@ -1,0 +1,178 @@
+"""loads' stage: Parquet files off the transaction, one short merge, cleanup after any ending."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from tests.warehouse.factory import order
+from warehouse import loads, schema, stage
+from warehouse.frames import order_frames
+from warehouse.loads import OrdersLoad
+
+T0 = datetime(2025, 8, 1, 12, 0, tzinfo=UTC)
+TABLES = ("orders", "order_line_items", "order_state_history", "_rejects", "sync_state")
+TABLES += ("sync_runs",)
+
+
+def snapshot(conn: duckdb.DuckDBPyConnection) -> dict[str, list[Any]]:
+    return {t: conn.execute(f"select * from {t} order by all").fetchall() for t in TABLES}
+
+
+def stage_root(tmp_path: Path) -> Path:
+    return tmp_path / ".stage" / "orders"
+
+
+def test_nothing_changes_before_finish_and_the_stage_is_removed_after(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    with OrdersLoad(conn, run_id="r1", synced_at=T0) as first:
+        first.add(order_frames([order(1), order(2), order(3)]))
+        first.finish()
+    before = snapshot(conn)
+    later = T0 + timedelta(hours=1)
+    with OrdersLoad(conn, run_id="r2", synced_at=later, flush_rows=1) as load:
+        load.add(order_frames([order(1, state="released"), order(4)]))
+        load.add(order_frames([order(5), order(6, payments={"deposit": "??"})]))
+        assert load.mark_missing() == 2  # orders 2 and 3, counted before anything is written
+        files = sorted(p.name for p in (stage_root(tmp_path) / "r2").iterdir())
+        assert "orders-000001.parquet" in files and "line_items-000002.parquet" in files
+        assert "rejects-000002.parquet" in files
+        assert snapshot(conn) == before  # a second read through the same connection
+        load.finish()
+    assert not (tmp_path / ".stage").exists()
+    assert (load.counts.inserted, load.counts.updated, load.counts.unchanged) == (2, 1, 0)
+    assert (load.counts.rejected, load.counts.state_changes, load.counts.missing) == (1, 3, 2)
+    after = snapshot(conn)
+    assert after != before
+    assert len(after["_rejects"]) == 1
+
+
+def test_an_exception_removes_the_stage_and_keeps_the_snapshot(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    with OrdersLoad(conn, run_id="r1", synced_at=T0) as first:
+        first.add(order_frames([order(1)]))
+        first.finish()
+    before = snapshot(conn)
+    with pytest.raises(RuntimeError, match="walk broke"), OrdersLoad(conn, run_id="r2") as load:
+        load.add(order_frames([order(2)]))
+        load.flush()
+        assert (stage_root(tmp_path) / "r2").is_dir()
+        raise RuntimeError("walk broke")
+    assert not (tmp_path / ".stage").exists()
+    after = snapshot(conn)
+    assert after["sync_runs"][-1][-2] == "failed"
+    assert {k: v for k, v in after.items() if k != "sync_runs"} == {
+        k: v for k, v in before.items() if k != "sync_runs"
+    }
+
+
+def test_a_failing_finish_rolls_back_everything_and_removes_the_stage(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    with (
+        pytest.raises(ValueError, match="unknown sync_runs stats"),
+        OrdersLoad(conn, run_id="r1") as load,
+    ):
+        load.add(order_frames([order(1)]))
+        load.finish(stats={"pagez": 1})
+    assert not (tmp_path / ".stage").exists()
+    assert conn.execute("select count(*) from orders").fetchone() == (0,)
+
+
+def test_a_killed_runs_stage_is_cleared_by_the_next_load_and_does_not_leak(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    killed = stage.Stage(conn, "orders", "killed-run")  # as a process killed mid-walk left it
+    killed.write("orders", "stage_orders", order_frames([order(9)]).orders, 1)
+    killed.seal()
+    stage._LIVE.discard(killed.dir)  # that process is gone
+    assert (stage_root(tmp_path) / "killed-run" / "orders-000001.parquet").exists()
+    with OrdersLoad(conn, run_id="next", synced_at=T0) as load:
+        assert not (stage_root(tmp_path) / "killed-run").exists()  # cleared at the start
+        load.add(order_frames([order(1)]))
+        load.mark_missing()
+        load.finish()
+    assert conn.execute("select id from orders").fetchall() == [(1,)]
+    assert load.counts.inserted == 1
+    assert not (tmp_path / ".stage").exists()
+
+
+def test_raw_text_is_byte_identical_and_types_are_exact(conn: duckdb.DuckDBPyConnection) -> None:
+    rec = order(1, name="#Ünïcode ✓", tags=["a", "b"])
+    with OrdersLoad(conn, run_id="r1", synced_at=T0) as load:
+        load.add(order_frames([rec, order(2, tags=[], customer={"id": None})]))
+        load.finish()
+    raw, md5, tags = conn.execute(
+        "select raw::varchar, md5(raw::varchar), tags from orders where id = 1"
+    ).fetchone()  # type: ignore[misc]
+    assert raw == json.dumps(rec)
+    assert md5 == conn.execute("select md5(?)", [json.dumps(rec)]).fetchone()[0]  # type: ignore[index]
+    assert tags == ["a", "b"]
+    second = conn.execute("select tags, customer_id from orders where id = 2").fetchone()
+    assert second == ([], None)
+
+
+def test_the_same_order_staged_twice_keeps_the_later_file(conn: duckdb.DuckDBPyConnection) -> None:
+    with OrdersLoad(conn, run_id="r1", synced_at=T0, flush_rows=1) as load:
+        load.add(order_frames([order(1, state="placed", lines=[("x", 1), ("y", 2)])]))
+        load.add(order_frames([order(1, state="released", lines=[("z", 3)])]))
+        load.finish()
+    assert conn.execute("select state from orders").fetchall() == [("released",)]
+    lines = conn.execute("select line_index, offer_id from order_line_items").fetchall()
+    assert lines == [(0, "z")]
+    assert (load.counts.inserted, load.counts.state_changes) == (1, 1)
+
+
+def test_an_order_added_after_mark_missing_ids_is_not_missing(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
+    with OrdersLoad(conn, run_id="r1", synced_at=T0) as first:
+        first.add(order_frames([order(1), order(2)]))
+        first.finish()
+    with OrdersLoad(conn, run_id="r2", mode="incremental", synced_at=T0) as load:
+        assert load.mark_missing_ids([1, 2]) == 2
+        load.add(order_frames([order(2)]))  # seen after all, as a merge at once would have
+        load.finish()
+    assert load.counts.missing == 1
+    flags = conn.execute("select id, missing_from_api from orders order by id").fetchall()
+    assert flags == [(1, True), (2, False)]
+
+
+def test_finish_restores_duckdb_settings_and_survives_running_out_of_memory(
+    conn: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = "select current_setting('memory_limit'), current_setting('threads')"
+    before = conn.execute(settings).fetchone()
+    monkeypatch.setattr(loads, "FINISH_MEMORY_FLOOR", 2**20)  # 1 MiB: the merge cannot fit
+    monkeypatch.setattr(loads, "FINISH_MEMORY_PER_ROW_GROUP", 0.0)
+    with OrdersLoad(conn, run_id="r1", synced_at=T0) as load:
+        load.add(order_frames([order(i) for i in range(1, 2001)]))
+        load.finish()
+    assert load.counts.inserted == 2000  # rolled back and run again unbounded
+    assert conn.execute("select count(*) from orders").fetchone() == (2000,)
+    assert conn.execute(settings).fetchone() == before
+    with OrdersLoad(conn, run_id="r2", synced_at=T0) as again:
+        again.finish()
+    assert conn.execute(settings).fetchone() == before  # no drift from DuckDB's rounded text
+
+
+def test_an_in_memory_warehouse_stages_in_a_temp_dir(tmp_path: Path) -> None:
+    memory = duckdb.connect()
+    schema.apply(memory)
+    with OrdersLoad(memory, run_id="r1", synced_at=T0) as load:
+        load.add(order_frames([order(1)]))
+        load.flush()
+        assert load._stage is not None
+        folder = load._stage.dir
+        assert folder.is_dir() and any(folder.iterdir())
+        load.finish()
+    assert not folder.exists()
+    assert memory.execute("select count(*) from orders").fetchone() == (1,)
+    memory.close()
