@@ -173,3 +173,11 @@ ORDERS = Listing("/preorders/orders", "orders", order, order_key, "shopify_order
 VARIANTS = Listing(
     "/preorders/product_variants", "product_variants", variant, variant_key, "shopify_variant_id"
 )
+
+
+class Written(dict[str, Any]):
+    """A write's answer as a plain dict, plus the HTTP status the server sent (200 or 202...)."""
+
+    def __init__(self, record: dict[str, Any], *, status: int) -> None:
+        super().__init__(record)
+        self.status = status

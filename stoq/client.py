@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 import time
@@ -163,13 +164,13 @@ class StoqClient:
 
     def _order_write(self, id: int, action: str, body: Any = None) -> dict[str, Any]:
         """POST an order action; a 2xx without the order (empty or `{}`) is read back once."""
-        answer = p.order(self._post(f"{self._order_path(id)}/{action}", body))
-        if "state" in answer:
-            return answer
-        try:
-            return self.get_order(id)
-        except errors.StoqError:
-            return answer  # accepted; the caller re-reads when it must know the state
+        posted = self._post(f"{self._order_path(id)}/{action}", body)
+        answer = p.order(posted)
+        if "state" not in answer:
+            # Accepted without the order: read it once; if that fails, the caller re-reads.
+            with contextlib.suppress(errors.StoqError):
+                answer = self.get_order(id)
+        return p.Written(answer, status=posted.status)
 
     def bulk_release(self, order_ids: Iterable[int | str], force: bool = False) -> JobHandle:
         """Release many orders as one async job."""
@@ -265,8 +266,9 @@ class StoqClient:
     def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return _object(self._session.request("GET", path, params=params or None), "GET", path)
 
-    def _post(self, path: str, body: Any = None) -> dict[str, Any]:
-        return _object(self._session.request("POST", path, body=body), "POST", path)
+    def _post(self, path: str, body: Any = None) -> p.Written:
+        answer, status = self._session.exchange("POST", path, body=body)
+        return p.Written(_object(answer, "POST", path), status=status)
 
     def _walk(self, listing: p.Listing, params: dict[str, Any], per_page: int | None) -> Walk:
         base = p.query(params)

@@ -99,6 +99,17 @@ class Session:
         body: Any = None,
     ) -> Any:
         """Send `method path` and return the parsed JSON body, retrying where it is safe."""
+        return self.exchange(method, path, params=params, body=body)[0]
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+    ) -> tuple[Any, int]:
+        """Like `request`, also returning the HTTP status of the answer that was used."""
         write = method.upper() != "GET"
         attempt = 0
         while True:
@@ -118,7 +129,7 @@ class Session:
             status = response.status_code
             if 200 <= status < 300:
                 try:
-                    return _parse(response)
+                    return _parse(response), status
                 except ValueError as exc:
                     self._stats.add(bad_bodies=1)
                     reason = f"unreadable body after {status}"

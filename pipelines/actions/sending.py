@@ -40,7 +40,8 @@ def send_one(
     except errors.TransportError:  # the request provably never reached the server
         return settle(conn, item, spec.action, "failed", note="not sent (connection failed)")
     note = "" if spec.applied(result) else f"accepted; order now {result.get('state')}"
-    return settle(conn, item, spec.action, "succeeded", http_status=202, note=note or None)
+    status = getattr(result, "status", None)  # the client's Written carries the real status
+    return settle(conn, item, spec.action, "succeeded", http_status=status, note=note or None)
 
 
 def send_bulk(

@@ -130,11 +130,6 @@ def test_hostile_profile_end_to_end(tmp_path: Path, bulk: bool) -> None:
     assert release(w, settings) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipelines/actions records http_status=202 for every accepted single write, even when "
-    "the server answered 200 (sending.py: _settle(..., http_status=202))",
-)
 def test_ledger_records_the_status_the_server_sent(tmp_path: Path) -> None:
     from warehouse import ledger
 
