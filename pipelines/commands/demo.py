@@ -31,7 +31,9 @@ Step = Callable[[Demo], int | None]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `demo` subcommand."""
-    p = subparsers.add_parser("demo", help="Sync a local STOQ sandbox into DuckDB (no key needed).")
+    p = subparsers.add_parser(
+        "demo", help="On a local STOQ sandbox, no key needed: sync, release plan, release, report."
+    )
     p.add_argument("--db", default=DEFAULT_DEMO_DB, help="DuckDB file, recreated on each run")
     p.add_argument("--orders", type=int, default=500, help="orders in the sandbox shop")
     p.add_argument("--seed", type=int, default=7)
