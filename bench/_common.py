@@ -5,22 +5,29 @@ Every script talks only to 127.0.0.1 (a sandbox it starts) and stops by itself.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import cProfile
 import json
 import math
 import os
 import platform
+import pstats
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 
+import warehouse.schema
 from sandbox import BASE_PATH, DEFAULT_API_KEY
+from stoq import StoqClient
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -88,6 +95,10 @@ class SandboxProcess:
     def truth_orders(self) -> list[dict[str, Any]]:
         """Every order as the API renders it (not logged, not rate limited)."""
         return self._control.get("/truth/orders").json()["orders"]
+
+    def truth_states(self) -> dict[int, str]:
+        """Each order's true state, keyed as the warehouse keys it (shopify_order_id or id)."""
+        return {int(o.get("shopify_order_id") or o["id"]): o["state"] for o in self.truth_orders()}
 
     def stop(self) -> None:
         """Close the child's stdin (it exits on EOF) and wait; kill it only if it hangs."""
@@ -264,3 +275,121 @@ def fresh_db(name: str) -> Path:
     for p in (path, path.with_suffix(path.suffix + ".wal")):
         p.unlink(missing_ok=True)
     return path
+
+
+# -- what every sandbox benchmark does: flags, sandbox, client, warehouse, profile ------------
+
+
+def arg_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The script's parser, its docstring as --help."""
+    return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
+
+
+def add_sandbox_args(
+    p: argparse.ArgumentParser,
+    *,
+    orders: int,
+    latency_ms: int,
+    points: int,
+    window: float,
+    per_page: bool = False,
+) -> None:
+    """The shop and rate-limit flags (defaults per script); --per-page only where it is asked."""
+    p.add_argument("--orders", type=int, default=orders, help="orders in the shop")
+    p.add_argument("--latency-ms", type=int, default=latency_ms, help="server latency per request")
+    p.add_argument("--points", type=int, default=points, help="rate limit points per window")
+    p.add_argument("--window", type=float, default=window, help="rate limit window, seconds")
+    p.add_argument("--concurrency", type=int, default=4, help="client requests in flight")
+    if per_page:
+        p.add_argument("--per-page", type=int, default=100)
+    p.add_argument("--seed", type=int, default=7, help="the sandbox's seed")
+
+
+def per_page(args: argparse.Namespace) -> int:
+    """--per-page where the script has it, else the client's default page of 100."""
+    return getattr(args, "per_page", 100)
+
+
+def sandbox_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The SandboxConfig fields the flags of add_sandbox_args set."""
+    return {
+        "orders": args.orders,
+        "seed": args.seed,
+        "latency_ms": args.latency_ms,
+        "rate_limit_points": args.points,
+        "rate_limit_window": args.window,
+        "per_page_max": max(100, per_page(args)),
+    }
+
+
+def print_header(script: str, settings: str | None = None) -> None:
+    """The `#` lines every output starts with: when and where, then the settings."""
+    print(f"# {script}  {environment()}")
+    if settings:
+        print(f"# {settings}")
+
+
+def stoq_client(server: SandboxProcess, args: argparse.Namespace) -> StoqClient:
+    """Our client on the sandbox, budgeted at the sandbox's own limit."""
+    return StoqClient(
+        API_KEY,
+        server.base_url,
+        points_per_window=args.points,
+        window_seconds=args.window,
+        concurrency=args.concurrency,
+        per_page=per_page(args),
+    )
+
+
+def fresh_warehouse(name: str) -> duckdb.DuckDBPyConnection:
+    """A new DuckDB file in bench/out/ with the warehouse schema applied."""
+    conn = duckdb.connect(str(fresh_db(name)))
+    warehouse.schema.apply(conn)
+    return conn
+
+
+def walk_floor(args: argparse.Namespace) -> tuple[int, Floor]:
+    """Pages of a full walk of --orders, and their Floor at the script's settings."""
+    pages = math.ceil(args.orders / per_page(args))
+    floor = floor_for(
+        pages,
+        points=args.points,
+        window=args.window,
+        latency_s=args.latency_ms / 1000,
+        concurrency=args.concurrency,
+    )
+    return pages, floor
+
+
+@dataclass
+class Measured:
+    """What `measure` took: wall seconds, and the profiler when one ran."""
+
+    seconds: float = 0.0
+    profiler: cProfile.Profile | None = None
+
+
+@contextlib.contextmanager
+def measure(profile: bool = False) -> Iterator[Measured]:
+    """Time the block (perf_counter), under cProfile when `profile`."""
+    took = Measured(profiler=cProfile.Profile() if profile else None)
+    started = time.perf_counter()
+    if took.profiler:
+        took.profiler.enable()
+    try:
+        yield took
+    finally:
+        if took.profiler:
+            took.profiler.disable()
+        took.seconds = time.perf_counter() - started
+
+
+def print_profile(took: Measured, name: str, sort: str, top: int, heading: str | None) -> None:
+    """Save the profile to bench/out/<name>.prof and print its top functions (if one ran)."""
+    if took.profiler is None:
+        return
+    path = out_dir() / f"{name}.prof"
+    took.profiler.dump_stats(str(path))
+    if heading:
+        print(heading.format(path=path))
+    pstats.Stats(took.profiler).sort_stats(sort).print_stats(top)

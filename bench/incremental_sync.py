@@ -23,28 +23,32 @@ import collections
 import time
 from typing import Any
 
-import duckdb
-from _common import API_KEY, LogFigures, SandboxProcess, environment, fresh_db, table, verdict
+from _common import (
+    LogFigures,
+    SandboxProcess,
+    add_sandbox_args,
+    arg_parser,
+    fresh_warehouse,
+    measure,
+    print_header,
+    sandbox_config,
+    stoq_client,
+    table,
+    verdict,
+)
 
-import warehouse.schema
 from assets.sync import sync_orders
-from stoq import StoqClient
 
 GOAL_SHARE = 1 / 3
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--orders", type=int, default=50_000)
+    p = arg_parser(__doc__)
+    add_sandbox_args(p, orders=50_000, latency_ms=50, points=120, window=10.0)
     p.add_argument("--scenario", choices=("aged", "scattered", "both"), default="both")
     p.add_argument("--mature-days", type=float, default=30.0, help="aged: close older orders")
     p.add_argument("--open-pct", type=float, default=3.0, help="scattered: orders left open")
     p.add_argument("--changed-pct", type=float, default=3.0, help="orders changed between runs")
-    p.add_argument("--latency-ms", type=int, default=50)
-    p.add_argument("--points", type=int, default=120)
-    p.add_argument("--window", type=float, default=10.0)
-    p.add_argument("--concurrency", type=int, default=4)
-    p.add_argument("--seed", type=int, default=7)
     return p.parse_args(argv)
 
 
@@ -64,25 +68,15 @@ def drift_counts(orders: int, changed_pct: float) -> dict[str, int]:
 
 def one_sync(server: SandboxProcess, conn: Any, args: argparse.Namespace, mode: str) -> dict:
     before = len(server.log())
-    client = StoqClient(
-        API_KEY,
-        server.base_url,
-        points_per_window=args.points,
-        window_seconds=args.window,
-        concurrency=args.concurrency,
-        per_page=100,
-    )
-    with client:
-        started = time.perf_counter()
+    with stoq_client(server, args) as client, measure() as took:
         report = sync_orders(client, conn, run_id=f"bench-{mode}", mode=mode)
-        wall = time.perf_counter() - started
     log = LogFigures.of(server.log()[before:])
-    return {"wall": wall, "log": log, "report": report}
+    return {"wall": took.seconds, "log": log, "report": report}
 
 
 def staleness(server: SandboxProcess, conn: Any) -> tuple[int, collections.Counter]:
     """Rows whose state differs from the sandbox's truth, by (warehouse state -> true state)."""
-    truth = {int(o.get("shopify_order_id") or o["id"]): o["state"] for o in server.truth_orders()}
+    truth = server.truth_states()
     ours = dict(conn.execute("select id, state from orders").fetchall())
     moves: collections.Counter = collections.Counter()
     for order_id, state in truth.items():
@@ -96,16 +90,8 @@ def scenario(name: str, args: argparse.Namespace) -> dict:
     extra: dict[str, Any] = {"mature_days": args.mature_days}
     if name == "scattered":
         extra = {"open_fraction": args.open_pct / 100}
-    config = {
-        "orders": args.orders,
-        "seed": args.seed,
-        "latency_ms": args.latency_ms,
-        "rate_limit_points": args.points,
-        "rate_limit_window": args.window,
-    }
-    with SandboxProcess(**config, **extra) as server:
-        conn = duckdb.connect(str(fresh_db(f"incremental_{name}.duckdb")))
-        warehouse.schema.apply(conn)
+    with SandboxProcess(**sandbox_config(args), **extra) as server:
+        conn = fresh_warehouse(f"incremental_{name}.duckdb")
         full = one_sync(server, conn, args, "full")
         opens = conn.execute(
             "select count(*) from orders where state in "
@@ -163,10 +149,10 @@ def print_scenario(res: dict, args: argparse.Namespace) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    print(f"# incremental_sync  {environment()}")
-    print(
-        f"# latency {args.latency_ms} ms, limit {args.points} points / {args.window:g} s, "
-        f"concurrency {args.concurrency}, changed {args.changed_pct}% between runs"
+    print_header(
+        "incremental_sync",
+        f"latency {args.latency_ms} ms, limit {args.points} points / {args.window:g} s, "
+        f"concurrency {args.concurrency}, changed {args.changed_pct}% between runs",
     )
     names = ("aged", "scattered") if args.scenario == "both" else (args.scenario,)
     for name in names:

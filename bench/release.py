@@ -17,33 +17,35 @@ from __future__ import annotations
 
 import argparse
 import collections
-import cProfile
 import math
-import pstats
 import re
 import sys
 import time
 
-import duckdb
-from _common import API_KEY, LogFigures, SandboxProcess, environment, fresh_db, out_dir, table
+from _common import (
+    LogFigures,
+    SandboxProcess,
+    add_sandbox_args,
+    arg_parser,
+    fresh_warehouse,
+    measure,
+    print_header,
+    print_profile,
+    sandbox_config,
+    stoq_client,
+    table,
+)
 
-import warehouse.schema
 from assets.sync import sync_orders
 from pipelines.actions import ActionSettings, release_orders
-from stoq import StoqClient
 
 STOQ_POINTS, STOQ_WINDOW = 360, 60.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = arg_parser(__doc__)
     p.add_argument("--release", type=int, default=1000, help="orders to release")
-    p.add_argument("--orders", type=int, default=10_000, help="orders in the shop")
-    p.add_argument("--latency-ms", type=int, default=20)
-    p.add_argument("--points", type=int, default=600)
-    p.add_argument("--window", type=float, default=10.0)
-    p.add_argument("--concurrency", type=int, default=4)
-    p.add_argument("--seed", type=int, default=7)
+    add_sandbox_args(p, orders=10_000, latency_ms=20, points=600, window=10.0)
     p.add_argument("--only", choices=("single", "bulk"), action="append")
     p.add_argument("--profile", action="store_true", help="cProfile each release, print the top")
     return p.parse_args(argv)
@@ -65,44 +67,28 @@ def kind(method: str, path: str) -> str:
 
 def run(server: SandboxProcess, args: argparse.Namespace, mode: str) -> dict:
     server.reset()
-    conn = duckdb.connect(str(fresh_db(f"release_{mode}.duckdb")))
-    warehouse.schema.apply(conn)
-    client = StoqClient(
-        API_KEY,
-        server.base_url,
-        points_per_window=args.points,
-        window_seconds=args.window,
-        concurrency=args.concurrency,
-    )
+    conn = fresh_warehouse(f"release_{mode}.duckdb")
     threshold = args.release + 1 if mode == "single" else ActionSettings.bulk_threshold
     settings = ActionSettings(bulk_threshold=threshold, job_initial_interval=0.5)
-    profiler = cProfile.Profile() if args.profile else None
-    with client:
+    with stoq_client(server, args) as client:
         sync_orders(client, conn, run_id=f"bench-sync-{mode}", mode="full")
         eligible = conn.execute("select count(*) from releasable_orders").fetchone()[0]
         time.sleep(args.window)  # a fresh window for the release, as the sync ran before
         before = len(server.log())
-        started = time.perf_counter()
-        if profiler:
-            profiler.enable()
-        outcomes = release_orders(
-            client, conn, limit=args.release, run_id=f"bench-{mode}", settings=settings
-        )
-        if profiler:
-            profiler.disable()
-        wall = time.perf_counter() - started
+        with measure(args.profile) as took:
+            outcomes = release_orders(
+                client, conn, limit=args.release, run_id=f"bench-{mode}", settings=settings
+            )
     entries = server.log()[before:]
     conn.close()
     released = {o.order_id for o in outcomes if o.status == "succeeded"}
-    truth = {int(o.get("shopify_order_id") or o["id"]): o["state"] for o in server.truth_orders()}
+    truth = server.truth_states()
     confirmed = sum(1 for i in released if truth.get(i) in ("released", "fulfilled"))
     kinds = collections.Counter(kind(e["method"], e["path"]) for e in entries)
-    if profiler:
-        profiler.dump_stats(str(out_dir() / f"release_{mode}.prof"))
-        print(f"# profile of the {mode} release, top 20 by cumulative time")
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(20)
+    heading = f"# profile of the {mode} release, top 20 by cumulative time"
+    print_profile(took, f"release_{mode}", "cumulative", 20, heading)
     return {
-        "wall": wall,
+        "wall": took.seconds,
         "log": LogFigures.of(entries),
         "eligible": eligible,
         "outcomes": collections.Counter(o.status for o in outcomes),
@@ -114,21 +100,14 @@ def run(server: SandboxProcess, args: argparse.Namespace, mode: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    print(f"# release  {environment()}")
-    print(
-        f"# release {args.release:,} of {args.orders:,} orders, latency {args.latency_ms} ms, "
-        f"limit {args.points} points / {args.window:g} s; through pipelines.actions.release_orders"
+    print_header(
+        "release",
+        f"release {args.release:,} of {args.orders:,} orders, latency {args.latency_ms} ms, "
+        f"limit {args.points} points / {args.window:g} s; through pipelines.actions.release_orders",
     )
-    config = {
-        "orders": args.orders,
-        "seed": args.seed,
-        "latency_ms": args.latency_ms,
-        "rate_limit_points": args.points,
-        "rate_limit_window": args.window,
-    }
     modes = [m for m in ("single", "bulk") if not args.only or m in args.only]
     results = {}
-    with SandboxProcess(**config) as server:
+    with SandboxProcess(**sandbox_config(args)) as server:
         for mode in modes:
             results[mode] = run(server, args, mode)
             print(f"# {mode}: {results[mode]['wall']:.1f} s", flush=True)

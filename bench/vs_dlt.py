@@ -25,25 +25,28 @@ import textwrap
 import time
 import venv
 
-import duckdb
 import httpx
 from _common import (
     API_KEY,
     BENCH,
     LogFigures,
     SandboxProcess,
-    environment,
-    floor_for,
+    add_sandbox_args,
+    arg_parser,
     fresh_db,
+    fresh_warehouse,
+    measure,
     out_dir,
+    print_header,
     ratio,
+    sandbox_config,
+    stoq_client,
     table,
     verdict,
+    walk_floor,
 )
 
-import warehouse.schema
 from assets.sync import sync_orders
-from stoq import StoqClient
 
 GOAL_SPEEDUP = 2.0
 DLT_VENV = BENCH / ".venvs" / "dlt"
@@ -105,14 +108,8 @@ DLT_SCRIPT = textwrap.dedent(
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--orders", type=int, default=20_000)
-    p.add_argument("--latency-ms", type=int, default=250)
-    p.add_argument("--points", type=int, default=360)
-    p.add_argument("--window", type=float, default=60.0)
-    p.add_argument("--concurrency", type=int, default=4)
-    p.add_argument("--per-page", type=int, default=100)
-    p.add_argument("--seed", type=int, default=7)
+    p = arg_parser(__doc__)
+    add_sandbox_args(p, orders=20_000, latency_ms=250, points=360, window=60.0, per_page=True)
     p.add_argument("--skip-install", action="store_true", help="use bench/.venvs/dlt as it is")
     p.add_argument("--only", choices=("ours", "dlt", "httpx"), action="append")
     return p.parse_args(argv)
@@ -140,23 +137,13 @@ def dlt_python(skip_install: bool) -> str:
 
 
 def run_ours(server: SandboxProcess, args: argparse.Namespace) -> dict:
-    conn = duckdb.connect(str(fresh_db("vs_dlt_ours.duckdb")))
-    warehouse.schema.apply(conn)
-    client = StoqClient(
-        API_KEY,
-        server.base_url,
-        points_per_window=args.points,
-        window_seconds=args.window,
-        concurrency=args.concurrency,
-        per_page=args.per_page,
-    )
-    with client:
-        started = time.perf_counter()
+    conn = fresh_warehouse("vs_dlt_ours.duckdb")
+    with stoq_client(server, args) as client, measure() as took:
         sync_orders(client, conn, run_id="bench-vs-dlt", mode="full")
-        wall = time.perf_counter() - started
     rows = conn.execute("select count(*) from orders").fetchone()[0]
     conn.close()
-    return {"wall": wall, "rows": rows, "note": f"concurrency {args.concurrency}, DuckDB merge"}
+    note = f"concurrency {args.concurrency}, DuckDB merge"
+    return {"wall": took.seconds, "rows": rows, "note": note}
 
 
 def run_dlt(server: SandboxProcess, args: argparse.Namespace, python: str) -> dict:
@@ -213,24 +200,16 @@ def run_httpx(server: SandboxProcess, args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    print(f"# vs_dlt  {environment()}")
-    print(
-        f"# {args.orders:,} orders, latency {args.latency_ms} ms, limit {args.points} points / "
+    print_header(
+        "vs_dlt",
+        f"{args.orders:,} orders, latency {args.latency_ms} ms, limit {args.points} points / "
         f"{args.window:g} s, per_page {args.per_page}; dlt from {REQUIREMENTS.name}: "
-        f"{REQUIREMENTS.read_text().split()[-1]}"
+        f"{REQUIREMENTS.read_text().split()[-1]}",
     )
     only = set(args.only or ("ours", "dlt", "httpx"))
     python = dlt_python(args.skip_install) if "dlt" in only else ""
-    config = {
-        "orders": args.orders,
-        "seed": args.seed,
-        "latency_ms": args.latency_ms,
-        "rate_limit_points": args.points,
-        "rate_limit_window": args.window,
-        "per_page_max": max(100, args.per_page),
-    }
     results: dict[str, dict] = {}
-    with SandboxProcess(**config) as server:
+    with SandboxProcess(**sandbox_config(args)) as server:
         for name in ("ours", "dlt", "httpx"):
             if name not in only:
                 continue
@@ -245,14 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = res
             print(f"# {name}: {res['wall']:.1f} s", flush=True)
         expected = server.orders
-    pages = -(-args.orders // args.per_page)
-    floor = floor_for(
-        pages,
-        points=args.points,
-        window=args.window,
-        latency_s=args.latency_ms / 1000,
-        concurrency=args.concurrency,
-    )
+    pages, floor = walk_floor(args)
     rows = [
         (
             name,

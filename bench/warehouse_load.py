@@ -17,9 +17,7 @@ Goals: >= 200,000 rows/s, peak <= 400 MB, tick < 1 s.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
-import pstats
 import resource
 import statistics
 import subprocess
@@ -29,7 +27,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
-from _common import ROOT, environment, fresh_db, out_dir, table, verdict
+from _common import (
+    ROOT,
+    arg_parser,
+    fresh_db,
+    measure,
+    out_dir,
+    print_header,
+    print_profile,
+    table,
+    verdict,
+)
 
 import warehouse.schema
 from warehouse.frames import order_frames
@@ -52,7 +60,7 @@ with open(path + ".tmp", "w") as f:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = arg_parser(__doc__)
     p.add_argument("--orders", type=int, default=200_000)
     p.add_argument("--page", type=int, default=1000, help="records per order_frames + add")
     p.add_argument("--seed", type=int, default=7)
@@ -202,16 +210,12 @@ def query_ticks(db: Path, ticks: int, note: str) -> tuple[str, list[float], str]
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    print(f"# warehouse_load  {environment()}")
+    print_header("warehouse_load")
     path = records_file(args.orders, args.seed)
     db = fresh_db("warehouse_load.duckdb")
     rss_before = max_rss_mb()
-    profiler = cProfile.Profile() if args.profile else None
-    if profiler:
-        profiler.enable()
-    res = load(db, path, args.page)
-    if profiler:
-        profiler.disable()
+    with measure(args.profile) as took:
+        res = load(db, path, args.page)
     rss_after = max_rss_mb()
     rows_s = res["rows"] / res["timed"]
     releasable = duckdb.connect(str(db), read_only=True)
@@ -241,9 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         f"load of {res['rows']:,} orders ({res['line_items']:,} line items), pages of {args.page:,}"
     )
     print(table(title, rows, ("figure", "value", "goal / note", "verdict")))
-    if profiler:
-        profiler.dump_stats(str(out_dir() / "warehouse_load.prof"))
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    print_profile(took, "warehouse_load", "tottime", 25, None)
     return 0
 
 
