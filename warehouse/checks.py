@@ -8,17 +8,8 @@ from typing import Any
 import duckdb
 
 from warehouse import sql
+from warehouse.states import ORDER_STATES
 
-#: The derived order states SPEC §3.1 documents.
-ORDER_STATES = (
-    "placed",
-    "awaiting_balance",
-    "balance_collected",
-    "released",
-    "fulfilled",
-    "cancelled",
-    "refunded",
-)
 _KEYED = frozenset({"orders", "offers"})
 _STREAMS = frozenset({"orders", "offers"})
 
@@ -27,7 +18,7 @@ def duplicate_ids(conn: duckdb.DuckDBPyConnection, table: str) -> int:
     """Rows of `table` (orders or offers) whose id is not unique."""
     if table not in _KEYED:
         raise ValueError(f"no key check for table {table!r}")
-    return int(conn.execute(sql.query(f"check_duplicate_ids_{table}")).fetchone()[0])
+    return int(_one(conn.execute(sql.query(f"check_duplicate_ids_{table}")))[0])
 
 
 def unknown_states(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -38,7 +29,7 @@ def unknown_states(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def live_orders_vs_api(conn: duckdb.DuckDBPyConnection) -> tuple[int, int | None]:
     """(orders the API still returns per the warehouse, the API's last reported total_count)."""
-    live, total = conn.execute(sql.query("check_live_orders_vs_api")).fetchone()
+    live, total = _one(conn.execute(sql.query("check_live_orders_vs_api")))
     return int(live), None if total is None else int(total)
 
 
@@ -46,7 +37,7 @@ def last_success(conn: duckdb.DuckDBPyConnection, stream: str) -> datetime | Non
     """When `stream` last finished a successful sync, or None."""
     if stream not in _STREAMS:
         raise ValueError(f"unknown stream {stream!r}")
-    return conn.execute(sql.query("check_last_success"), {"stream": stream}).fetchone()[0]
+    return _one(conn.execute(sql.query("check_last_success"), {"stream": stream}))[0]
 
 
 def row_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -57,3 +48,11 @@ def row_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
 def backlog_by_state(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, Any, Any]]:
     """(state, orders, units, deposit_collected, outstanding) of the open backlog, per state."""
     return conn.execute(sql.query("check_backlog_by_state")).fetchall()
+
+
+def _one(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """The single row an aggregate query returns."""
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("an aggregate query returned no row")
+    return row

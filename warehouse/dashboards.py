@@ -14,6 +14,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from warehouse.states import ORDER_STATES
+
 #: Dashboard view -> ORDER BY used when reading it. View names only ever come from this mapping.
 VIEWS = {
     "report_key_figures": "1",
@@ -25,15 +27,7 @@ VIEWS = {
 }
 
 #: States in SPEC §3.1 order, for stable chart colours and column order.
-STATE_ORDER = (
-    "placed",
-    "awaiting_balance",
-    "balance_collected",
-    "released",
-    "fulfilled",
-    "cancelled",
-    "refunded",
-)
+STATE_ORDER = ORDER_STATES
 
 
 @dataclass(frozen=True)

@@ -18,331 +18,33 @@ in a separate small transaction. Stages of killed loads are removed by the strea
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from warehouse import runs, sql
-from warehouse.errors import LoadStateError
-from warehouse.frames import OfferFrames, OrderFrames, Reject, concat_chunks, keep_latest
-from warehouse.runs import open_orders, sync_state
-from warehouse.schema import use_utc
-from warehouse.stage import Stage, bounded
+from warehouse import sql
+from warehouse.frames import OfferFrames, OrderFrames, concat_chunks, keep_latest
+from warehouse.runs import LoadCounts, open_orders, sync_state
+from warehouse.stage import Stage
+from warehouse.staged_load import FLUSH_ROWS, MODES, StagedLoad
 
-MODES = ("full", "incremental")
-FLUSH_ROWS = 20_000
-#: While finish() merges, DuckDB runs on FINISH_THREADS with a memory limit (both restored
-#: after). A large append builds a whole row group (ROW_GROUP rows) in memory per thread before
-#: writing it, and without a limit DuckDB keeps every block it wrote cached. The limit is
-#: FINISH_MEMORY_PER_ROW_GROUP row groups of the staged rows' average width (raw JSON + ROW_BYTES),
-#: at least FINISH_MEMORY_FLOOR; a load that needs more is rolled back and run again unbounded.
-FINISH_THREADS = 1
-FINISH_MEMORY_FLOOR = 128 * 2**20
-FINISH_MEMORY_PER_ROW_GROUP = 1.25
-ROW_GROUP = 122_880
-ROW_BYTES = 256
-F = TypeVar("F", OrderFrames, OfferFrames)
+__all__ = [
+    "FLUSH_ROWS",
+    "MODES",
+    "LoadCounts",
+    "OffersLoad",
+    "OrdersLoad",
+    "known_created_at",
+    "open_orders",
+    "sync_state",
+]
 
 
-@dataclass
-class LoadCounts:
-    """What a load did (records merged, not table rows touched); final after finish().
-
-    `rejected` and a preview of `missing` grow while the load runs; the merge counts (inserted,
-    updated, unchanged, state_changes) and the final `missing` are set by finish().
-    """
-
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    state_changes: int = 0
-    missing: int = 0
-
-
-@dataclass
-class _Mark:
-    """A mark_missing / mark_missing_ids call, applied by finish() after the merge."""
-
-    query: str  # warehouse/sql/<query>.sql, run with $ids
-    ids: np.ndarray
-    path: str  # the staged Parquet file of `ids`
-    after: int  # chunks added before the call: a later chunk's keys count as seen again
-    seen: bool  # True: `ids` were seen (flag the others); False: flag `ids`
-
-
-class _Load(Generic[F]):
-    """A unit of work for one stream: stage chunks while open, merge and commit in finish()."""
-
-    stream: ClassVar[str]
-    parts: ClassVar[tuple[tuple[str, str], tuple[str, str]]]  # (file prefix, stage query) x2
-    ids_query: ClassVar[str]
-
-    def __init__(
-        self,
-        conn: duckdb.DuckDBPyConnection,
-        *,
-        run_id: str,
-        mode: str = "full",
-        synced_at: datetime | None = None,
-        flush_rows: int = FLUSH_ROWS,
-    ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-        self.conn, self.run_id, self.mode, self.flush_rows = conn, run_id, mode, flush_rows
-        self.synced_at = synced_at or datetime.now(UTC)
-        self.started_at = datetime.now(UTC)
-        self.counts = LoadCounts()
-        self._seen: list[np.ndarray] = []  # keys of each chunk, rejects included
-        self._added: list[np.ndarray] = []  # keys of each chunk's merged rows
-        self._buffer: list[F] = []
-        self._rejects: list[Reject] = []
-        self._buffered = 0
-        self._staged = 0
-        self._raw_bytes = 0
-        self._files = 0
-        self._marks: list[_Mark] = []
-        self._id_files = 0
-        self._stage: Stage | None = None
-        self._in_transaction = False
-        self._state = "new"
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._state != "open":
-            return
-        self._state = "failed"
-        self._buffer.clear()
-        try:
-            self._rollback()
-        finally:
-            self._remove_stage()
-        if exc is None:
-            exc = LoadStateError(f"{self.stream} load left without finish(); rolled back")
-            self._record_failure(exc)
-            raise exc
-        self._record_failure(exc)
-
-    def _enter(self) -> None:
-        if self._state != "new":
-            raise LoadStateError("a load can be entered once")
-        use_utc(self.conn)
-        self._stage = Stage(self.conn, self.stream, self.run_id)  # clears killed loads' stages
-        self._state = "open"
-
-    def add(self, frames: F) -> LoadCounts:
-        """Queue one chunk (a page or more); staged as Parquet when `flush_rows` are queued."""
-        self._check_open()
-        self._seen.append(self._keys(frames))
-        main = self._main(frames)
-        self._added.append(self._id_array(main["id"]))
-        self._rejects.extend(frames.rejects)
-        self.counts.rejected += len(frames.rejects)
-        self._buffer.append(frames)
-        self._buffered += len(main)
-        if self._buffered >= self.flush_rows:
-            self.flush()
-        return self.counts
-
-    def flush(self) -> LoadCounts:
-        """Stage every queued chunk now (the warehouse is not touched before finish)."""
-        self._check_open()
-        stage = self._open_stage()
-        if self._buffered or self._rejects:
-            self._files += 1
-            if self._buffered:
-                (main, main_sql), (child, child_sql) = self.parts
-                frames, children = self._frames(self._buffer)
-                stage.write(main, main_sql, frames, self._files)
-                stage.write(child, child_sql, children, self._files)
-                self._staged += len(frames)
-                self._raw_bytes += int(frames["raw"].str.len().sum())
-            if self._rejects:
-                frame = pd.DataFrame(self._rejects, columns=["record_key", "reason", "raw"])
-                stage.write("rejects", "stage_rejects", frame, self._files)
-        self._buffer, self._buffered, self._rejects = [], 0, []
-        return self.counts
-
-    def mark_missing(self, seen_ids: Iterable[Any] | None = None) -> int:
-        """Full walks only: flag rows not in `seen_ids` (default: every key added); never delete.
-
-        Applied by finish(), after the merge; returns how many rows it will flag (counted now).
-        """
-        self.flush()
-        if self.mode != "full":
-            raise LoadStateError("mark_missing needs a full walk; this load is incremental")
-        if seen_ids is None:
-            seen_ids = np.concatenate(self._seen) if self._seen else []
-        mark = self._mark(f"{self.stream}_mark_missing", self._id_array(seen_ids), seen=True)
-        flagged = self._scalar(f"{self.stream}_missing_count", ids=mark.path)
-        self.counts.missing += flagged
-        return flagged
-
-    def finish(
-        self,
-        *,
-        high_water_mark: datetime | None = None,
-        total_count: int | None = None,
-        stats: Mapping[str, Any] | None = None,
-    ) -> LoadCounts:
-        """In ONE transaction: merge the stage, flag missing rows, write rejects, sync_state and
-        the sync_runs row; COMMIT, then delete the stage.
-
-        DuckDB runs it bounded (see FINISH_THREADS): it evicts cached blocks instead of growing;
-        should a statement need more, the transaction is rolled back and run again unbounded.
-        """
-        self.flush()
-        stage = self._open_stage()
-        marks = [self._mark_file(mark) for mark in self._marks]
-        stage.seal()
-        stats = dict(stats or {})
-        runs.check_stats(stats)
-        try:
-            with bounded(self.conn, f"{self._finish_memory() // 2**20}MiB", FINISH_THREADS):
-                self._commit(stage, marks, high_water_mark, total_count, stats)
-        except duckdb.OutOfMemoryException:  # rolled back: run it again without the bound
-            self._commit(stage, marks, high_water_mark, total_count, stats)
-        self._state = "committed"
-        self._remove_stage()
-        return self.counts
-
-    def _commit(
-        self,
-        stage: Stage,
-        marks: list[tuple[_Mark, str]],
-        high_water_mark: datetime | None,
-        total_count: int | None,
-        stats: Mapping[str, Any],
-    ) -> None:
-        """The finish transaction: every write of the load, then COMMIT."""
-        rejected = self.counts.rejected
-        self.counts = LoadCounts(rejected=rejected)  # set as the statements run
-        self.conn.begin()
-        self._in_transaction = True
-        try:
-            if stage.files(self.parts[0][0]):
-                self._merge(stage)
-            for mark, path in marks:
-                self.counts.missing += self._scalar(mark.query, ids=path)
-            if rejects := stage.files("rejects"):
-                params = {"rejects": rejects, "run_id": self.run_id, "stream": self.stream}
-                self._scalar("rejects_insert", **params)
-            runs.write_state(self, high_water_mark, total_count)
-            runs.write_run(self, "succeeded", stats, self.counts)
-            self.conn.commit()
-        except BaseException:
-            self._rollback()  # now: the settings are restored outside the aborted transaction
-            raise
-        self._in_transaction = False
-
-    def _finish_memory(self) -> int:
-        """finish()'s DuckDB memory limit in bytes: enough for a row group of the staged rows."""
-        width = self._raw_bytes / max(self._staged, 1) + ROW_BYTES
-        return max(FINISH_MEMORY_FLOOR, int(FINISH_MEMORY_PER_ROW_GROUP * ROW_GROUP * width))
-
-    def _rollback(self) -> None:
-        if self._in_transaction:
-            self._in_transaction = False
-            with contextlib.suppress(duckdb.TransactionException):  # e.g. COMMIT failed
-                self.conn.rollback()
-
-    # -- per stream ---------------------------------------------------------------------------
-
-    def _main(self, frames: F) -> pd.DataFrame:
-        raise NotImplementedError
-
-    def _keys(self, frames: F) -> np.ndarray:
-        raise NotImplementedError
-
-    def _id_array(self, ids: Iterable[Any]) -> np.ndarray:
-        raise NotImplementedError
-
-    def _frames(self, chunks: list[F]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The queued chunks as one frame and its children, latest version of each key."""
-        raise NotImplementedError
-
-    def _merge(self, stage: Stage) -> None:
-        """Merge the stage into the stream's tables (inside finish's transaction)."""
-        raise NotImplementedError
-
-    # -- helpers ------------------------------------------------------------------------------
-
-    def _check_open(self) -> None:
-        if self._state != "open":
-            raise LoadStateError(f"{self.stream} load is {self._state}, not open")
-
-    def _open_stage(self) -> Stage:
-        if self._stage is None:
-            raise LoadStateError(f"{self.stream} load is not open")
-        return self._stage
-
-    def _remove_stage(self) -> None:
-        if self._stage is not None:
-            self._stage.remove()
-            self._stage = None
-
-    def _scalar(self, name: str, **params: Any) -> int:
-        """Run one SQL file with bound values; return its first value when it is an integer."""
-        text = sql.query(name)
-        values = {"synced_at": self.synced_at} | params
-        bound = {k: v for k, v in values.items() if f"${k}" in text}
-        row = self.conn.execute(text, bound).fetchone()
-        return int(row[0]) if row and isinstance(row[0], int) else 0
-
-    def _count_delta(self) -> None:
-        """Add the classified stage's insert / update / unchanged counts."""
-        rows = self.conn.execute(sql.query(f"{self.stream}_delta_counts")).fetchall()
-        counts = dict(rows)
-        self.counts.inserted += counts.get("insert", 0)
-        self.counts.updated += counts.get("update", 0)
-        self.counts.unchanged += counts.get("unchanged", 0)
-
-    def _mark(self, query: str, ids: np.ndarray, *, seen: bool) -> _Mark:
-        """Stage the ids of a mark_missing* call; finish() applies it after the merge."""
-        ids = np.unique(ids)
-        self._id_files += 1
-        path = self._write_ids(ids, self._id_files)
-        mark = _Mark(query, ids, path, after=len(self._added), seen=seen)
-        self._marks.append(mark)
-        return mark
-
-    def _write_ids(self, ids: np.ndarray, number: int) -> str:
-        frame = pd.DataFrame({"id": ids})
-        return self._open_stage().write("ids", self.ids_query, frame, number)
-
-    def _mark_file(self, mark: _Mark) -> tuple[_Mark, str]:
-        """The mark and its ids file: keys added after the call count as seen again (an order
-        added after mark_missing_ids is not missing), as when each call ran at once."""
-        later = self._added[mark.after :]
-        if not later:
-            return mark, mark.path
-        again = np.concatenate(later)
-        ids = np.union1d(mark.ids, again) if mark.seen else np.setdiff1d(mark.ids, again)
-        self._id_files += 1
-        return mark, self._write_ids(ids, self._id_files)
-
-    def _record_failure(self, exc: BaseException) -> None:
-        """Write the failed sync_runs row in its own transaction; never mask the original error."""
-        try:
-            self.conn.begin()
-            message = f"{type(exc).__name__}: {exc} (rolled back after {self._staged} records)"
-            runs.write_run(self, "failed", {"message": message[:2000]}, LoadCounts())
-            self.conn.commit()
-        except Exception as inner:  # the original exception is the one that matters
-            with contextlib.suppress(duckdb.Error):
-                self.conn.rollback()
-            exc.add_note(f"warehouse: could not record the failed sync_runs row: {inner!r}")
-
-
-class OrdersLoad(_Load[OrderFrames]):
+class OrdersLoad(StagedLoad[OrderFrames]):
     """Orders stream: merge orders, replace changed orders' line items, log state changes."""
 
     stream = "orders"
@@ -403,7 +105,7 @@ class OrdersLoad(_Load[OrderFrames]):
         self._scalar("orders_unstage")
 
 
-class OffersLoad(_Load[OfferFrames]):
+class OffersLoad(StagedLoad[OfferFrames]):
     """Offers stream (always a full walk): merge offers, replace each seen offer's variants."""
 
     stream = "offers"

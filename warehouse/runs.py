@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,13 +14,32 @@ import pandas as pd
 from warehouse import sql
 
 if TYPE_CHECKING:
-    from warehouse.loads import LoadCounts, _Load
+    from warehouse.staged_load import StagedLoad
+
+
+@dataclass
+class LoadCounts:
+    """What a load did (records merged, not table rows touched); final after finish().
+
+    `rejected` and a preview of `missing` grow while the load runs; the merge counts (inserted,
+    updated, unchanged, state_changes) and the final `missing` are set by finish().
+    """
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    state_changes: int = 0
+    missing: int = 0
+
 
 #: Keys a caller may pass in `finish(stats=...)`; anything else is a typo and raises.
 STATS_KEYS = frozenset({"pages", "requests", "retries", "rate_limited", "drift", "message"})
 
 
-def write_state(load: _Load, high_water_mark: datetime | None, total_count: int | None) -> None:
+def write_state(
+    load: StagedLoad, high_water_mark: datetime | None, total_count: int | None
+) -> None:
     """Upsert the stream's sync_state row (inside the load's transaction)."""
     load.conn.execute(
         sql.query("sync_state_upsert"),
@@ -42,7 +63,7 @@ def check_stats(stats: Mapping[str, Any]) -> None:
         )
 
 
-def write_run(load: _Load, outcome: str, stats: Mapping[str, Any], counts: LoadCounts) -> None:
+def write_run(load: StagedLoad, outcome: str, stats: Mapping[str, Any], counts: LoadCounts) -> None:
     """Upsert the (run_id, stream) sync_runs row."""
     check_stats(stats)
     params: dict[str, Any] = {key: stats.get(key) for key in STATS_KEYS}
@@ -75,3 +96,16 @@ def sync_state(conn: duckdb.DuckDBPyConnection, stream: str) -> dict[str, Any] |
 def open_orders(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Orders to re-read each run: DataFrame(id, created_at, state); open and not missing."""
     return conn.execute(sql.query("open_orders")).df()
+
+
+def record_failure(load: StagedLoad, exc: BaseException) -> None:
+    """Write the failed sync_runs row in its own transaction; never mask the original error."""
+    try:
+        load.conn.begin()
+        message = f"{type(exc).__name__}: {exc} (rolled back after {load.staged} records)"
+        write_run(load, "failed", {"message": message[:2000]}, LoadCounts())
+        load.conn.commit()
+    except Exception as inner:  # the original exception is the one that matters
+        with contextlib.suppress(duckdb.Error):
+            load.conn.rollback()
+        exc.add_note(f"warehouse: could not record the failed sync_runs row: {inner!r}")

@@ -147,3 +147,22 @@ def bounded(conn: duckdb.DuckDBPyConnection, memory: str, threads: int) -> Itera
 def _set(conn: duckdb.DuckDBPyConnection, memory: str, threads: int) -> None:
     conn.execute(sql.query("stage_memory_limit_set"), {"memory": memory})
     conn.execute(sql.query("stage_threads_set"), {"threads": threads})
+
+
+#: While finish() merges, DuckDB runs on FINISH_THREADS with a memory limit (both restored
+#: after). A large append builds a whole row group (ROW_GROUP rows) in memory per thread before
+#: writing it, and without a limit DuckDB keeps every block it wrote cached. The limit is
+#: FINISH_MEMORY_PER_ROW_GROUP row groups of the staged rows' average width (raw JSON + ROW_BYTES),
+#: at least FINISH_MEMORY_FLOOR; a load that needs more is rolled back and run again unbounded.
+FINISH_THREADS = 1
+FINISH_MEMORY_FLOOR = 128 * 2**20
+FINISH_MEMORY_PER_ROW_GROUP = 1.25
+ROW_GROUP = 122_880
+ROW_BYTES = 256
+
+
+def finish_memory(raw_bytes: int, rows: int) -> str:
+    """finish()'s DuckDB memory limit: enough for a row group of the staged rows (e.g. '205MiB')."""
+    width = raw_bytes / max(rows, 1) + ROW_BYTES
+    limit = max(FINISH_MEMORY_FLOOR, int(FINISH_MEMORY_PER_ROW_GROUP * ROW_GROUP * width))
+    return f"{limit // 2**20}MiB"

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from tests.warehouse.factory import order
-from warehouse import loads, schema, stage
+from warehouse import schema, stage
 from warehouse.frames import order_frames
 from warehouse.loads import OrdersLoad
 
@@ -150,8 +150,8 @@ def test_finish_restores_duckdb_settings_and_survives_running_out_of_memory(
 ) -> None:
     settings = "select current_setting('memory_limit'), current_setting('threads')"
     before = conn.execute(settings).fetchone()
-    monkeypatch.setattr(loads, "FINISH_MEMORY_FLOOR", 2**20)  # 1 MiB: the merge cannot fit
-    monkeypatch.setattr(loads, "FINISH_MEMORY_PER_ROW_GROUP", 0.0)
+    monkeypatch.setattr(stage, "FINISH_MEMORY_FLOOR", 2**20)  # 1 MiB: the merge cannot fit
+    monkeypatch.setattr(stage, "FINISH_MEMORY_PER_ROW_GROUP", 0.0)
     with OrdersLoad(conn, run_id="r1", synced_at=T0) as load:
         load.add(order_frames([order(i) for i in range(1, 2001)]))
         load.finish()
