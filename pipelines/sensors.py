@@ -4,7 +4,8 @@ Each tick looks at the newest materialization of the `orders` asset. When it is 
 tick left work behind because of the per-tick cap), the sensor opens the warehouse read-only,
 takes `releasable_orders` minus what the `order_actions` ledger already holds, and requests one
 `release_orders` run for at most `max_orders_per_tick` of them, with a run_key derived from the
-order ids and their ledger keys (the same plan twice is the same run). It refuses (SkipReason,
+materialization and the order ids with their ledger keys (the same plan on the same sync is the
+same run; a later sync may retry a plan whose run failed before sending). It refuses (SkipReason,
 shown on the tick in the UI) when the plan is an implausible share of the open backlog, and skips
 while a sync holds the DuckDB file. It ships STOPPED: turn it on in the UI when you trust it.
 
@@ -89,10 +90,16 @@ def read_only(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
         conn.close()
 
 
-def run_key(plan: list[ledger.Planned], dry_run: bool) -> str:
-    """Deterministic per (order id, ledger key) set: the same plan is the same run."""
+def run_key(plan: list[ledger.Planned], dry_run: bool, event: int) -> str:
+    """Deterministic per orders materialization and (order id, ledger key) set.
+
+    Re-ticks on one sync ask for the same run (Dagster dedupes it); a later sync gets a new key
+    even when the plan is unchanged, because Dagster never runs a run_key twice and a run that
+    failed before sending (a 401, say) gives its claims back: the ledger, not the key, prevents
+    a second send.
+    """
     pairs = sorted((p.order_id, p.key) for p in plan)
-    digest = hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:24]
+    digest = hashlib.sha256(json.dumps([event, pairs]).encode()).hexdigest()[:24]
     return f"release-{'dry-' if dry_run else ''}{digest}"
 
 
@@ -138,7 +145,7 @@ def evaluate(
         "bulk_threshold": policy.bulk_threshold,
     }
     request = dg.RunRequest(
-        run_key=run_key(batch, policy.dry_run),
+        run_key=run_key(batch, policy.dry_run, event),
         run_config={"ops": {release_held_orders.name: {"config": config}}},
         tags={"preorders/orders": str(len(batch)), "preorders/dry_run": str(policy.dry_run)},
     )

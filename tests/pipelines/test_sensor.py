@@ -178,3 +178,16 @@ def test_a_locked_warehouse_is_a_skip_not_a_failure(instance, world):
     assert "warehouse busy" in result.skip_message
     after = tick(releasable_orders_sensor, instance, world)
     assert after.run_requests
+
+
+def test_a_plan_whose_run_never_sent_is_requested_again_after_the_next_sync(instance, world):
+    # A run that fails before sending (a 401, say) gives its claims back: the next sync plans
+    # the very same orders and keys, and Dagster never runs a run_key twice, so the key must
+    # change with the materialization while the ledger prevents any second send.
+    synced(instance)
+    first = tick(releasable_orders_sensor, instance, world)
+    synced(instance)  # the next sync; nothing was released in between
+    second = tick(releasable_orders_sensor, instance, world, cursor=first.cursor)
+    assert requested_ids(second) == requested_ids(first)
+    assert second.run_requests[0].run_key != first.run_requests[0].run_key
+    assert Cursor.parse(second.cursor).event != Cursor.parse(first.cursor).event
