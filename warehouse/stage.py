@@ -1,6 +1,6 @@
 """A load's stage: typed chunks as Parquet files, written off the warehouse's transaction.
 
-    <database dir>/.stage/<stream>/<run_id>/orders-000001.parquet, line_items-000001.parquet, ...
+    <database dir>/.stage/<database file name>/<stream>/<run_id>/orders-000001.parquet, ...
 
 A load writes each chunk here while it walks the API and merges the whole stage in one short
 transaction at the end, so the warehouse holds no uncommitted rows during the walk (DuckDB keeps
@@ -34,23 +34,26 @@ _UNITS = {"": 1, "B": 1, "BYTES": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "
 _UNITS |= {"KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}
 
 
-def database_dir(conn: duckdb.DuckDBPyConnection) -> Path | None:
-    """The directory of the connection's database file, or None for an in-memory database."""
+def database_file(conn: duckdb.DuckDBPyConnection) -> Path | None:
+    """The connection's database file, or None for an in-memory database."""
     row = conn.execute(sql.query("stage_database_path")).fetchone()
     path = row[0] if row else None
-    return Path(path).resolve().parent if path else None
+    return Path(path).resolve() if path else None
 
 
 class Stage:
     """Parquet files of one load, by part (`orders`, `line_items`, `rejects`, ...), in order."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, stream: str, run_id: str) -> None:
-        base = database_dir(conn)
-        if base is None:
+        database = database_file(conn)
+        if database is None:
             self.root: Path | None = None
             self.dir = Path(tempfile.mkdtemp(prefix=f"stoq-stage-{stream}-"))
         else:
-            self.root = base / STAGE_DIR / stream
+            # Per database file: DuckDB's lock makes its owner the only writer, so any other
+            # stage under this root belongs to a dead load; two warehouses in one folder (the
+            # demo's and yours) never touch each other's stages.
+            self.root = database.parent / STAGE_DIR / database.name / stream
             self.clear_stale()
             name = _UNSAFE.sub("_", run_id).lstrip(".") or "run"
             self.dir = self.root / name
@@ -101,7 +104,7 @@ class Stage:
         shutil.rmtree(self.dir, ignore_errors=True)
         _LIVE.discard(self.dir)
         if self.root is not None:
-            for parent in (self.root, self.root.parent):
+            for parent in (self.root, self.root.parent, self.root.parent.parent):
                 with contextlib.suppress(OSError):
                     parent.rmdir()  # only when empty
 

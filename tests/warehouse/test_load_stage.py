@@ -25,7 +25,7 @@ def snapshot(conn: duckdb.DuckDBPyConnection) -> dict[str, list[Any]]:
 
 
 def stage_root(tmp_path: Path) -> Path:
-    return tmp_path / ".stage" / "orders"
+    return tmp_path / ".stage" / "warehouse.duckdb" / "orders"
 
 
 def test_nothing_changes_before_finish_and_the_stage_is_removed_after(
@@ -176,3 +176,21 @@ def test_an_in_memory_warehouse_stages_in_a_temp_dir(tmp_path: Path) -> None:
     assert not folder.exists()
     assert memory.execute("select count(*) from orders").fetchone() == (1,)
     memory.close()
+
+
+def test_a_load_leaves_the_stage_of_another_warehouse_in_the_same_folder_alone(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # A load on demo.duckdb in the same folder, as if run by another process, is mid-walk...
+    demo = duckdb.connect(str(tmp_path / "demo.duckdb"))
+    schema.apply(demo)
+    with OrdersLoad(demo, run_id="theirs", synced_at=T0) as theirs:
+        theirs.add(order_frames([order(7)]))
+        theirs.flush()
+        stage._LIVE.clear()  # ...so this process does not know its stage is live
+        with OrdersLoad(conn, run_id="ours", synced_at=T0) as ours:
+            ours.add(order_frames([order(1)]))
+            ours.finish(stats={"pages": 1})
+        theirs.finish(stats={"pages": 1})  # its stage survived our load
+    assert demo.execute("select id from orders").fetchall() == [(7,)]
+    demo.close()
