@@ -10,7 +10,7 @@ from pipelines.cli_support import run_guarded, stoq_client
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `export` subcommand."""
     p = subparsers.add_parser("export", help="Export a report into DuckDB table report_<name>.")
-    p.add_argument("report", help="summary, revenue, by_date, by_variant, customers, ...")
+    p.add_argument("report", help="a name from the live catalog: summary, revenue, by_date, ...")
     p.add_argument("--from", dest="date_from", metavar="DATE", help="window start (inclusive)")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="window end (inclusive)")
     p.add_argument("--offer-id", metavar="UUID", help="limit to one offer")
@@ -24,7 +24,6 @@ def export(args: argparse.Namespace) -> None:
     from pipelines.jobtracking import track_job
     from pipelines.ops.exports import ExportRequest, fetch_and_load, submit
     from pipelines.resources import WarehouseResource
-    from warehouse.jobs import REPORT_TABLES
 
     request = ExportRequest(args.report, args.date_from, args.date_to, args.offer_id)
     warehouse = WarehouseResource()
@@ -41,5 +40,4 @@ def export(args: argparse.Namespace) -> None:
         )
     with warehouse.get_connection() as conn:
         rows = fetch_and_load(conn, request.report, status)
-    table = REPORT_TABLES[request.report]
-    print(f"loaded {rows} row(s) into {table} in {warehouse.resolved_path()}")
+    print(f"loaded {rows} row(s) into {request.table} in {warehouse.resolved_path()}")

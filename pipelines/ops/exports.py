@@ -15,19 +15,21 @@ from pydantic import Field
 from pipelines.jobtracking import batch_key, submit_or_attach
 from pipelines.ops.poll_job import poll_job
 from pipelines.resources import StoqResource, WarehouseResource
-from stoq import JobHandle, JobStatus, StoqClient
-from warehouse.jobs import REPORT_TABLES, load_report
-
-REPORTS = tuple(REPORT_TABLES)
+from stoq import JobHandle, JobStatus, StoqClient, errors
+from warehouse.jobs import KNOWN_REPORTS, load_report, report_table
 
 
 class DownloadFailed(RuntimeError):
     """The signed download URL did not give us the CSV (expired, missing, unreachable)."""
 
 
+class UnknownReport(ValueError):
+    """The live report catalog does not list the report."""
+
+
 @dataclass(frozen=True)
 class ExportRequest:
-    """One report export: the report name (from the fixed set) and its filters."""
+    """One report export: a well-formed report name (the catalog is checked on submit), filters."""
 
     report: str
     date_from: str | None = None
@@ -35,10 +37,12 @@ class ExportRequest:
     offer_id: str | None = None
 
     def __post_init__(self) -> None:
-        if self.report not in REPORT_TABLES:
-            raise ValueError(
-                f"unknown report {self.report!r}; expected one of {', '.join(REPORTS)}"
-            )
+        report_table(self.report)  # ValueError unless the name may name a table
+
+    @property
+    def table(self) -> str:
+        """The DuckDB table the export replaces."""
+        return report_table(self.report)
 
     def params(self) -> dict[str, Any]:
         """Keyword arguments for `StoqClient.export_report` (None values are dropped there)."""
@@ -57,16 +61,34 @@ def submit(
     run_id: str | None = None,
     log: Callable[[str], None] | None = None,
 ) -> JobHandle:
-    """Start the export, or re-attach to the one a crashed run left open."""
+    """Start the export (UnknownReport unless the live catalog lists it), or re-attach to the
+    one a crashed run left open."""
+
+    def start() -> JobHandle:
+        require_in_catalog(client, request.report, log=log)
+        return client.export_report(request.report, **request.params())
+
     return submit_or_attach(
-        client,
-        conn,
-        request.batch_key(),
-        lambda: client.export_report(request.report, **request.params()),
-        "export",
-        run_id=run_id,
-        log=log,
+        client, conn, request.batch_key(), start, "export", run_id=run_id, log=log
     )
+
+
+def require_in_catalog(
+    client: StoqClient, report: str, *, log: Callable[[str], None] | None = None
+) -> None:
+    """Raise UnknownReport unless `GET /preorders/reports` lists `report`; only when the catalog
+    cannot be read (404, an unexpected body) do the known names stand in for it."""
+    try:
+        names = sorted(
+            {str(r["name"]) for r in client.list_reports() if isinstance(r, dict) and r.get("name")}
+        )
+        source = "the catalog lists"
+    except (errors.NotFound, errors.MalformedResponse) as exc:
+        if log is not None:
+            log(f"report catalog unavailable ({exc}); checking against the known names")
+        names, source = list(KNOWN_REPORTS), "the known reports are"
+    if report not in names:
+        raise UnknownReport(f"unknown report {report!r}; {source}: {', '.join(names) or 'none'}")
 
 
 def download_csv(
@@ -116,7 +138,10 @@ def fetch_and_load(
 class ExportConfig(dg.Config):
     """Which report to export and its common filters (SPEC §5.2)."""
 
-    report: str = Field(description=f"One of: {', '.join(REPORTS)}.")
+    report: str = Field(
+        description="A report the live catalog lists (GET /preorders/reports), e.g. "
+        f"{', '.join(KNOWN_REPORTS)}."
+    )
     date_from: str = Field(default="", description="Window start (ISO 8601 date), inclusive.")
     date_to: str = Field(default="", description="Window end (ISO 8601 date), inclusive.")
     offer_id: str = Field(default="", description="Limit to one offer (UUID).")
@@ -141,7 +166,10 @@ def submit_export(
     except ValueError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     with stoq.client() as client, warehouse.get_connection() as conn:
-        handle = submit(client, conn, request, run_id=context.run_id, log=context.log.info)
+        try:
+            handle = submit(client, conn, request, run_id=context.run_id, log=context.log.info)
+        except UnknownReport as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
     return handle, request.report
 
 
@@ -155,7 +183,7 @@ def load_export(
             rows = fetch_and_load(conn, report, status)
     except DownloadFailed as exc:
         raise dg.Failure(description=str(exc)) from exc
-    table = REPORT_TABLES[report]
+    table = report_table(report)
     context.log.info(f"loaded {rows} rows into {table}")
     return dg.Output(rows, metadata={"table": table, "rows": rows, "job_id": status.job_id})
 

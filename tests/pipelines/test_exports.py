@@ -15,6 +15,7 @@ from pipelines.jobtracking import track_job
 from pipelines.ops.exports import (
     DownloadFailed,
     ExportRequest,
+    UnknownReport,
     export_report,
     fetch_and_load,
     submit,
@@ -23,6 +24,7 @@ from pipelines.resources import StoqResource, WarehouseResource
 from sandbox import DEFAULT_API_KEY, FakeClock, SandboxConfig, Shop, mock_transport, serve
 from stoq import StoqClient
 from warehouse import jobs
+from warehouse.jobs import KNOWN_REPORTS
 
 BASE_URL = "http://sandbox.test/api/v2/external"
 
@@ -120,6 +122,66 @@ def test_an_expired_download_fails_clearly_without_leaking_the_signature(shop, c
 def test_unknown_report_names_are_refused():
     with pytest.raises(ValueError, match="unknown report"):
         ExportRequest("orders; drop table jobs")
+
+
+class CatalogApi:
+    """A STOQ that lists `names` in its report catalog (or answers `catalog_status`) and accepts
+    any export; every request is recorded."""
+
+    def __init__(self, names: list[str], catalog_status: int = 200) -> None:
+        self.names = names
+        self.catalog_status = catalog_status
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path.removeprefix("/api/v2/external")
+        if request.method == "GET" and path == "/preorders/reports":
+            if self.catalog_status != 200:
+                return httpx.Response(self.catalog_status, json={"errors": ["No v2 action"]})
+            return httpx.Response(200, json={"reports": [{"name": n} for n in self.names]})
+        if request.method == "POST" and path.endswith("/export"):
+            body = {"job_id": "exp_1", "status_url": "/api/v2/external/preorders/jobs/exp_1"}
+            return httpx.Response(202, json=body)
+        return httpx.Response(404, json={"errors": ["No v2 action"]})
+
+    def posts(self) -> list[str]:
+        return [r.url.path for r in self.requests if r.method == "POST"]
+
+
+def catalog_client(api: CatalogApi, clock) -> StoqClient:
+    transport = httpx.MockTransport(api)
+    return StoqClient(DEFAULT_API_KEY, BASE_URL, transport=transport, sleep=clock.sleep)
+
+
+def test_a_report_the_live_catalog_lists_is_exported_whatever_its_name(clock, conn):
+    api = CatalogApi(["summary", "by_channel"])
+    with catalog_client(api, clock) as client:
+        handle = submit(client, conn, ExportRequest("by_channel"))
+    assert handle.job_id == "exp_1"
+    assert api.posts() == ["/api/v2/external/preorders/reports/by_channel/export"]
+    assert ExportRequest("by_channel").table == "report_by_channel"
+
+
+def test_a_known_name_the_live_catalog_lacks_is_refused_naming_the_catalog(clock, conn):
+    api = CatalogApi(["summary", "by_channel"])
+    with catalog_client(api, clock) as client, pytest.raises(UnknownReport) as caught:
+        submit(client, conn, ExportRequest("revenue"))
+    message = str(caught.value)
+    assert message == "unknown report 'revenue'; the catalog lists: by_channel, summary"
+    assert api.posts() == [] and jobs.open_jobs(conn) == []
+
+
+def test_without_a_catalog_the_known_names_stand_in(clock, conn):
+    api = CatalogApi([], catalog_status=404)
+    notes: list[str] = []
+    with catalog_client(api, clock) as client:
+        submit(client, conn, ExportRequest("by_state"), log=notes.append)
+        with pytest.raises(UnknownReport, match="the known reports are: summary, revenue"):
+            submit(client, conn, ExportRequest("by_channel"))
+    assert api.posts() == ["/api/v2/external/preorders/reports/by_state/export"]
+    assert notes[0].startswith("report catalog unavailable")
+    assert "by_state" in KNOWN_REPORTS
 
 
 # -- the Dagster job over a loopback sandbox ---------------------------------------------------

@@ -118,3 +118,22 @@ def test_load_report_rejects_unknown_names_and_keeps_the_old_table(conn, tmp_pat
     with pytest.raises(duckdb.Error):
         jobs.load_report(conn, "summary", tmp_path / "missing.csv")
     assert conn.execute("select a from report_summary").fetchall() == [(1,)]
+
+
+def test_load_report_takes_any_well_formed_name_the_known_list_lacks(conn, tmp_path):
+    csv = tmp_path / "r.csv"
+    csv.write_text("channel,orders\nweb,3\n")
+    assert "by_channel" not in jobs.KNOWN_REPORTS
+    assert jobs.load_report(conn, "by_channel", csv) == 1
+    assert conn.execute("select channel, orders from report_by_channel").fetchall() == [("web", 3)]
+
+
+@pytest.mark.parametrize(
+    "name", ["Summary", "summary\n", "1st", "_x", "a" * 42, "by-date", "x y", 'x"; drop', ""]
+)
+def test_report_names_outside_the_pattern_never_name_a_table(conn, tmp_path, name):
+    csv = tmp_path / "r.csv"
+    csv.write_text("a\n1\n")
+    with pytest.raises(ValueError, match="unknown report"):
+        jobs.load_report(conn, name, csv)
+    assert jobs.report_table("a" * 41) == "report_" + "a" * 41
