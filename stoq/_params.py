@@ -87,6 +87,13 @@ def segment(value: object, what: str) -> str:
     return quote(text, safe="")
 
 
+def json_object(body: Any, method: str, path: str) -> Record:
+    """`body` when it is a JSON object; MalformedResponse otherwise."""
+    if not isinstance(body, dict):
+        raise MalformedResponse(f"{method} {path}: expected a JSON object")
+    return body
+
+
 def int_id(value: object, what: str) -> int:
     """A Shopify id as an int (numeric strings are accepted)."""
     if isinstance(value, int) and not isinstance(value, bool):

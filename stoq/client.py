@@ -45,6 +45,7 @@ class StoqClient:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        max_retry_wait: float | None = None,
     ) -> None:
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError("api_key must be a non-empty STOQ API key (X-Auth-Token)")
@@ -68,6 +69,8 @@ class StoqClient:
             sleep=sleep,
             wall_clock=wall_clock,
             max_connections=max(10, self.concurrency * 2),
+            # A longer Retry-After raises RateLimited instead of stalling every thread.
+            max_retry_wait=max(window_seconds, 120.0) if max_retry_wait is None else max_retry_wait,
         )
 
     def __enter__(self) -> StoqClient:
@@ -264,11 +267,11 @@ class StoqClient:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return _object(self._session.request("GET", path, params=params or None), "GET", path)
+        return p.json_object(self._session.request("GET", path, params=params or None), "GET", path)
 
     def _post(self, path: str, body: Any = None) -> p.Written:
         answer, status = self._session.exchange("POST", path, body=body)
-        return p.Written(_object(answer, "POST", path), status=status)
+        return p.Written(p.json_object(answer, "POST", path), status=status)
 
     def _walk(self, listing: p.Listing, params: dict[str, Any], per_page: int | None) -> Walk:
         base = p.query(params)
@@ -290,9 +293,3 @@ class StoqClient:
             relax=lambda: p.widen_to_dates(base),  # a server taking only dates for from/to
             query=base,
         )
-
-
-def _object(body: Any, method: str, path: str) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise errors.MalformedResponse(f"{method} {path}: expected a JSON object")
-    return body

@@ -6,7 +6,7 @@
     |   +-- NotFound              404: unknown id or unregistered verb+path
     |   +-- Conflict              409: the state forbids the action; `.hint` says how to unblock
     |   +-- ValidationError       400 / 422: the request was malformed or failed the schema
-    |   +-- RateLimited           429 still returned after every retry
+    |   +-- RateLimited           429 after every retry, or asking a wait over max_retry_wait
     |   +-- ServerError           5xx still returned after every retry (reads only)
     +-- TransportError            connection failure, timeout or unparseable body after every retry
     +-- MalformedResponse         a parseable body without the shape the API documents
@@ -66,7 +66,8 @@ class ValidationError(ApiError):
 
 
 class RateLimited(ApiError):
-    """Raised on 429 once every retry is spent."""
+    """Raised on 429 once every retry is spent, or at once when the server asks for a wait
+    longer than the client's `max_retry_wait`; `.retry_after` is the wait it asked for."""
 
     def __init__(
         self,

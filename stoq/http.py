@@ -68,6 +68,7 @@ class Session:
         sleep: Callable[[float], None],
         wall_clock: Callable[[], float],
         max_connections: int,
+        max_retry_wait: float,
     ) -> None:
         self.base_url = httpx.URL(base_url)
         self.origin = origin_of(self.base_url)
@@ -85,6 +86,7 @@ class Session:
         self._stats = stats
         self._sleep = sleep
         self._wall_clock = wall_clock
+        self._max_retry_wait = max_retry_wait
 
     def close(self) -> None:
         """Close the underlying connection pool."""
@@ -144,10 +146,18 @@ class Session:
             error = self._error(method, path, response)
             if status == 429:
                 self._stats.add(rate_limited=1)
-                wait = error.retry_after if isinstance(error, errors.RateLimited) else None
+                hint = error.retry_after if isinstance(error, errors.RateLimited) else None
+                if hint is not None and hint > self._max_retry_wait:
+                    # A day-long Retry-After must not stall every thread silently: the caller
+                    # decides (error.retry_after says how long the server asked for).
+                    note = (
+                        f"asked to wait {hint:.0f}s, over max_retry_wait {self._max_retry_wait:g}s"
+                    )
+                    messages = [*error.messages, note]
+                    raise errors.RateLimited(method, path, status, messages, retry_after=hint)
                 # Pausing the shared budget holds every thread back (and the next call), not
                 # just this one.
-                self._budget.pause(self._policy.backoff(attempt) if wait is None else wait)
+                self._budget.pause(self._policy.backoff(attempt) if hint is None else hint)
                 if attempt >= self._policy.max_retries:
                     raise error
                 self._stats.add(retries=1)

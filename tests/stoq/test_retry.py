@@ -170,3 +170,35 @@ def test_retry_after_holds_back_every_thread(make_client, clock):
     assert clock.now == 0.0
     client.get_order(2)
     assert clock.now == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("asked", ["86400", "http-date"])
+def test_a_retry_after_over_max_retry_wait_raises_at_once(make_client, clock, asked):
+    if asked == "http-date":
+        asked = email.utils.formatdate(clock.time() + 86400, usegmt=True)
+    limited = reply(429, headers={"Retry-After": asked})
+    api = FakeApi().on("GET", GET_PATH, limited, reply(200, ORDER))
+    api.on("GET", "/preorders/orders/2", reply(200, {**ORDER, "id": 2}))
+    client = make_client(api)
+    with pytest.raises(errors.RateLimited, match="over max_retry_wait 120s") as caught:
+        client.get_order(1)
+    assert caught.value.retry_after == pytest.approx(86400, abs=1)
+    assert len(api.requests) == 1 and clock.sleeps == [] and clock.now == 0.0
+    client.get_order(2)  # nor is the shared budget held back for a day
+    assert clock.now == 0.0
+
+
+def test_max_retry_wait_is_configurable_and_defaults_to_the_window_or_two_minutes(
+    make_client, clock
+):
+    api = FakeApi().on("GET", GET_PATH, reply(429, headers={"Retry-After": "100"}))
+    with pytest.raises(errors.RateLimited) as caught:
+        make_client(api, max_retry_wait=30).get_order(1)
+    assert caught.value.retry_after == 100 and clock.now == 0.0
+    api.on("GET", GET_PATH, reply(429, headers={"Retry-After": "100"}), reply(200, ORDER))
+    assert make_client(api).get_order(1) == ORDER  # 100 s is within the default 120 s
+    assert clock.now == pytest.approx(100.0)
+    api.on("GET", GET_PATH, reply(429, headers={"Retry-After": "200"}), reply(200, ORDER))
+    assert make_client(api, window_seconds=300.0).get_order(1) == ORDER
+    assert clock.now == pytest.approx(300.0)
+
