@@ -157,7 +157,7 @@ class Session:
                     raise errors.RateLimited(method, path, status, messages, retry_after=hint)
                 # Pausing the shared budget holds every thread back (and the next call), not
                 # just this one.
-                self._budget.pause(self._policy.backoff(attempt) if hint is None else hint)
+                self._budget.pause(self._policy.rate_limit_wait(attempt, hint))
                 if attempt >= self._policy.max_retries:
                     raise error
                 self._stats.add(retries=1)

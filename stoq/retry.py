@@ -25,10 +25,17 @@ class RetryPolicy:
     base: float = 0.5
     cap: float = 30.0
     rng: random.Random = field(default_factory=random.Random)
+    #: The least wait after a 429, whatever the server says (`Retry-After: 0` included).
+    floor: float = 0.1
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number `attempt` (0-based): uniform in [0, cap]."""
         return self.rng.uniform(0.0, min(self.cap, self.base * 2**attempt))
+
+    def rate_limit_wait(self, attempt: int, hint: float | None) -> float:
+        """Seconds to hold back after a 429: the server's hint, but never less than this
+        attempt's backoff nor `floor`, so `Retry-After: 0` cannot make a tight loop."""
+        return max(hint or 0.0, self.backoff(attempt), self.floor)
 
 
 def is_retryable_status(status: int) -> bool:

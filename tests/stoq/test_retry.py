@@ -202,3 +202,12 @@ def test_max_retry_wait_is_configurable_and_defaults_to_the_window_or_two_minute
     assert make_client(api, window_seconds=300.0).get_order(1) == ORDER
     assert clock.now == pytest.approx(300.0)
 
+
+def test_retry_after_zero_does_not_retry_in_a_tight_loop(make_client, clock):
+    zero = reply(429, headers={"Retry-After": "0"})
+    api = FakeApi().on("GET", GET_PATH, zero, zero, zero, reply(200, ORDER))
+    client = make_client(api, rng=random.Random(3))
+    assert client.get_order(1) == ORDER
+    assert len(api.requests) == 4
+    assert len(clock.sleeps) == 3 and all(s >= 0.1 for s in clock.sleeps)
+    assert clock.now >= 0.3
