@@ -42,7 +42,14 @@ class StoqResource(dg.ConfigurableResource):
         """Retries in force: field, then $STOQ_MAX_RETRIES (read at run time), then 6."""
         if self.max_retries is not None:
             return self.max_retries
-        return int(os.environ.get("STOQ_MAX_RETRIES") or 6)
+        raw = os.environ.get("STOQ_MAX_RETRIES", "").strip()
+        try:
+            retries = int(raw or 6)
+        except ValueError:
+            raise ValueError(f"STOQ_MAX_RETRIES must be an integer (got {raw!r})") from None
+        if retries < 0:
+            raise ValueError(f"STOQ_MAX_RETRIES must be an integer >= 0 (got {raw!r})")
+        return retries
 
     def client(self) -> StoqClient:
         """A new client; use it as a context manager."""

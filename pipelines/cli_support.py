@@ -4,9 +4,9 @@
 
 Inside the body, `stoq_client()` reads STOQ_API_KEY now (MissingKey when unset: exit 2) and
 builds the client as `StoqResource` would; `open_warehouse()` opens the DuckDB file in force.
-STOQ errors, ValueErrors and a locked or unreadable DuckDB file become one line on stderr and
-exit 1; the key is scrubbed from every line printed. Lives outside `commands/`, whose every
-module is a subcommand.
+STOQ errors, ValueErrors and a locked, unreadable or uncreatable DuckDB file (an OSError) become
+one line on stderr and exit 1; the key is scrubbed from every line printed. Lives outside
+`commands/`, whose every module is a subcommand.
 """
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ def run_guarded(command: str, body: Callable[[], object]) -> int:
             return fail(command, f"warehouse unavailable: {exc}")
         if isinstance(exc, errors.StoqError | ValueError):
             return fail(command, str(exc))
+        if isinstance(exc, OSError):  # e.g. PREORDERS_DUCKDB_PATH where no folder can be made
+            return fail(command, f"warehouse unavailable: {exc}")
         raise
     return result if isinstance(result, int) else 0
 

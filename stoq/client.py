@@ -14,7 +14,7 @@ import httpx
 
 from stoq import _params as p
 from stoq import errors
-from stoq.http import Session
+from stoq.http import Session, checked_base_url
 from stoq.jobs import JobHandle, JobStatus, poll, resolve_status_url, with_grace
 from stoq.pagination import Walk
 from stoq.ratelimit import RateBudget
@@ -49,7 +49,7 @@ class StoqClient:
     ) -> None:
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError("api_key must be a non-empty STOQ API key (X-Auth-Token)")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = checked_base_url(base_url)  # ValueError unless http(s) with a host
         self.concurrency = max(1, concurrency)
         self.per_page = per_page
         self.stats = StatsRecorder()

@@ -10,7 +10,13 @@ import httpx
 
 from stoq import errors
 from stoq.ratelimit import RateBudget, cost_of
-from stoq.retry import NEVER_SENT, RetryPolicy, is_retryable_status, retry_after
+from stoq.retry import (
+    CONFIGURATION_ERRORS,
+    NEVER_SENT,
+    RetryPolicy,
+    is_retryable_status,
+    retry_after,
+)
 from stoq.stats import StatsRecorder
 
 USER_AGENT = "stoq-preorders/0.1 (+httpx)"
@@ -44,6 +50,20 @@ class TokenAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return f"TokenAuth(key={REDACTED})"
+
+
+def checked_base_url(base_url: str) -> str:
+    """The base URL without a trailing slash; ValueError unless it is http(s) with a host."""
+    try:
+        url = httpx.URL(base_url.strip())
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ValueError(f"base_url {base_url!r} is not a URL: {exc}") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(
+            f"base_url {base_url!r} must be an http:// or https:// URL with a host, e.g. "
+            "https://app.stoqapp.com/api/v2/external"
+        )
+    return base_url.strip().rstrip("/")
 
 
 def origin_of(url: httpx.URL) -> str:
@@ -116,9 +136,12 @@ class Session:
         attempt = 0
         while True:
             response = self._send(method, path, params, body)
-            if isinstance(response, httpx.TransportError):
+            if isinstance(response, Exception):
                 exc = response
                 reason = self._auth.redact(f"{type(exc).__name__}: {exc}")
+                if isinstance(exc, CONFIGURATION_ERRORS):
+                    # A bad URL or scheme fails the same way every time: never retried.
+                    raise errors.TransportError(f"{method} {path}: {reason} (not retried)") from exc
                 if write and not isinstance(exc, NEVER_SENT):
                     raise errors.WriteOutcomeUnknown(method, path, reason) from exc
                 if attempt >= self._policy.max_retries:
@@ -173,8 +196,8 @@ class Session:
 
     def _send(
         self, method: str, path: str, params: dict[str, Any] | None, body: Any
-    ) -> httpx.Response | httpx.TransportError:
-        """One attempt under the budget; a transport failure is returned, not raised."""
+    ) -> httpx.Response | httpx.TransportError | httpx.InvalidURL:
+        """One attempt under the budget; a transport failure or bad URL is returned, not raised."""
         ticket = self._budget.acquire(cost_of(method))
         self._stats.add(
             requests=1,
@@ -184,7 +207,7 @@ class Session:
         )
         try:
             return self._http.request(method, path, params=params, json=body)
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.InvalidURL) as exc:
             self._stats.add(transport_errors=1)
             return exc
         finally:

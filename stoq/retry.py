@@ -16,6 +16,9 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # Failures where the request provably never reached the server, so even a write may be resent.
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
+# Failures a retry cannot cure (a bad URL or scheme): they fail at once.
+CONFIGURATION_ERRORS = (httpx.UnsupportedProtocol, httpx.InvalidURL)
+
 
 @dataclass
 class RetryPolicy:

@@ -8,7 +8,7 @@ import random
 import httpx
 import pytest
 
-from stoq import errors
+from stoq import StoqClient, errors
 from stoq.retry import RetryPolicy
 
 from .conftest import FakeApi, fail, reply
@@ -211,3 +211,30 @@ def test_retry_after_zero_does_not_retry_in_a_tight_loop(make_client, clock):
     assert len(api.requests) == 4
     assert len(clock.sleeps) == 3 and all(s >= 0.1 for s in clock.sleeps)
     assert clock.now >= 0.3
+
+
+@pytest.mark.parametrize("exc_type", [httpx.UnsupportedProtocol, httpx.InvalidURL])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_configuration_errors_fail_at_once(make_client, clock, exc_type, method):
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise exc_type("Request URL has an unsupported protocol 'ftp://'.")
+
+    api = FakeApi().on(method, GET_PATH if method == "GET" else POST_PATH, refuse)
+    client = make_client(api)
+    with pytest.raises(errors.TransportError, match="not retried") as caught:
+        client.get_order(1) if method == "GET" else client.charge_balance(1)
+    assert not isinstance(caught.value, errors.WriteOutcomeUnknown)
+    assert len(api.requests) == 1 and clock.sleeps == []
+
+
+@pytest.mark.parametrize(
+    "base_url", ["ftp://stoq.test/api", "stoq.test/api/v2/external", "https://", "http:///x", ""]
+)
+def test_a_base_url_without_http_scheme_or_host_is_refused_up_front(base_url):
+    with pytest.raises(ValueError, match="base_url .* must be an http:// or https:// URL"):
+        StoqClient("stoq_api_key_x", base_url)
+
+
+def test_a_good_base_url_keeps_its_path_without_the_trailing_slash():
+    with StoqClient("stoq_api_key_x", "http://127.0.0.1:8000/api/v2/external/") as client:
+        assert client.base_url == "http://127.0.0.1:8000/api/v2/external"
