@@ -15,7 +15,7 @@ import httpx
 from stoq import _params as p
 from stoq import errors
 from stoq.http import Session, checked_base_url
-from stoq.jobs import JobHandle, JobStatus, poll, resolve_status_url, with_grace
+from stoq.jobs import JobHandle, JobStatus, job_id_from_url, poll, resolve_status_url
 from stoq.pagination import Walk
 from stoq.ratelimit import RateBudget
 from stoq.retry import RetryPolicy
@@ -251,10 +251,11 @@ class StoqClient:
         not_found_grace: float = 10.0,
     ) -> JobStatus:
         """Poll to completed/ready (JobFailed, JobCancelled, JobTimeout, JobNotFound otherwise);
-        a 404 within `not_found_grace` s of the first poll means "not visible yet": poll on."""
-        job_id = job.job_id if isinstance(job, JobHandle) else ""
+        a 404 within `not_found_grace` s of the first poll means "not visible yet": poll on,
+        reporting nothing to `on_status` (only 404s until the timeout: JobNotFound)."""
+        job_id = job.job_id if isinstance(job, JobHandle) else job_id_from_url(job)
         return poll(
-            with_grace(lambda: self.job_status(job), job_id, self._clock, not_found_grace),
+            lambda: self.job_status(job),
             clock=self._clock,
             sleep=self._sleep,
             timeout=timeout,
@@ -262,6 +263,8 @@ class StoqClient:
             initial_interval=initial_interval,
             max_interval=max_interval,
             on_status=on_status,
+            job_id=job_id,
+            not_found_grace=not_found_grace,
         )
 
     # -- plumbing ----------------------------------------------------------------------------

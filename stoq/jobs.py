@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from stoq import errors
 
@@ -90,23 +91,9 @@ def resolve_status_url(origin: str, status_url: str) -> str:
     return origin + status_url
 
 
-def with_grace(
-    fetch: Callable[[], JobStatus], job_id: str, clock: Callable[[], float], grace: float
-) -> Callable[[], JobStatus]:
-    """`fetch`, reading a 404 within `grace` seconds of its first call as a running job."""
-    started: list[float] = []
-
-    def fetch_with_grace() -> JobStatus:
-        if not started:
-            started.append(clock())
-        try:
-            return fetch()
-        except errors.JobNotFound:
-            if clock() - started[0] >= grace:
-                raise
-            return JobStatus(job_id=job_id, status="running")
-
-    return fetch_with_grace
+def job_id_from_url(status_url: str) -> str:
+    """The last path segment of a status URL (`.../jobs/<job_id>`): the id when nothing says."""
+    return urlsplit(status_url).path.rstrip("/").rsplit("/", 1)[-1]
 
 
 def poll(
@@ -119,15 +106,44 @@ def poll(
     initial_interval: float,
     max_interval: float,
     on_status: Callable[[JobStatus], None] | None = None,
+    job_id: str = "",
+    not_found_grace: float = 0.0,
 ) -> JobStatus:
-    """Poll until the job is done; raise JobFailed/JobCancelled/JobTimeout otherwise."""
+    """Poll until the job is done; raise JobFailed/JobCancelled/JobTimeout/JobNotFound otherwise.
+
+    A 404 (JobNotFound from `fetch`) within `not_found_grace` s of the first poll means "not
+    visible yet": poll on, reporting nothing to `on_status`. When the timeout comes first and
+    only 404s were seen, that is JobNotFound, not JobTimeout. `job_id` names the job when a
+    status body does not.
+    """
     start = last_change = clock()
     interval = initial_interval
     marker: tuple[Any, Any] | None = None
+    seen: JobStatus | None = None
     while True:
-        status = fetch()
-        if on_status is not None:
-            on_status(status)
+        try:
+            status = fetch()
+        except errors.JobNotFound as exc:
+            elapsed = clock() - start
+            if elapsed >= not_found_grace:
+                raise
+            if elapsed >= timeout:
+                if seen is None:
+                    raise errors.JobNotFound(
+                        f"job {job_id} is unknown or expired: only 404s in {elapsed:.0f}s"
+                    ) from exc
+                raise errors.JobTimeout(
+                    f"job {seen.job_id} still {seen.status} after {timeout:.0f}s", seen
+                ) from exc
+            sleep(min(interval, timeout - elapsed))
+            interval = min(interval * 2, max_interval)
+            continue
+        else:
+            if not status.job_id and job_id:
+                status = replace(status, job_id=job_id)
+            seen = status
+            if on_status is not None:
+                on_status(status)
         if status.status in DONE:
             return status
         if status.status == "failed":

@@ -138,3 +138,12 @@ def test_export_refuses_unknown_reports(cli, live):
     code, _, err = cli("export", "payroll")
     assert code == 1 and "unknown report 'payroll'" in err
     assert live.shop.count_requests("POST") == before
+
+
+def test_jobs_poll_of_an_unknown_job_prints_no_made_up_status(cli):
+    url = "/api/v2/external/preorders/orders/jobs/bulk_orders_nope"
+    code, out, err = cli("jobs", "poll", url, "--timeout", "0.3", "--interval", "0.05")
+    assert (code, out) == (1, "")
+    assert err.strip() == (
+        "preorders jobs poll: job bulk_orders_nope is unknown or expired: only 404s in 0s"
+    )

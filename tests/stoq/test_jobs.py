@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from stoq import JobHandle, JobStatus, errors
-from stoq.jobs import resolve_status_url
+from stoq.jobs import job_id_from_url, resolve_status_url
 
 from .conftest import API, FakeApi, reply
 
@@ -132,3 +132,33 @@ def test_job_status_polls_once_and_costs_a_point(make_client):
 def test_handle_without_job_id_is_malformed():
     with pytest.raises(errors.MalformedResponse):
         JobHandle.parse({"status_url": "/x"})
+
+
+def test_404s_in_the_grace_are_not_reported_as_statuses(make_client, clock):
+    not_yet = reply(404, {"errors": ["Job not found"]})
+    api = FakeApi().on("GET", STATUS_PATH, not_yet, not_yet, reply(200, status("completed", 47)))
+    seen: list[JobStatus] = []
+    result = make_client(api).poll_job(HANDLE, on_status=seen.append)
+    assert result.status == "completed" and len(api.requests) == 3
+    assert [s.status for s in seen] == ["completed"]
+
+
+def test_a_timeout_inside_the_grace_with_only_404s_is_not_found(make_client, clock):
+    api = FakeApi().on("GET", STATUS_PATH, reply(404, {"errors": ["Job not found"]}))
+    seen: list[JobStatus] = []
+    with pytest.raises(errors.JobNotFound, match=f"job {JOB_ID} is unknown or expired") as info:
+        make_client(api).poll_job(f"{API}{STATUS_PATH}", timeout=3, on_status=seen.append)
+    assert seen == [] and info.value.status is None
+    assert clock.now == pytest.approx(3.0)
+
+
+def test_a_status_url_names_the_job_when_the_body_does_not(make_client):
+    anonymous = {"status": "running", "progress": 0}
+    api = jobs_api(anonymous, {"status": "completed", "progress": 100})
+    seen: list[JobStatus] = []
+    result = make_client(api).poll_job(f"{API}{STATUS_PATH}", on_status=seen.append)
+    assert [s.job_id for s in seen] == [JOB_ID, JOB_ID] and result.job_id == JOB_ID
+
+
+def test_job_id_from_url_is_the_last_path_segment():
+    assert job_id_from_url(f"https://stoq.test{API}{STATUS_PATH}/?x=1") == JOB_ID
