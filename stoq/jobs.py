@@ -87,7 +87,9 @@ def resolve_status_url(origin: str, status_url: str) -> str:
     if status_url.startswith(("http://", "https://")):
         return status_url
     if not status_url.startswith("/"):
-        raise ValueError(f"status_url must be absolute or start with '/': {status_url!r}")
+        raise errors.MalformedResponse(
+            f"status_url must be absolute or start with '/': {status_url!r}"
+        )
     return origin + status_url
 
 

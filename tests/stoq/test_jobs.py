@@ -116,7 +116,8 @@ def test_resolve_status_url_keeps_the_port():
         resolve_status_url(origin, "/api/v2/external/jobs/x") == f"{origin}/api/v2/external/jobs/x"
     )
     assert resolve_status_url(origin, "https://other/x") == "https://other/x"
-    with pytest.raises(ValueError):
+    # Was ValueError: a bad status_url in an API answer is a malformed response, a StoqError.
+    with pytest.raises(errors.MalformedResponse, match="start with '/'"):
         resolve_status_url(origin, "jobs/x")
 
 
@@ -162,3 +163,13 @@ def test_a_status_url_names_the_job_when_the_body_does_not(make_client):
 
 def test_job_id_from_url_is_the_last_path_segment():
     assert job_id_from_url(f"https://stoq.test{API}{STATUS_PATH}/?x=1") == JOB_ID
+
+
+def test_a_relative_status_url_without_a_slash_is_a_malformed_response(make_client):
+    api = FakeApi()
+    client = make_client(api)
+    with pytest.raises(errors.MalformedResponse, match="'jobs/x'"):
+        client.poll_job(JobHandle("x", "jobs/x"))
+    with pytest.raises(errors.StoqError):
+        client.job_status("preorders/orders/jobs/x")
+    assert api.requests == []
