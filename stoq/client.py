@@ -193,7 +193,7 @@ class StoqClient:
         per_page: int | None = None,
     ) -> Walk:
         """Variants attached to any offer."""
-        ids = None if variant_ids is None else ",".join(map(str, p.int_ids(variant_ids, "id")))
+        ids = None if variant_ids is None else p.int_ids(variant_ids, "id")  # -> variant_ids[]
         params = {"offer_id": offer_id, "product_id": product_id, "variant_ids": ids}
         return self._walk(p.VARIANTS, params, per_page)
 

@@ -50,6 +50,10 @@ def test_every_endpoint_once(shop_and_client):
     assert client.get_product_variant(variant_id)["shopify_variant_id"] == variant_id
     assert [v["shopify_variant_id"] for v in client.list_product_variants(
         variant_ids=[variant_id]).all()] == [variant_id]  # fmt: skip
+    two = sorted(v["shopify_variant_id"] for v in variants[:2])
+    assert len(two) == 2  # the sandbox takes the variant_ids[] array form
+    assert sorted(v["shopify_variant_id"] for v in client.list_product_variants(
+        variant_ids=two).all()) == two  # fmt: skip
     removed = client.remove_variants(offer["id"], [variant_id])
     assert variant_id not in removed["shopify_variant_ids"]
     added = client.add_variants(offer["id"], [variant_id])

@@ -180,7 +180,8 @@ def test_list_product_variants_with_filters(make_client):
     assert records.all() == [{"shopify_variant_id": 43900910010503, "offers": []}]
     params = api.last.url.params
     assert (params["offer_id"], params["product_id"]) == (OFFER["id"], "8012345678901")
-    assert params["variant_ids"] == "1,2"
+    # Was "1,2" comma-joined: arrays go out as `variant_ids[]=1&variant_ids[]=2` (SPEC §1.7).
+    assert params.get_list("variant_ids[]") == ["1", "2"] and "variant_ids" not in params
 
 
 def test_get_product_variant(make_client):
