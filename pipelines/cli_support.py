@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -60,6 +61,21 @@ def open_warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
 
     with WarehouseResource().get_connection() as conn:
         yield conn
+
+
+#: What a Dagster home the CLI uses gets when it has no dagster.yaml: no telemetry, no banner.
+MINIMAL_DAGSTER_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+
+
+def ensure_dagster_home(home: str | os.PathLike[str]) -> Path:
+    """Create the Dagster home folder and, unless one exists, a minimal dagster.yaml in it (an
+    existing one is never overwritten); returns the folder."""
+    folder = Path(home)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "dagster.yaml"
+    if not config.exists():
+        config.write_text(MINIMAL_DAGSTER_YAML)
+    return folder
 
 
 def run_guarded(command: str, body: Callable[[], object]) -> int:

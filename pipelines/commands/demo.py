@@ -62,10 +62,11 @@ def step_backlog(demo: Demo) -> None:
 
 def step_dagster_home(demo: Demo) -> None:
     """Record the demo's runs in a Dagster home (DAGSTER_HOME, else one next to the warehouse)."""
-    home = Path(os.environ.get("DAGSTER_HOME") or Path(demo.db_path).resolve().parent / "dagster")
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    from pipelines.cli_support import ensure_dagster_home
+
+    home = ensure_dagster_home(
+        os.environ.get("DAGSTER_HOME") or Path(demo.db_path).resolve().parent / "dagster"
+    )
     os.environ["DAGSTER_HOME"] = demo.notes["dagster_home"] = str(home)
     print(f"Dagster home: {home}")
 

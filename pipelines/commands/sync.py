@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pipelines.cli_support import Echo, api_key, fail, run_guarded, scrub
+from pipelines.cli_support import Echo, api_key, ensure_dagster_home, fail, run_guarded, scrub
 
 JOB = "sync_preorders"
 ORDERS_OP = "orders_assets"
@@ -130,9 +130,13 @@ def _stream_lines(echo: Echo) -> Iterator[None]:
 
 @contextmanager
 def _instance() -> Iterator[Any]:
-    """The DAGSTER_HOME instance when one is configured, else a throwaway in-memory one."""
+    """The DAGSTER_HOME instance when one is configured (given a minimal dagster.yaml when it has
+    none, so Dagster prints no warning or telemetry banner), else a throwaway in-memory one."""
     import dagster as dg
 
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        ensure_dagster_home(home)
+    instance = dg.DagsterInstance.get() if home else None
     with instance or dg.DagsterInstance.ephemeral() as active:
         yield active

@@ -44,3 +44,15 @@ def test_a_base_url_that_is_not_http_is_refused_before_any_request(base_url, mon
     monkeypatch.setenv("STOQ_BASE_URL", base_url)
     assert main(["offers", "list"]) == 1
     assert "must be an http:// or https:// URL with a host" in one_line(capsys)
+
+
+def test_ensure_dagster_home_writes_a_minimal_yaml_but_never_overwrites_one(tmp_path):
+    from pipelines.cli_support import MINIMAL_DAGSTER_YAML, ensure_dagster_home
+
+    home = ensure_dagster_home(tmp_path / "new" / "home")
+    assert (home / "dagster.yaml").read_text() == MINIMAL_DAGSTER_YAML
+    assert "telemetry:\n  enabled: false" in MINIMAL_DAGSTER_YAML
+    assert "nux:\n  enabled: false" in MINIMAL_DAGSTER_YAML
+    (home / "dagster.yaml").write_text("run_monitoring:\n  enabled: true\n")
+    assert ensure_dagster_home(home) == home
+    assert (home / "dagster.yaml").read_text() == "run_monitoring:\n  enabled: true\n"

@@ -77,3 +77,25 @@ def test_sync_against_an_unreachable_host_says_so(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert f"cannot reach the STOQ API at {url}" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize("home", ["empty", "unset"])
+def test_sync_prints_no_dagster_banner_for_a_home_without_dagster_yaml(served, tmp_path, home):
+    env = cli_env(
+        tmp_path,
+        STOQ_API_KEY=sandbox.DEFAULT_API_KEY,
+        STOQ_BASE_URL=served.base_url,
+        PREORDERS_DUCKDB_PATH=str(tmp_path / "w.duckdb"),
+    )
+    folder = tmp_path / "fresh_home"
+    if home == "empty":
+        env["DAGSTER_HOME"] = str(folder)  # not even created yet
+    else:
+        del env["DAGSTER_HOME"]
+    done = run_cli(env, "sync")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert "Telemetry" not in done.stdout and "dagster.yaml" not in done.stdout
+    if home == "empty":
+        written = (folder / "dagster.yaml").read_text()
+        assert written == "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
