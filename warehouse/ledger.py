@@ -9,7 +9,9 @@
         ledger.settle(conn, item.key, "succeeded", http_status=202)
 
 A key is deterministic from (action, order id, the order's fingerprint as last synced, forced,
-attempt). Attempt 1.. exists only after every earlier attempt was settled `failed` (proved not
+attempt). The fingerprint covers only what the action depends on (payment fields for a charge),
+so a tag or updated_at change never opens a new key; an open row blocks any new key for its order.
+Attempt 1.. exists only after every earlier attempt was settled `failed` (proved not
 applied), so two runs computing the next key agree on it and the primary key lets one of them win.
 Every statement here autocommits: each write is its own short transaction.
 """
@@ -71,6 +73,8 @@ class OpenRow:
     forced: bool
     job_id: str | None
     created_at: datetime | None = field(default=None, compare=False)
+    sent_at: datetime | None = field(default=None, compare=False)
+    bulk: bool = False
 
 
 def action_key(action: str, order_id: int, fingerprint: str, forced: bool, attempt: int) -> str:
@@ -100,12 +104,15 @@ def awaiting_balance(
     return _candidates(conn, "ledger_awaiting_balance", offer_id=offer_id)
 
 
-def orders_by_id(conn: duckdb.DuckDBPyConnection, order_ids: Iterable[int]) -> list[Candidate]:
-    """The named orders the warehouse knows (any state), oldest first."""
+def orders_by_id(
+    conn: duckdb.DuckDBPyConnection, order_ids: Iterable[int], action: str = "release"
+) -> list[Candidate]:
+    """The named orders the warehouse knows (any state), oldest first, fingerprinted for action."""
+    _check_action(action)
     ids = sorted({int(i) for i in order_ids})
     if not ids:
         return []
-    return _candidates(conn, "ledger_orders_by_id", ids=ids)
+    return _candidates(conn, "ledger_orders_by_id", ids=ids, action=action)
 
 
 def known_created(conn: duckdb.DuckDBPyConnection) -> list[datetime]:
@@ -205,12 +212,13 @@ def mark_sent(
     keys: Sequence[str],
     *,
     job_id: str | None = None,
+    bulk: bool = False,
     now: datetime | None = None,
 ) -> set[str]:
     """Move planned rows to `sent` (committed before the request); return the keys moved."""
     if not keys:
         return set()
-    params = {"keys": list(keys), "now": _now(now), "job_id": job_id}
+    params = {"keys": list(keys), "now": _now(now), "job_id": job_id, "bulk": bulk}
     return {str(r[0]) for r in conn.execute(sql.query("ledger_mark_sent"), params).fetchall()}
 
 
@@ -252,7 +260,10 @@ def unsettled(
     """Rows to settle first: `unknown`, plus `sent`/`planned` rows older than stale_after."""
     params = {"action": action, "stale_before": _now(now) - stale_after}
     rows = conn.execute(sql.query("ledger_unsettled"), params).fetchall()
-    return [OpenRow(str(k), int(o), str(a), str(s), bool(f), j, c) for k, o, a, s, f, j, c in rows]
+    return [
+        OpenRow(str(k), int(o), str(a), str(s), bool(f), j, c, sent, bool(b))
+        for k, o, a, s, f, j, c, sent, b in rows
+    ]
 
 
 def rows(

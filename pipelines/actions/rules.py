@@ -25,6 +25,12 @@ class ActionSettings:
     job_timeout: float = 600.0
     job_stall_timeout: float = 120.0
     job_initial_interval: float = 1.0
+    # STOQ may settle a charge after answering (SPEC §3.4): until then it is `unknown`, not failed.
+    charge_pending_hold: timedelta = timedelta(hours=1)
+    # A bulk submission whose answer was lost may have created a job that still runs; we assume
+    # jobs finish or expire within an hour (the TTL is undocumented, SPEC §4.2).
+    unknown_submission_hold: timedelta = timedelta(hours=1)
+    settle_job_timeout: float = 30.0  # how long a later run polls a known job before judging
 
 
 DEFAULT_SETTINGS = ActionSettings()
@@ -38,6 +44,7 @@ class Spec:
     check: Callable[[dict[str, Any], bool], str | None]  # live order, forced -> skip reason
     applied: Callable[[dict[str, Any]], bool]  # read back: did the write take effect?
     send: Callable[[StoqClient, int, bool], dict[str, Any]]
+    settles_later: bool = False  # a 2xx may precede the effect: not applied yet is not failed
 
 
 def money(order: dict[str, Any], field: str = "total_outstanding") -> Decimal | None:
@@ -87,5 +94,6 @@ CHARGE = Spec(
     charge_blocker,
     lambda o: money(o) == 0,
     lambda client, order_id, _forced: client.charge_balance(order_id),
+    settles_later=True,
 )
 SPECS = {s.action: s for s in (RELEASE, CHARGE)}

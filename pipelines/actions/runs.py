@@ -7,13 +7,21 @@ concurrent GETs, whichever costs fewer requests; it happens after every claim is
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import duckdb
 
 from pipelines.actions.outcomes import Log, Outcome, say
 from pipelines.actions.plans import plan_charges, plan_release, unplanned
 from pipelines.actions.reads import OrderReads, read_rows
-from pipelines.actions.rules import CHARGE, DEFAULT_SETTINGS, RELEASE, ActionSettings, Spec
+from pipelines.actions.rules import (
+    CHARGE,
+    DEFAULT_SETTINGS,
+    RELEASE,
+    SPECS,
+    ActionSettings,
+    Spec,
+)
 from pipelines.actions.sending import read_back_rows, send_bulk, send_one, settle
 from stoq import StoqClient, errors
 from warehouse import ledger
@@ -64,8 +72,10 @@ def collect_balances(
 ) -> list[Outcome]:
     """Settle open charge rows, then charge the balance of each planned order (dry run default).
 
-    Charges are never retried automatically: a charge read back as not applied keeps its key
-    until the order changes, because a card charge may still land after the read.
+    Charges are never retried automatically: STOQ may settle a charge after answering, so an
+    accepted charge not yet applied stays `unknown` (read back each run) for
+    `charge_pending_hold`, then `failed`; either way the order is blocked until a payment field
+    changes (its charge fingerprint), never by a tag or updated_at change.
     """
     return _plan_and_run(
         client, conn, CHARGE, order_ids, dry_run, limit, None, run_id, settings, log,
@@ -117,7 +127,15 @@ def settle_open_rows(
             out.append(Outcome(row.order_id, row.action, "skipped", note, row.forced))
         else:
             sent.append(row)
-    out += read_back_rows(client, conn, sent) if sent else []
+    now = datetime.now(UTC)
+    # A charge may settle after its answer (SPEC §3.4): not applied within the hold is no proof.
+    pending = {
+        r.key
+        for r in sent
+        if SPECS[r.action].settles_later
+        and (r.sent_at is None or now - r.sent_at < settings.charge_pending_hold)
+    }
+    out += read_back_rows(client, conn, sent, pending=pending, settings=settings) if sent else []
     for outcome in out:
         say(log, f"settled from an earlier run: {outcome.line()}")
     return out
@@ -155,7 +173,7 @@ def _run(
     if spec is RELEASE and live and len(live) >= max(1, settings.bulk_threshold):
         out += send_bulk(client, conn, live, run_id, settings, log)
     else:
-        out += [send_one(client, conn, spec, item) for item in live]
+        out += [send_one(client, conn, spec, item, settings) for item in live]
     for outcome in out:
         say(log, outcome.line())
     return out

@@ -6,14 +6,15 @@ again; a whole batch is read back at once (`read_back_rows`, a window walk and/o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import timedelta
 from typing import Any
 
 import duckdb
 
 from pipelines.actions.outcomes import Log, Outcome, say
 from pipelines.actions.reads import OrderReads, read_rows
-from pipelines.actions.rules import NOT_APPLIED, SPECS, ActionSettings, Spec
+from pipelines.actions.rules import DEFAULT_SETTINGS, NOT_APPLIED, SPECS, ActionSettings, Spec
 from pipelines.jobtracking import batch_key, submit_or_attach, track_job
 from stoq import StoqClient, errors
 from warehouse import ledger
@@ -21,27 +22,49 @@ from warehouse.ledger import OpenRow, Planned
 
 
 def send_one(
-    client: StoqClient, conn: duckdb.DuckDBPyConnection, spec: Spec, item: Planned
+    client: StoqClient,
+    conn: duckdb.DuckDBPyConnection,
+    spec: Spec,
+    item: Planned,
+    settings: ActionSettings = DEFAULT_SETTINGS,
 ) -> Outcome:
     """Mark the row sent, POST once, settle it from the answer (read back when it is lost)."""
     if item.key not in ledger.mark_sent(conn, [item.key]):
         return Outcome(item.order_id, spec.action, "skipped", "another run settled it")
+    row = OpenRow(item.key, item.order_id, spec.action, "sent", item.forced, None, item.created_at)
+    # Just sent: a write that may settle later is still pending unless the hold is zero.
+    pending = spec.settles_later and settings.charge_pending_hold > timedelta(0)
     try:
         result = spec.send(client, item.order_id, item.forced)
     except errors.Conflict as exc:
         return settle(conn, item, spec.action, "rejected", http_status=409, hint=exc.hint)
     except (errors.WriteOutcomeUnknown, errors.MalformedResponse) as exc:
         why = exc.reason if isinstance(exc, errors.WriteOutcomeUnknown) else str(exc)
-        return read_back(client, conn, spec, item.key, item.order_id, item.forced, None, why)
+        return read_back(client, conn, spec, row, why, pending, settings)
     except errors.ApiError as exc:  # 4xx or 429 after every retry: the server refused it
         hint = "; ".join(exc.messages) or None
         return settle(conn, item, spec.action, "failed", http_status=exc.status, hint=hint,
                        note=f"not applied ({exc.status})")  # fmt: skip
     except errors.TransportError:  # the request provably never reached the server
         return settle(conn, item, spec.action, "failed", note="not sent (connection failed)")
-    note = "" if spec.applied(result) else f"accepted; order now {result.get('state')}"
     status = getattr(result, "status", None)  # the client's Written carries the real status
+    if spec.settles_later and not spec.applied(result):
+        # Accepted, effect still to come (SPEC §3.4): read it back later, never send it again.
+        ledger.settle(conn, item.key, "unknown", http_status=status, note=_accepted(spec, result))
+        return Outcome(item.order_id, spec.action, "unknown", _accepted(spec, result), item.forced)
+    note = "" if spec.applied(result) else f"accepted; order now {result.get('state')}"
     return settle(conn, item, spec.action, "succeeded", http_status=status, note=note or None)
+
+
+def _accepted(spec: Spec, result: dict[str, Any]) -> str:
+    return (
+        f"accepted, not applied yet (order {result.get('state')}); read back on later runs, "
+        f"no new {_verb(spec)} until it settles"
+    )
+
+
+def _verb(spec: Spec) -> str:
+    return "charge" if spec.action == "charge_balance" else spec.action
 
 
 def send_bulk(
@@ -93,7 +116,8 @@ def send_bulk(
     rows = [
         OpenRow(i.key, i.order_id, "release", "sent", forced, job_id, i.created_at) for i in items
     ]
-    return read_back_rows(client, conn, rows, why, still_running)
+    pending = {r.key for r in rows} if still_running else set()
+    return read_back_rows(client, conn, rows, why, pending, settings)
 
 
 def read_back_rows(
@@ -101,73 +125,85 @@ def read_back_rows(
     conn: duckdb.DuckDBPyConnection,
     rows: Sequence[OpenRow],
     why: str = "outcome unknown",
-    still_running: bool = False,
+    pending: Collection[str] = (),
+    settings: ActionSettings = DEFAULT_SETTINGS,
 ) -> list[Outcome]:
-    """Settle sent rows from one batched read of their orders (see `reads`), one Outcome each."""
+    """Settle sent rows from one batched read of their orders (see `reads`), one Outcome each.
+
+    Rows whose key is in `pending` may still take effect: not applied keeps them `unknown`.
+    """
     try:
         reads = read_rows(client, conn, rows)
     except errors.Unauthorized as exc:  # as each GET would have failed: every row stays unknown
         reads = OrderReads()
         reads.failed = {r.order_id: exc for r in rows}
-    out = []
-    for r in rows:
-        order, failure = reads.get(r.order_id), reads.failed.get(r.order_id)
-        spec = SPECS[r.action]
-        out.append(
-            _judge(conn, spec, r.key, r.order_id, r.forced, r.job_id, order, failure, why,
-                   still_running)
+    return [
+        _judge(
+            conn,
+            SPECS[r.action],
+            r,
+            reads.get(r.order_id),
+            reads.failed.get(r.order_id),
+            why,
+            r.key in pending,
+            settings,
         )  # fmt: skip
-    return out
+        for r in rows
+    ]
 
 
 def read_back(
     client: StoqClient,
     conn: duckdb.DuckDBPyConnection,
     spec: Spec,
-    key: str,
-    order_id: int,
-    forced: bool,
-    job_id: str | None,
+    row: OpenRow,
     why: str = "outcome unknown",
-    still_running: bool = False,
+    pending: bool = False,
+    settings: ActionSettings = DEFAULT_SETTINGS,
 ) -> Outcome:
     """Settle a sent row from what the order shows now (one GET); `unknown` if it can't be read."""
     try:
-        order, failure = client.get_order(order_id), None
+        order, failure = client.get_order(row.order_id), None
     except errors.StoqError as exc:
         order, failure = None, exc
-    return _judge(conn, spec, key, order_id, forced, job_id, order, failure, why, still_running)
+    return _judge(conn, spec, row, order, failure, why, pending, settings)
 
 
 def _judge(
     conn: duckdb.DuckDBPyConnection,
     spec: Spec,
-    key: str,
-    order_id: int,
-    forced: bool,
-    job_id: str | None,
+    row: OpenRow,
     order: dict[str, Any] | None,
     failure: errors.StoqError | None,
     why: str,
-    still_running: bool,
+    pending: bool,
+    settings: ActionSettings,
 ) -> Outcome:
     """Settle one sent row from its order as read back (None with no failure: a 404)."""
 
     def done(status: str, note: str) -> Outcome:
-        ledger.settle(conn, key, status, note=note, job_id=job_id)
-        return Outcome(order_id, spec.action, status, note, forced, job_id=job_id)
+        ledger.settle(conn, row.key, status, note=note, job_id=row.job_id)
+        return Outcome(row.order_id, spec.action, status, note, row.forced, job_id=row.job_id)
 
+    verb = _verb(spec)
     if order is None:
         name = type(failure).__name__ if failure is not None else "NotFound"
-        return done("unknown", f"{why}; read-back failed ({name})")
+        return done("unknown", f"{why}; read-back failed ({name}); no new {verb} until it settles")
     if spec.applied(order):
         return done("succeeded", f"applied (read back after {why})")
-    if still_running:
-        return done("unknown", f"{why}; not applied yet")
-    blocker = spec.check(order, forced)
-    if job_id is not None and blocker is not None:
+    if pending:
+        return done("unknown", f"{why}; not applied yet; read back on later runs, no new {verb} "
+                               "until it settles")  # fmt: skip
+    blocker = spec.check(order, row.forced)
+    if row.job_id is not None and blocker is not None:
         # A swallowed per-item failure whose cause the order shows: a business outcome.
         return done("rejected", f"{NOT_APPLIED}: {blocker}")
+    if spec.settles_later:
+        # It may still land after this read: never charge again on our own (SPEC §1.8).
+        return done("failed", f"{NOT_APPLIED} {settings.charge_pending_hold} after sending; not "
+                              "charged again until a payment field changes (charged_at, paid, "
+                              "financial_status, total_outstanding); charge by hand if still "
+                              "owed")  # fmt: skip
     return done("failed", NOT_APPLIED)
 
 

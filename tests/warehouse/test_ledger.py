@@ -84,8 +84,11 @@ def test_a_rejection_blocks_until_the_order_changes(conn):
     assert ledger.mark_sent(conn, [item.key]) == {item.key}
     ledger.settle(conn, item.key, "rejected", http_status=409, hint="Charge the balance first")
     assert [c.order_id for c in ledger.next_keys(conn, "release", ledger.releasable(conn))] == [2]
-    # A later sync shows order 1 changed: new fingerprint, new key, eligible again.
+    # A change a release does not depend on (tags, updated_at) keeps the same key: still blocked.
     _load(conn, [order(1, state="balance_collected", tags=["vip"])], run_id="r2")
+    assert [c.order_id for c in ledger.next_keys(conn, "release", ledger.releasable(conn))] == [2]
+    # A later sync shows a release field changed (the hold): new fingerprint, new key, eligible.
+    _load(conn, [order(1, state="balance_collected", fulfillment_status="scheduled")], "r3")
     again = ledger.next_keys(conn, "release", ledger.releasable(conn))
     assert [c.order_id for c in again] == [1, 2]
     assert again[0].key != item.key and again[0].attempt == 0
