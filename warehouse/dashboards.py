@@ -62,8 +62,8 @@ def read(conn: duckdb.DuckDBPyConnection, view: str) -> pd.DataFrame:
 def key_figures(conn: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The one row of `report_key_figures` as plain Python values (None for SQL nulls)."""
     frame = read(conn, "report_key_figures")
-    record = frame.astype(object).where(frame.notna(), None).iloc[0].to_dict()
-    return {str(k): _plain(v) for k, v in record.items()}
+    record = frame.iloc[0].to_dict()
+    return {str(k): None if _isna(v) else _plain(v) for k, v in record.items()}
 
 
 def backlog_by_offer_state(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -112,3 +112,8 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return value
+
+
+def _isna(value: Any) -> bool:
+    """True for SQL nulls as pandas hands them over (None, NaN, NaT, pd.NA)."""
+    return value is None or (not isinstance(value, (list, dict)) and bool(pd.isna(value)))

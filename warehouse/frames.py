@@ -196,11 +196,11 @@ def _drop_rejected(
     rows = sorted(bad)
     for row in rows:
         rejects.append(Reject(str(frame.at[row, "id"]), bad[row], str(frame.at[row, "raw"])))
-    keep = np.ones(len(frame), dtype=bool)
-    keep[rows] = False
-    dropped = frame["id"].iloc[rows]
+    positions = np.asarray(rows, dtype=np.int64)
+    dropped = frame["id"].iloc[positions]
+    kept = frame.drop(index=frame.index[positions])
     kept_children = children[~children.iloc[:, 0].isin(dropped)]
-    return frame[keep].reset_index(drop=True), kept_children.reset_index(drop=True)
+    return kept.reset_index(drop=True), kept_children.reset_index(drop=True)
 
 
 def _line_frame(lines: dict[str, Any]) -> pd.DataFrame:
