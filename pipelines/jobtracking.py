@@ -109,6 +109,37 @@ def track_job(
         raise
 
 
+def may_still_act(
+    client: StoqClient, conn: Connection, handle: JobHandle, **poll: Any
+) -> tuple[bool, str]:
+    """Poll like `track_job(**poll)`; (whether the job may still act, why) instead of raising.
+
+    Only a terminal answer (completed, failed, cancelled, or 404 after the grace: expired) says
+    the job is done acting; a timeout, a stall or a failed poll leaves it possibly running.
+    """
+    try:
+        status = track_job(client, conn, handle, **poll)
+    except (errors.JobFailed, errors.JobCancelled, errors.JobNotFound) as exc:
+        return False, f"bulk job {handle.job_id} ended ({type(exc).__name__})"
+    except errors.StoqError as exc:
+        return True, f"bulk job {handle.job_id} may still run ({type(exc).__name__})"
+    return False, f"bulk job {handle.job_id} {status.status}"
+
+
+def known_job_may_still_act(
+    client: StoqClient, conn: duckdb.DuckDBPyConnection, job_id: str, **poll: Any
+) -> tuple[bool, str] | None:
+    """`may_still_act` for a job persisted in `jobs` (None when it is not there)."""
+    row = jobs_table.get_job(conn, job_id)
+    if row is None:
+        return None
+    if jobs_table.is_finished(row):
+        return False, f"bulk job {job_id} ended ({row.get('last_status')})"
+    poll.setdefault("kind", row["kind"])
+    poll.setdefault("batch_key", row["batch_key"])
+    return may_still_act(client, conn, handle_from_row(row), **poll)
+
+
 def handle_from_row(row: dict[str, Any]) -> JobHandle:
     """Rebuild a JobHandle from a `jobs` row (status_url exactly as the API returned it)."""
     return JobHandle(

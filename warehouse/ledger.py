@@ -222,6 +222,12 @@ def mark_sent(
     return {str(r[0]) for r in conn.execute(sql.query("ledger_mark_sent"), params).fetchall()}
 
 
+def attach_job(conn: duckdb.DuckDBPyConnection, keys: Sequence[str], job_id: str) -> None:
+    """Record the bulk job carrying sent rows (right after submission, before the first poll)."""
+    if keys:
+        conn.execute(sql.query("ledger_attach_job"), {"keys": list(keys), "job_id": job_id})
+
+
 def settle(
     conn: duckdb.DuckDBPyConnection,
     key: str,

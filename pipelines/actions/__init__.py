@@ -17,8 +17,8 @@ read back, because the job swallows per-item failures. `force` is sent only when
 a reason.
 
 Modules: `rules` (checks, read-back tests, settings), `plans` (warehouse only), `runs` (the entry
-points), `reads` (batched order reads), `sending` (POSTs, the bulk job, read-back), `outcomes`
-(what a run reports).
+points), `settling` (rows earlier runs left open), `reads` (batched order reads), `sending`
+(POSTs, the bulk job, read-back), `outcomes` (what a run reports).
 """
 
 from pipelines.actions.outcomes import Log, Outcome, counts, summary
@@ -37,12 +37,8 @@ from pipelines.actions.rules import (
     money,
     release_blocker,
 )
-from pipelines.actions.runs import (
-    ForceWithoutReason,
-    collect_balances,
-    release_orders,
-    settle_open_rows,
-)
+from pipelines.actions.runs import ForceWithoutReason, collect_balances, release_orders
+from pipelines.actions.settling import settle_open_rows
 
 __all__ = [
     "CHARGE",

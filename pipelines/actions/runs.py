@@ -7,7 +7,6 @@ concurrent GETs, whichever costs fewer requests; it happens after every claim is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import duckdb
 
@@ -18,11 +17,11 @@ from pipelines.actions.rules import (
     CHARGE,
     DEFAULT_SETTINGS,
     RELEASE,
-    SPECS,
     ActionSettings,
     Spec,
 )
-from pipelines.actions.sending import read_back_rows, send_bulk, send_one, settle
+from pipelines.actions.sending import send_bulk, send_one, settle
+from pipelines.actions.settling import settle_open_rows
 from stoq import StoqClient, errors
 from warehouse import ledger
 from warehouse.ledger import Planned
@@ -107,38 +106,6 @@ def _plan_and_run(
     plan = full[:limit] if limit else full
     done += unplanned(conn, spec.action, order_ids, full, plan, force)
     return done + _run(client, conn, spec, plan, dry_run, force_reason, run_id, settings, log)
-
-
-def settle_open_rows(
-    client: StoqClient,
-    conn: duckdb.DuckDBPyConnection,
-    action: str | None = None,
-    settings: ActionSettings = DEFAULT_SETTINGS,
-    *,
-    log: Log | None = None,
-) -> list[Outcome]:
-    """Settle rows earlier runs left open: planned -> failed (never sent), others by read-back."""
-    out = []
-    sent = []
-    for row in ledger.unsettled(conn, action, stale_after=settings.stale_after):
-        if row.status == "planned":  # claimed, never sent: give the claim back
-            ledger.unclaim(conn, row.key)
-            note = "an earlier run stopped before sending; planned again"
-            out.append(Outcome(row.order_id, row.action, "skipped", note, row.forced))
-        else:
-            sent.append(row)
-    now = datetime.now(UTC)
-    # A charge may settle after its answer (SPEC §3.4): not applied within the hold is no proof.
-    pending = {
-        r.key
-        for r in sent
-        if SPECS[r.action].settles_later
-        and (r.sent_at is None or now - r.sent_at < settings.charge_pending_hold)
-    }
-    out += read_back_rows(client, conn, sent, pending=pending, settings=settings) if sent else []
-    for outcome in out:
-        say(log, f"settled from an earlier run: {outcome.line()}")
-    return out
 
 
 def _run(

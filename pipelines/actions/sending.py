@@ -15,7 +15,7 @@ import duckdb
 from pipelines.actions.outcomes import Log, Outcome, say
 from pipelines.actions.reads import OrderReads, read_rows
 from pipelines.actions.rules import DEFAULT_SETTINGS, NOT_APPLIED, SPECS, ActionSettings, Spec
-from pipelines.jobtracking import batch_key, submit_or_attach, track_job
+from pipelines.jobtracking import batch_key, may_still_act, submit_or_attach
 from stoq import StoqClient, errors
 from warehouse import ledger
 from warehouse.ledger import OpenRow, Planned
@@ -75,14 +75,19 @@ def send_bulk(
     settings: ActionSettings,
     log: Log | None,
 ) -> list[Outcome]:
-    """One bulk_release job for the batch, then every order read back (items fail silently)."""
-    sent = ledger.mark_sent(conn, [i.key for i in items])
+    """One bulk_release job for the batch, then every order read back (items fail silently).
+
+    Rows stay `unknown` while the job may still act (timeout, stall, failed poll, or a lost
+    submission): a later run asks the job (by the job_id on the rows) before judging them.
+    """
+    sent = ledger.mark_sent(conn, [i.key for i in items], bulk=True)
     items = [i for i in items if i.key in sent]
     if not items:
         return []
     forced = items[0].forced
-    key = batch_key("bulk_release", keys=sorted(i.key for i in items))
-    job_id, still_running, why = None, False, "bulk job"
+    keys = sorted(i.key for i in items)
+    key = batch_key("bulk_release", keys=keys)
+    job_id = None
     try:
         handle = submit_or_attach(
             client,
@@ -93,8 +98,16 @@ def send_bulk(
             run_id=run_id,
             log=log,
         )
+    except errors.WriteOutcomeUnknown:
+        # The job may exist and run later: rows stay open (see unknown_submission_hold).
+        running, why = True, "bulk submission outcome unknown"
+    except errors.StoqError as exc:  # refused, or provably never sent: no job acts on them
+        running, why = False, f"bulk submission failed ({type(exc).__name__})"
+        say(log, f"bulk release was not submitted: {exc}")
+    else:
         job_id = handle.job_id
-        track_job(
+        ledger.attach_job(conn, keys, job_id)  # before the first poll: a crash keeps the link
+        running, why = may_still_act(
             client,
             conn,
             handle,
@@ -105,18 +118,13 @@ def send_bulk(
             stall_timeout=settings.job_stall_timeout,
             initial_interval=settings.job_initial_interval,
         )
-    except errors.WriteOutcomeUnknown:
-        # The job may exist and run later: leave the rows open rather than ever re-posting now.
-        still_running, why = True, "bulk submission outcome unknown"
-    except errors.JobTimeout as exc:
-        still_running, why = True, f"bulk job still running ({exc})"
-    except errors.StoqError as exc:  # submit refused or lost, job failed/cancelled/expired
-        why = f"bulk job: {type(exc).__name__}"
-        say(log, f"bulk release did not complete cleanly: {exc}")
+        if running:
+            say(log, f"{why}: its orders stay unknown until a later run sees it end")
     rows = [
-        OpenRow(i.key, i.order_id, "release", "sent", forced, job_id, i.created_at) for i in items
+        OpenRow(i.key, i.order_id, "release", "sent", forced, job_id, i.created_at, bulk=True)
+        for i in items
     ]
-    pending = {r.key for r in rows} if still_running else set()
+    pending = {r.key for r in rows} if running else set()
     return read_back_rows(client, conn, rows, why, pending, settings)
 
 

@@ -2,6 +2,8 @@
 
 Charges may settle after their 202 (SPEC §3.4) and a later sync changes the order's raw
 (updated_at, tags): neither may open a second charge. Release keys ignore unrelated changes too.
+A bulk job may still act after a timeout, a crash while polling or a lost submission: its rows
+stay open until the job is seen to end (or the submission hold passes).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 
 from pipelines import actions
 from pipelines.actions import ActionSettings
-from tests.pipelines.test_release_support import World, make_world
+from tests.pipelines.test_release_support import SINGLE_RELEASE, World, applied, make_world
 from warehouse import ledger
 
 CHARGE_POST = re.compile(r"/preorders/orders/(\d+)/payments/charge_balance$")
@@ -152,3 +154,106 @@ def test_named_orders_get_the_same_fingerprint_as_the_plan(world, action):
     found = listed(world.conn)
     named = ledger.orders_by_id(world.conn, [c.order_id for c in found], action)
     assert {c.order_id: c.fingerprint for c in found} == {c.order_id: c.fingerprint for c in named}
+
+
+BULK = ActionSettings(
+    bulk_threshold=1, stale_after=timedelta(0), job_initial_interval=1.0, job_timeout=3.0
+)
+SINGLES = ActionSettings(bulk_threshold=10_000, stale_after=timedelta(0))
+
+
+@pytest.fixture
+def slow_jobs(tmp_path):
+    w = make_world(tmp_path, orders=80, job_steps=50)
+    yield w
+    w.close()
+
+
+def single_release_posts(world: World) -> int:
+    return sum(
+        1 for e in world.shop.log if e["method"] == "POST" and SINGLE_RELEASE.search(e["path"])
+    )
+
+
+def assert_released_at_most_once(world: World) -> None:
+    assert set(applied(world.shop, world.transport.sent).values()) <= {1}
+
+
+def test_a_bulk_job_still_running_is_not_judged_and_its_orders_not_sent_again(slow_jobs):
+    world = slow_jobs
+    with world.client() as client:
+        first = actions.release_orders(client, world.conn, settings=BULK)
+    pending = {o.order_id for o in first if o.status == "unknown"}
+    ((job_id, status),) = world.conn.execute("select job_id, last_status from jobs").fetchall()
+    assert pending and status == "running"
+    rows = [r for r in ledger.rows(world.conn, action="release") if r["order_id"] in pending]
+    assert {r["job_id"] for r in rows} == {job_id}
+    with world.client() as client:  # the next run: the job is still queued server-side
+        second = actions.release_orders(client, world.conn, settings=SINGLES)
+    assert not world.shop.jobs.jobs[job_id].terminal
+    # Polling advanced the job: what it processed reads back released, the rest stays open.
+    still = [o for o in second if o.order_id in pending and o.status != "succeeded"]
+    assert still and {o.status for o in still} == {"unknown"}
+    assert all(f"bulk job {job_id} may still run" in o.detail for o in still)
+    assert single_release_posts(world) == 0
+    assert {r["status"] for r in ledger.rows(world.conn, action="release")} <= {
+        "succeeded",
+        "unknown",
+    }
+    patient = ActionSettings(
+        bulk_threshold=10_000, stale_after=timedelta(0), settle_job_timeout=600
+    )
+    with world.client() as client:  # once the job ends its orders are read back as released
+        third = actions.release_orders(client, world.conn, settings=patient)
+    assert {o.order_id for o in third if o.status == "succeeded"} == {o.order_id for o in still}
+    assert single_release_posts(world) == 0
+    assert_released_at_most_once(world)
+
+
+def test_a_crash_while_polling_leaves_the_job_on_the_rows(slow_jobs):
+    world = slow_jobs
+
+    def crash_on_poll(request, entry):
+        if "/preorders/orders/jobs/" in request.url.path:
+            raise RuntimeError("the process died while polling")
+
+    world.transport.after = crash_on_poll
+    with world.client() as client, pytest.raises(RuntimeError):
+        actions.release_orders(client, world.conn, settings=BULK)
+    world.transport.after = None
+    rows = ledger.rows(world.conn, action="release")
+    assert {r["status"] for r in rows} == {"sent"} and len({r["job_id"] for r in rows}) == 1
+    with world.client() as client:
+        again = actions.release_orders(client, world.conn, settings=SINGLES)
+    # The job is polled first: still running, so what it has not processed stays unknown.
+    assert "unknown" in {o.status for o in again} <= {"unknown", "succeeded"}
+    assert single_release_posts(world) == 0
+    assert_released_at_most_once(world)
+
+
+def test_a_lost_bulk_submission_is_held_then_judged_and_sent_once(tmp_path):
+    world = make_world(tmp_path, orders=80)
+    try:
+        ids = {c.order_id for c in ledger.releasable(world.conn)}
+        world.shop.set_chaos(drop_after_apply=1.0)
+        with world.client() as client:
+            first = actions.release_orders(client, world.conn, settings=BULK)
+        assert {o.status for o in first} == {"unknown"}
+        assert {r["job_id"] for r in ledger.rows(world.conn, action="release")} == {None}
+        world.shop.set_chaos(drop_after_apply=0.0)
+        with world.client() as client:  # within the hold: nothing is judged, nothing sent
+            held = actions.release_orders(client, world.conn, settings=SINGLES)
+        assert {o.status for o in held} == {"unknown"} and len(held) == len(ids)
+        assert all("bulk submission outcome unknown" in o.detail for o in held)
+        assert single_release_posts(world) == 0
+        later = ActionSettings(
+            bulk_threshold=10_000, stale_after=timedelta(0), unknown_submission_hold=timedelta(0)
+        )
+        with world.client() as client:
+            judged = actions.release_orders(client, world.conn, settings=later)
+        assert {o.order_id for o in judged if o.status == "failed"} == ids
+        assert {o.order_id for o in judged if o.status == "succeeded"} == ids
+        assert single_release_posts(world) == len(ids)
+        assert_released_at_most_once(world)
+    finally:
+        world.close()

@@ -245,8 +245,14 @@ def test_lost_bulk_submission_stays_unknown_then_is_settled_and_retried_once(wor
         first = actions.release_orders(client, world.conn, settings=BULK)
     assert {o.status for o in first} == {"unknown"}  # the job may still run: never re-posted
     world.shop.set_chaos(drop_after_apply=0.0)
+    posts = world.shop.count_requests("POST")
+    with world.client() as client:  # within unknown_submission_hold: still unknown, nothing sent
+        held = actions.release_orders(client, world.conn, settings=BULK)
+    assert {o.status for o in held} == {"unknown"} and len(held) == len(ids)
+    assert world.shop.count_requests("POST") == posts
+    later = replace(BULK, unknown_submission_hold=timedelta(0))  # the hold has passed
     with world.client() as client:
-        second = actions.release_orders(client, world.conn, settings=BULK)
+        second = actions.release_orders(client, world.conn, settings=later)
     settled = [o for o in second if "read back" in o.detail and o.status == "failed"]
     assert len(settled) == len(ids)  # the orphaned job never ran in the sandbox
     assert {o.order_id for o in second if o.status == "succeeded"} == ids
