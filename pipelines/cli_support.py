@@ -108,7 +108,7 @@ def run_actions(
     """Run a ledger action (release, charge) and echo a line per order plus a summary.
 
     Without `needs_key` and without a key (a dry run) `act` gets no client. Exit code 1 when an
-    order failed or its outcome is unknown.
+    order failed, its outcome is unknown, or it could not be sent at all (so cron sees it).
     """
     from pipelines.actions import summary
 
@@ -119,7 +119,7 @@ def run_actions(
         for outcome in outcomes:
             echo(outcome.line())
         echo(summary(outcomes))
-        return 1 if any(o.status in ("failed", "unknown") for o in outcomes) else 0
+        return 1 if any(o.status in ("failed", "unknown", "not_sent") for o in outcomes) else 0
 
     return run_guarded(command, body)
 

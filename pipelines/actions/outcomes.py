@@ -10,7 +10,8 @@ Log = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Outcome:
-    """One order's result: planned (dry run), succeeded, rejected, failed, unknown, skipped."""
+    """One order's result: planned (dry run), succeeded, rejected, failed, unknown, skipped, or
+    not_sent (the order could not be re-read, so nothing went out; the next run tries again)."""
 
     order_id: int
     action: str

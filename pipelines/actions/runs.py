@@ -168,7 +168,7 @@ def _pre_check(
     if failure is not None:
         ledger.unclaim(conn, item.key)  # nothing was sent: the next run may try again
         note = f"not sent: the order could not be read ({type(failure).__name__}); retried next run"
-        return Outcome(item.order_id, spec.action, "skipped", note, item.forced)
+        return Outcome(item.order_id, spec.action, "not_sent", note, item.forced)
     order = reads.get(item.order_id)
     if order is None:
         return settle(conn, item, spec.action, "skipped", note="order not found (404)")
