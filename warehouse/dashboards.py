@@ -56,6 +56,7 @@ def read(conn: duckdb.DuckDBPyConnection, view: str) -> pd.DataFrame:
         raise ValueError(f"not a dashboard view: {view!r}")
     if not has_view(conn, view):
         return pd.DataFrame()
+    # Identifiers cannot be bound; both come from the fixed VIEWS mapping checked above.
     return conn.execute(f"select * from {view} order by {VIEWS[view]}").df()
 
 

@@ -156,6 +156,7 @@ def load_report(
     conn.begin()
     try:
         conn.execute(statement, params)
+        # An identifier cannot be bound; `table` passed report_table's strict pattern.
         row = conn.execute(f"select count(*) from {table}").fetchone()
     except BaseException:
         conn.rollback()

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from warehouse import sql
-from warehouse.frames import OfferFrames, OrderFrames, concat_chunks, keep_latest
+from warehouse.frames import OfferFrames, OrderFrames
 from warehouse.runs import LoadCounts, open_orders, sync_state
 from warehouse.stage import Stage
 from warehouse.staged_load import FLUSH_ROWS, MODES, StagedLoad
@@ -48,6 +48,7 @@ class OrdersLoad(StagedLoad[OrderFrames]):
     """Orders stream: merge orders, replace changed orders' line items, log state changes."""
 
     stream = "orders"
+    child_key = "order_id"
     parts = (("orders", "stage_orders"), ("line_items", "stage_order_line_items"))
     ids_query = "stage_order_ids"
 
@@ -86,11 +87,8 @@ class OrdersLoad(StagedLoad[OrderFrames]):
         self.counts.missing += flagged
         return flagged
 
-    def _frames(self, chunks: list[OrderFrames]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        orders = concat_chunks([c.orders for c in chunks])
-        items = concat_chunks([c.line_items for c in chunks])
-        orders, items = keep_latest(orders, items, "order_id")
-        return orders, items
+    def _children(self, frames: OrderFrames) -> pd.DataFrame:
+        return frames.line_items
 
     def _merge(self, stage: Stage) -> None:
         orders = stage.files("orders")
@@ -109,6 +107,7 @@ class OffersLoad(StagedLoad[OfferFrames]):
     """Offers stream (always a full walk): merge offers, replace each seen offer's variants."""
 
     stream = "offers"
+    child_key = "offer_id"
     parts = (("offers", "stage_offers"), ("offer_variants", "stage_offer_variants"))
     ids_query = "stage_offer_ids"
 
@@ -126,11 +125,8 @@ class OffersLoad(StagedLoad[OfferFrames]):
     def _id_array(self, ids: Iterable[Any]) -> np.ndarray:
         return np.asarray([str(i) for i in ids], dtype=object)
 
-    def _frames(self, chunks: list[OfferFrames]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        offers = concat_chunks([c.offers for c in chunks])
-        links = concat_chunks([c.offer_variants for c in chunks])
-        offers, links = keep_latest(offers, links, "offer_id")
-        return offers, links
+    def _children(self, frames: OfferFrames) -> pd.DataFrame:
+        return frames.offer_variants
 
     def _merge(self, stage: Stage) -> None:
         offers = stage.files("offers")
@@ -147,14 +143,3 @@ class OffersLoad(StagedLoad[OfferFrames]):
 def known_created_at(conn: duckdb.DuckDBPyConnection) -> list[datetime]:
     """created_at of every order the API still returns (not missing_from_api), oldest first."""
     return [row[0] for row in conn.execute(sql.query("known_created_at")).fetchall()]
-
-
-__all__ = [
-    "FLUSH_ROWS",
-    "LoadCounts",
-    "OffersLoad",
-    "OrdersLoad",
-    "known_created_at",
-    "open_orders",
-    "sync_state",
-]

@@ -15,7 +15,7 @@ import pandas as pd
 
 from warehouse import runs, sql
 from warehouse.errors import LoadStateError
-from warehouse.frames import OfferFrames, OrderFrames, Reject
+from warehouse.frames import OfferFrames, OrderFrames, Reject, concat_chunks, keep_latest
 from warehouse.runs import LoadCounts
 from warehouse.schema import use_utc
 from warehouse.stage import FINISH_THREADS, Stage, bounded, finish_memory
@@ -40,6 +40,7 @@ class StagedLoad(Generic[F]):
     """A unit of work for one stream: stage chunks while open, merge and commit in finish()."""
 
     stream: ClassVar[str]
+    child_key: ClassVar[str]  # the children's column holding the parent key
     parts: ClassVar[tuple[tuple[str, str], tuple[str, str]]]  # (file prefix, stage query) x2
     ids_query: ClassVar[str]
 
@@ -224,9 +225,16 @@ class StagedLoad(Generic[F]):
     def _id_array(self, ids: Iterable[Any]) -> np.ndarray:
         raise NotImplementedError
 
+    def _children(self, frames: F) -> pd.DataFrame:
+        """The chunk's child rows (line items, offer variants), keyed by `child_key`."""
+        raise NotImplementedError
+
     def _frames(self, chunks: list[F]) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The queued chunks as one frame and its children, latest version of each key."""
-        raise NotImplementedError
+        main = concat_chunks([self._main(c) for c in chunks])
+        children = concat_chunks([self._children(c) for c in chunks])
+        main, children = keep_latest(main, children, self.child_key)
+        return main, children
 
     def _merge(self, stage: Stage) -> None:
         """Merge the stage into the stream's tables (inside finish's transaction)."""
