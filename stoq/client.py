@@ -7,14 +7,14 @@ import datetime as dt
 import random
 import time
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import Any
 
 import httpx
 
 from stoq import _params as p
 from stoq import errors
-from stoq.http import Session, checked_base_url
+from stoq.auth import checked_base_url
+from stoq.http import Session
 from stoq.jobs import JobHandle, JobStatus, job_id_from_url, poll, resolve_status_url
 from stoq.pagination import Walk
 from stoq.ratelimit import RateBudget
@@ -46,10 +46,12 @@ class StoqClient:
         wall_clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         max_retry_wait: float | None = None,
+        deadline: float = 120.0,
+        max_body_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError("api_key must be a non-empty STOQ API key (X-Auth-Token)")
-        self.base_url = checked_base_url(base_url)  # ValueError unless http(s) with a host
+        self.base_url = checked_base_url(base_url, transport)  # https, or http to loopback only
         self.concurrency = max(1, concurrency)
         self.per_page = per_page
         self.stats = StatsRecorder()
@@ -71,17 +73,14 @@ class StoqClient:
             max_connections=max(10, self.concurrency * 2),
             # A longer Retry-After raises RateLimited instead of stalling every thread.
             max_retry_wait=max(window_seconds, 120.0) if max_retry_wait is None else max_retry_wait,
+            deadline=deadline,
+            max_body_bytes=max_body_bytes,
         )
 
     def __enter__(self) -> StoqClient:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -166,11 +165,10 @@ class StoqClient:
         return self._order_write(id, "payments/charge_balance")
 
     def _order_write(self, id: int, action: str, body: Any = None) -> dict[str, Any]:
-        """POST an order action; a 2xx without the order (empty or `{}`) is read back once."""
+        """POST an order action; a 2xx without the order is read back once (errors: not at all)."""
         posted = self._post(f"{self._order_path(id)}/{action}", body)
         answer = p.order(posted)
         if "state" not in answer:
-            # Accepted without the order: read it once; if that fails, the caller re-reads.
             with contextlib.suppress(errors.StoqError):
                 answer = self.get_order(id)
         return p.Written(answer, status=posted.status)
@@ -234,11 +232,17 @@ class StoqClient:
     def job_status(self, job: JobHandle | str) -> JobStatus:
         """Poll a job once; 404 (unknown or expired) raises JobNotFound."""
         status_url = job.status_url if isinstance(job, JobHandle) else job
-        url = resolve_status_url(self._session.origin, status_url)
+        scrub = self._session.redactor  # a job's texts are the server's: they may echo the key
         try:
-            return JobStatus.parse(self._session.request("GET", url))
+            url = resolve_status_url(self._session.origin, status_url)
+            status = JobStatus.parse(self._session.request("GET", url))
+            return scrub.fields(status, "job_id", "status", "error")
         except errors.NotFound as exc:
-            raise errors.JobNotFound(f"job at {status_url} is unknown or expired") from exc
+            shown = scrub.clip(status_url)
+            raise errors.JobNotFound(f"job at {shown} is unknown or expired") from exc
+        except errors.MalformedResponse as exc:  # it may quote the status_url
+            malformed = scrub.exception(exc)
+        raise malformed  # raised outside `except`: the unredacted original is not its context
 
     def poll_job(
         self,
@@ -251,8 +255,7 @@ class StoqClient:
         not_found_grace: float = 10.0,
     ) -> JobStatus:
         """Poll to completed/ready (JobFailed, JobCancelled, JobTimeout, JobNotFound otherwise);
-        a 404 within `not_found_grace` s of the first poll means "not visible yet": poll on,
-        reporting nothing to `on_status` (only 404s until the timeout: JobNotFound)."""
+        a 404 within `not_found_grace` s of the first poll means "not visible yet": poll on."""
         job_id = job.job_id if isinstance(job, JobHandle) else job_id_from_url(job)
         return poll(
             lambda: self.job_status(job),
@@ -263,7 +266,7 @@ class StoqClient:
             initial_interval=initial_interval,
             max_interval=max_interval,
             on_status=on_status,
-            job_id=job_id,
+            job_id=self._session.redactor.clip(job_id),
             not_found_grace=not_found_grace,
         )
 
@@ -280,9 +283,8 @@ class StoqClient:
         base = p.query(params)
 
         def fetch(page: int, size: int | None) -> Any:
-            query = {**base, "page": str(page)}
-            if size is not None:
-                query["per_page"] = str(size)
+            sized = {} if size is None else {"per_page": str(size)}
+            query = {**base, "page": str(page), **sized}
             return self._session.request("GET", listing.path, params=query)
 
         return Walk(

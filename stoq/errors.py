@@ -1,6 +1,8 @@
 """Exceptions raised by the STOQ client.
 
     StoqError                     base class: catch this to catch everything from stoq/
+    +-- ConfigurationError        raised before any request when the base URL or a client setting
+    |                             is unusable (also a ValueError); the CLI exits 2 on it
     +-- ApiError                  the server answered with an error status (method, path, status)
     |   +-- Unauthorized          401: missing or invalid X-Auth-Token; never retried
     |   +-- NotFound              404: unknown id or unregistered verb+path
@@ -8,8 +10,12 @@
     |   +-- ValidationError       400 / 422: the request was malformed or failed the schema
     |   +-- RateLimited           429 after every retry, or asking a wait over max_retry_wait
     |   +-- ServerError           5xx still returned after every retry (reads only)
-    +-- TransportError            connection failure, timeout or unparseable body after every retry
-    +-- MalformedResponse         a parseable body without the shape the API documents
+    +-- TransportError            no complete answer after every retry: the deadline or size cap
+    |   |                         broken, the connection broke mid-answer, a timeout (a write only
+    |   |                         when it provably never left), or a URL no retry can cure
+    |   +-- Unreachable           the last attempt could not even connect (DNS, refused, unroutable)
+    +-- MalformedResponse         a 2xx body that is not JSON after every retry ("malformed response
+    |                             from STOQ: ..."), or JSON without the shape the API documents
     +-- WriteOutcomeUnknown       a write whose response was lost: re-read state before retrying
     +-- JobError                  an async job did not finish well (`.status` is the last JobStatus)
         +-- JobFailed             the job reported `failed` (`.status.error` holds the reason)
@@ -17,7 +23,8 @@
         +-- JobTimeout            the job ran past the overall timeout or stalled
         +-- JobNotFound           404 when polling: the job id is unknown or has expired
 
-Messages name the method, path, status and the server's own error text; never the API key.
+Messages name the method, path, status and the server's own error text (first 200 characters);
+never the API key nor any 8+ character piece of its secret, in them or in their causes.
 """
 
 from __future__ import annotations
@@ -30,6 +37,10 @@ if TYPE_CHECKING:
 
 class StoqError(Exception):
     """Base class of every error the client raises."""
+
+
+class ConfigurationError(StoqError, ValueError):
+    """Raised before any request when the base URL or a client setting is unusable."""
 
 
 class ApiError(StoqError):
@@ -86,11 +97,17 @@ class ServerError(ApiError):
 
 
 class TransportError(StoqError):
-    """Raised when the connection fails, times out or the body is unreadable after retries."""
+    """Raised when no complete answer came after every retry (deadline, size cap, broken
+    connection, timeout), or at once for a URL a retry cannot cure."""
+
+
+class Unreachable(TransportError):
+    """Raised when, after every retry, the last attempt could not connect at all."""
 
 
 class MalformedResponse(StoqError):
-    """Raised when a body parses but lacks what the API documents (list key, meta, record id)."""
+    """Raised when a 2xx body is not JSON after every retry, or lacks what the API documents
+    (list key, meta, record id)."""
 
 
 class WriteOutcomeUnknown(StoqError):

@@ -1,18 +1,21 @@
-"""One request, end to end: budget, auth, retries, and translation of foreign errors."""
+"""One request, end to end: budget, auth, deadline and size cap, retries, and translation of
+foreign errors (every text redacted before it leaves)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from stoq import errors
+from stoq.auth import TokenAuth, origin_of
+from stoq.body import Cut, Limits, checked_limits, messages, parse
 from stoq.ratelimit import RateBudget, cost_of
 from stoq.retry import (
     CONFIGURATION_ERRORS,
     NEVER_SENT,
+    UNREACHABLE,
     RetryPolicy,
     is_retryable_status,
     retry_after,
@@ -20,7 +23,6 @@ from stoq.retry import (
 from stoq.stats import StatsRecorder
 
 USER_AGENT = "stoq-preorders/0.1 (+httpx)"
-REDACTED = "<redacted>"
 
 _STATUS_ERRORS: dict[int, type[errors.ApiError]] = {
     400: errors.ValidationError,
@@ -30,46 +32,8 @@ _STATUS_ERRORS: dict[int, type[errors.ApiError]] = {
     422: errors.ValidationError,
 }
 
-
-class TokenAuth(httpx.Auth):
-    """Adds X-Auth-Token, and only for requests to the API's own origin."""
-
-    def __init__(self, api_key: str, origin: str) -> None:
-        self._key = api_key
-        self._origin = origin
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        # An absolute status_url on another host must not receive the shop's key.
-        if origin_of(request.url) == self._origin:
-            request.headers["X-Auth-Token"] = self._key
-        yield request
-
-    def redact(self, text: str) -> str:
-        """The text with any echo of the key blanked out."""
-        return text.replace(self._key, REDACTED)
-
-    def __repr__(self) -> str:
-        return f"TokenAuth(key={REDACTED})"
-
-
-def checked_base_url(base_url: str) -> str:
-    """The base URL without a trailing slash; ValueError unless it is http(s) with a host."""
-    try:
-        url = httpx.URL(base_url.strip())
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise ValueError(f"base_url {base_url!r} is not a URL: {exc}") from exc
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(
-            f"base_url {base_url!r} must be an http:// or https:// URL with a host, e.g. "
-            "https://app.stoqapp.com/api/v2/external"
-        )
-    return base_url.strip().rstrip("/")
-
-
-def origin_of(url: httpx.URL) -> str:
-    """scheme://host[:port] of a URL."""
-    port = f":{url.port}" if url.port is not None else ""
-    return f"{url.scheme}://{url.host}{port}"
+# A timeout of these phases, once the deadline has passed, was the deadline's cap firing.
+_LATE = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout)
 
 
 class Session:
@@ -89,17 +53,24 @@ class Session:
         wall_clock: Callable[[], float],
         max_connections: int,
         max_retry_wait: float,
+        deadline: float = 120.0,
+        max_body_bytes: int = 32 * 1024 * 1024,
     ) -> None:
+        checked_limits(timeout=timeout, deadline=deadline, max_body_bytes=max_body_bytes)
         self.base_url = httpx.URL(base_url)
         self.origin = origin_of(self.base_url)
         self._auth = TokenAuth(api_key, self.origin)
+        self.redactor = self._auth.redactor
+        self._timeout = httpx.Timeout(timeout)
         self._http = httpx.Client(
             base_url=base_url,
             transport=transport,
-            timeout=timeout,
+            timeout=self._timeout,
             auth=self._auth,
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
             limits=httpx.Limits(max_connections=max_connections),
+            # Never follow a redirect: the answer would come from a host the caller did not name.
+            follow_redirects=False,
         )
         self._policy = policy
         self._budget = budget
@@ -107,6 +78,8 @@ class Session:
         self._sleep = sleep
         self._wall_clock = wall_clock
         self._max_retry_wait = max_retry_wait
+        self._deadline = deadline
+        self._max_body_bytes = max_body_bytes
 
     def close(self) -> None:
         """Close the underlying connection pool."""
@@ -133,40 +106,26 @@ class Session:
     ) -> tuple[Any, int]:
         """Like `request`, also returning the HTTP status of the answer that was used."""
         write = method.upper() != "GET"
+        url, path = path, self.redactor.clip(path, 500)  # a status_url is the server's text
         attempt = 0
         while True:
-            response = self._send(method, path, params, body)
-            if isinstance(response, Exception):
-                exc = response
-                reason = self._auth.redact(f"{type(exc).__name__}: {exc}")
-                if isinstance(exc, CONFIGURATION_ERRORS):
-                    # A bad URL or scheme fails the same way every time: never retried.
-                    raise errors.TransportError(f"{method} {path}: {reason} (not retried)") from exc
-                if write and not isinstance(exc, NEVER_SENT):
-                    raise errors.WriteOutcomeUnknown(method, path, reason) from exc
-                if attempt >= self._policy.max_retries:
-                    raise errors.TransportError(
-                        f"{method} {path}: {reason} (after {attempt + 1} attempts)"
-                    ) from exc
+            outcome = self._send(method, url, params, body)
+            if isinstance(outcome, Exception):
+                self._raise_unless_retryable(method, path, outcome, attempt, write)
                 attempt = self._back_off(attempt)
                 continue
+            response, content = outcome
             self._budget.observe(response.headers)
             status = response.status_code
             if 200 <= status < 300:
                 try:
-                    return _parse(response), status
+                    return parse(content), status
                 except ValueError as exc:
                     self._stats.add(bad_bodies=1)
-                    reason = f"unreadable body after {status}"
-                    if write:
-                        raise errors.WriteOutcomeUnknown(method, path, reason) from exc
-                    if attempt >= self._policy.max_retries:
-                        raise errors.TransportError(
-                            f"{method} {path}: {reason} (after {attempt + 1} attempts)"
-                        ) from exc
+                    self._raise_malformed(method, path, status, content, exc, attempt, write)
                     attempt = self._back_off(attempt)
                     continue
-            error = self._error(method, path, response)
+            error = self._error(method, path, response, content)
             if status == 429:
                 self._stats.add(rate_limited=1)
                 hint = error.retry_after if isinstance(error, errors.RateLimited) else None
@@ -194,10 +153,50 @@ class Session:
                 raise error
             attempt = self._back_off(attempt)
 
+    def _raise_unless_retryable(
+        self, method: str, path: str, exc: Exception, attempt: int, write: bool
+    ) -> None:
+        """Raise the client's error for a failed attempt, unless another attempt may cure it."""
+        text = str(exc) if isinstance(exc, Cut) else f"{type(exc).__name__}: {exc}"
+        reason = self.redactor.clip(text)
+        # The cause is a redacted copy: the original chain may hold what the server echoed.
+        cause = self.redactor.exception(exc)
+        if isinstance(exc, CONFIGURATION_ERRORS):
+            # A bad URL or scheme fails the same way every time: never retried.
+            raise errors.TransportError(f"{method} {path}: {reason} (not retried)") from cause
+        if write and not isinstance(exc, NEVER_SENT):
+            raise errors.WriteOutcomeUnknown(method, path, reason) from cause
+        if attempt >= self._policy.max_retries:
+            kind = errors.Unreachable if isinstance(exc, UNREACHABLE) else errors.TransportError
+            raise kind(f"{method} {path}: {reason} (after {attempt + 1} attempts)") from cause
+
+    def _raise_malformed(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        content: bytes,
+        exc: ValueError,
+        attempt: int,
+        write: bool,
+    ) -> None:
+        """Raise for a 2xx body that is not JSON, unless a read may try again."""
+        reason = f"the {status} answer is not JSON ({self.redactor.clip(str(exc), 80)})"
+        cause = self.redactor.exception(exc)
+        if write:
+            raise errors.WriteOutcomeUnknown(method, path, reason) from cause
+        if attempt >= self._policy.max_retries:
+            start = self.redactor.clip(content[:400].decode("utf-8", "replace"), 60)
+            raise errors.MalformedResponse(
+                f"malformed response from STOQ: {method} {path}: {reason}, starting {start!r}"
+                f" (after {attempt + 1} attempts)"
+            ) from cause
+
     def _send(
         self, method: str, path: str, params: dict[str, Any] | None, body: Any
-    ) -> httpx.Response | httpx.TransportError | httpx.InvalidURL:
-        """One attempt under the budget; a transport failure or bad URL is returned, not raised."""
+    ) -> tuple[httpx.Response, bytes] | Exception:
+        """One attempt under the budget: the response and its whole body, or the failure
+        (a transport error, a bad URL, or a Cut for a broken deadline or size cap)."""
         ticket = self._budget.acquire(cost_of(method))
         self._stats.add(
             requests=1,
@@ -205,13 +204,43 @@ class Session:
             budget_waits=int(ticket.waited > 0),
             budget_wait_seconds=ticket.waited,
         )
+        # The deadline starts after the budget wait: it bounds the exchange, not the queue. It
+        # runs on the real monotonic clock, not the injectable one: it bounds real socket waits,
+        # and a fake clock moved by other threads' sleeps would cut answers that took no time.
+        limits = Limits(self._deadline, self._max_body_bytes)
         try:
-            return self._http.request(method, path, params=params, json=body)
-        except (httpx.TransportError, httpx.InvalidURL) as exc:
+            return self._fetch(method, path, params, body, limits)
+        except (Cut, httpx.RequestError, httpx.InvalidURL) as exc:
             self._stats.add(transport_errors=1)
             return exc
         finally:
             self._budget.settle(ticket)
+
+    def _fetch(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        body: Any,
+        limits: Limits,
+    ) -> tuple[httpx.Response, bytes]:
+        timeout = limits.timeout(self._timeout)
+        request = self._http.build_request(method, path, params=params, json=body, timeout=timeout)
+        try:
+            response = self._http.send(request, stream=True)
+        except _LATE as exc:
+            if limits.late():  # the wait was capped at the deadline, and that is what fired
+                raise limits.overdue() from exc
+            raise
+        try:
+            return response, limits.read(response)
+        except httpx.RequestError as exc:
+            if isinstance(exc, _LATE) and limits.late():
+                raise limits.overdue() from exc
+            raise Cut(f"the answer broke off midway ({type(exc).__name__}: {exc})") from exc
+        finally:
+            # Closing mid-body drops the connection: an endless answer is never drained.
+            response.close()
 
     def _back_off(self, attempt: int) -> int:
         delay = self._policy.backoff(attempt)
@@ -219,42 +248,21 @@ class Session:
         self._sleep(delay)
         return attempt + 1
 
-    def _error(self, method: str, path: str, response: httpx.Response) -> errors.ApiError:
+    def _error(
+        self, method: str, path: str, response: httpx.Response, content: bytes
+    ) -> errors.ApiError:
         status = response.status_code
         try:
-            body = _parse(response)
+            body = parse(content)
         except ValueError:
             body = None
-        messages = [self._auth.redact(m) for m in _messages(body, response)]
+        texts = messages(body, content, self.redactor)
         if status == 429:
             wait = retry_after(response, body, self._wall_clock, self._budget.window)
-            return errors.RateLimited(method, path, status, messages, retry_after=wait)
+            return errors.RateLimited(method, path, status, texts, retry_after=wait)
         if status >= 500:
-            return errors.ServerError(method, path, status, messages)
-        return _STATUS_ERRORS.get(status, errors.ApiError)(method, path, status, messages)
+            return errors.ServerError(method, path, status, texts)
+        return _STATUS_ERRORS.get(status, errors.ApiError)(method, path, status, texts)
 
     def __repr__(self) -> str:
         return f"Session(base_url={str(self.base_url)!r})"
-
-
-def _parse(response: httpx.Response) -> Any:
-    """The JSON body; an empty body is {} (raises ValueError when it is not JSON)."""
-    content = response.content
-    if not content.strip():
-        return {}
-    return json.loads(content)
-
-
-def _messages(body: Any, response: httpx.Response) -> list[str]:
-    """Error text from `{"errors": [...]}`, v1 `{"error", "message"}`, or the raw body."""
-    if isinstance(body, dict):
-        found = body.get("errors")
-        if isinstance(found, list):
-            return [str(m) for m in found]
-        if isinstance(found, str | dict):
-            return [str(found)]
-        pair = [str(body[k]) for k in ("error", "message") if body.get(k)]
-        if pair:
-            return pair
-    text = response.text.strip()
-    return [text[:200]] if text else []

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
 PUBLIC_PREFIX = "stoq_api_key_"  # the documented key format: this prefix, then the secret
 PIECE = 8  # a run of this many characters of the secret is blanked wherever it appears
 REDACTED = "<redacted>"
+#: How much of a text is redacted at most: redacting a 32 MiB body would cost more than it saves.
+SCAN = 8_000
+#: The longest text one message keeps.
+CUT = 200
 
 
 class Redactor:
@@ -45,6 +54,51 @@ class Redactor:
             end, run_start, run_end = run_end, i, i + PIECE
         out += [text[end:run_start], REDACTED, text[run_end:]]
         return "".join(out)
+
+    def clip(self, text: str, limit: int = CUT) -> str:
+        """`text` redacted, then cut to `limit` characters (redacting first: a cut key leaks)."""
+        # Only the first SCAN characters are redacted. A key split at that boundary is not
+        # blanked, but the cut to `limit` (far below SCAN) throws that part away anyway.
+        return self.redact(text[: max(SCAN, limit)])[:limit]
+
+    def fields(self, record: T, *names: str) -> T:
+        """A copy of a dataclass `record` with the named fields' text clipped (see `value`)."""
+        values = {n: self.value(getattr(record, n)) for n in names}
+        return replace(record, **values)  # type: ignore[type-var]  # any dataclass
+
+    def value(self, value: Any, depth: int = 0) -> Any:
+        """A JSON value with every string in it clipped to 500 characters; shape kept."""
+        if isinstance(value, str):
+            return self.clip(value, 500)
+        if depth > 20:  # deeper than any error object: dropped rather than recursed into
+            return None
+        if isinstance(value, dict):
+            return {self.clip(str(k), 500): self.value(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v, depth + 1) for v in value]
+        return value
+
+    def exception(self, exc: BaseException, depth: int = 0) -> BaseException:
+        """A copy of a foreign exception and its chain holding only redacted, cut text.
+
+        The copy keeps the type where the type takes one message (else its nearest base that
+        does) and the traceback, but no other attribute: an httpx error's request or a
+        JSONDecodeError's `doc` could still hold what the server echoed.
+        """
+        text = self.clip(str(exc), 500)
+        copy: BaseException | None = None
+        for cls in type(exc).__mro__:
+            try:
+                copy = cls(text)
+            except Exception:  # a type with more required arguments: try its base
+                continue
+            break
+        copy = copy or Exception(text)
+        copy.__traceback__ = exc.__traceback__
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and depth < 5:
+            copy.__cause__ = self.exception(cause, depth + 1)
+        return copy
 
     def __repr__(self) -> str:
         return f"Redactor(key={REDACTED})"

@@ -16,6 +16,10 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # Failures where the request provably never reached the server, so even a write may be resent.
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
+# Failures where no connection could be made at all (DNS, refused, unroutable, no answer to
+# the handshake): after every retry, errors.Unreachable.
+UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout)
+
 # Failures a retry cannot cure (a bad URL or scheme): they fail at once.
 CONFIGURATION_ERRORS = (httpx.UnsupportedProtocol, httpx.InvalidURL)
 

@@ -86,11 +86,42 @@ def test_transport_error_after_retries_chains_the_cause(make_client):
     assert isinstance(info.value.__cause__, httpx.ReadTimeout)
 
 
-def test_truncated_body_after_retries_is_a_transport_error(make_client):
-    api = FakeApi().on("GET", ORDER_PATH, reply(200, content=b'{"id": 1, "sta'))
-    with pytest.raises(errors.TransportError, match="unreadable body") as info:
+@pytest.mark.parametrize("content", [b'{"id": 1, "sta', b"<html>maintenance</html>", b"[" * 99_999])
+def test_a_2xx_that_is_not_json_after_retries_is_malformed_not_unreachable(make_client, content):
+    api = FakeApi().on("GET", ORDER_PATH, reply(200, content=content))
+    with pytest.raises(errors.MalformedResponse) as info:
         make_client(api, max_retries=1).get_order(1)
+    assert str(info.value).startswith(f"malformed response from STOQ: GET {ORDER_PATH}: ")
+    assert "(after 2 attempts)" in str(info.value)
+    assert not isinstance(info.value, errors.TransportError)
     assert isinstance(info.value.__cause__, ValueError)
+    assert len(api.requests) == 2
+
+
+def test_a_2xx_that_is_not_json_after_a_write_is_outcome_unknown(make_client):
+    api = FakeApi().on("POST", f"{ORDER_PATH}/release", reply(200, content=b'{"id": 1, "sta'))
+    with pytest.raises(errors.WriteOutcomeUnknown, match="not JSON"):
+        make_client(api).release_order(1)
+    assert len(api.requests) == 1
+
+
+@pytest.mark.parametrize("exc_type", [httpx.ConnectError, httpx.ConnectTimeout])
+def test_no_connection_after_retries_is_unreachable(make_client, exc_type):
+    api = FakeApi().on("GET", ORDER_PATH, fail(exc_type, "[Errno 111] Connection refused"))
+    with pytest.raises(errors.Unreachable, match="Connection refused .after 2 attempts"):
+        make_client(api, max_retries=1).get_order(1)
+
+
+def test_an_answer_broken_off_is_a_transport_error_not_unreachable(make_client):
+    api = FakeApi().on(
+        "GET",
+        ORDER_PATH,
+        fail(httpx.ConnectError, "refused"),
+        fail(httpx.RemoteProtocolError, "peer closed connection"),
+    )
+    with pytest.raises(errors.TransportError, match="peer closed") as info:
+        make_client(api, max_retries=1).get_order(1)
+    assert not isinstance(info.value, errors.Unreachable)  # the last failure decides
 
 
 def test_wrong_shape_is_malformed(make_client):
@@ -111,7 +142,14 @@ def test_write_outcome_unknown_names_method_and_path(make_client):
 
 @pytest.mark.parametrize(
     "error_class",
-    [errors.ApiError, errors.TransportError, errors.MalformedResponse, errors.JobError],
+    [
+        errors.ApiError,
+        errors.TransportError,
+        errors.Unreachable,
+        errors.MalformedResponse,
+        errors.JobError,
+        errors.ConfigurationError,
+    ],
 )
 def test_every_error_is_a_stoq_error(error_class):
     assert issubclass(error_class, errors.StoqError)

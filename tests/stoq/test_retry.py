@@ -231,7 +231,7 @@ def test_configuration_errors_fail_at_once(make_client, clock, exc_type, method)
     "base_url", ["ftp://stoq.test/api", "stoq.test/api/v2/external", "https://", "http:///x", ""]
 )
 def test_a_base_url_without_http_scheme_or_host_is_refused_up_front(base_url):
-    with pytest.raises(ValueError, match="base_url .* must be an http:// or https:// URL"):
+    with pytest.raises(errors.ConfigurationError, match="base_url .* must be an http:// or https"):
         StoqClient("stoq_api_key_x", base_url)
 
 

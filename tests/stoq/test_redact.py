@@ -1,0 +1,63 @@
+"""The Redactor blanks the key and every 8+ character piece of its secret, before any cut."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from stoq.redact import CUT, PUBLIC_PREFIX, REDACTED, Redactor
+
+KEY = PUBLIC_PREFIX + "CANARYq7Wm2Zp9Lx4Rt8Vb3Nc6Hd5Jk1"
+SECRET = KEY.removeprefix(PUBLIC_PREFIX)
+
+
+def pieces(text: str) -> list[str]:
+    return [SECRET[i : i + 8] for i in range(len(SECRET) - 7) if SECRET[i : i + 8] in text]
+
+
+def test_the_whole_key_and_any_piece_of_8_or_more_are_blanked():
+    redactor = Redactor(KEY)
+    assert redactor.redact(f"a {KEY} b") == f"a {REDACTED} b"
+    assert redactor.redact(f"x{SECRET[3:11]}y") == f"x{REDACTED}y"
+    assert redactor.redact(f"x{SECRET[3:10]}y") == f"x{SECRET[3:10]}y"  # 7 characters stay
+    assert redactor.redact("stoq_api_key_ is public") == "stoq_api_key_ is public"
+
+
+@pytest.mark.parametrize("dots", [0, 150, 175, 185, 190, 199, 7_990, 7_995, 20_000])
+def test_clip_redacts_before_it_cuts(dots):
+    text = "." * dots + f"token={KEY} trailing"
+    clipped = Redactor(KEY).clip(text)
+    assert len(clipped) <= CUT
+    assert pieces(clipped) == []
+    assert clipped.startswith("." * min(dots, CUT))
+
+
+def test_the_issue_body_keeps_no_character_of_the_secret():
+    text = "." * 175 + f"token={KEY}"
+    assert text[:CUT].replace(KEY, REDACTED).endswith("CANARY")  # the old cut-then-blank
+    assert Redactor(KEY).clip(text) == "." * 175 + f"token={REDACTED}"
+
+
+def test_a_foreign_exception_is_copied_with_redacted_text_and_chain():
+    redactor = Redactor(KEY)
+    try:
+        json.loads(f'{{"token": "{KEY}"')
+    except ValueError as exc:
+        original = exc
+    copy = redactor.exception(original)
+    assert isinstance(copy, ValueError) and not hasattr(copy, "doc")  # doc held the whole body
+
+    request = httpx.Request("GET", "https://shop.example/x", headers={"X-Auth-Token": KEY})
+    error = httpx.ReadError(f"reset {SECRET[1:13]}", request=request)
+    error.__cause__ = OSError(f"errno {KEY}")
+    copy = redactor.exception(error)
+    assert type(copy) is httpx.ReadError and str(copy) == f"reset {REDACTED}"
+    assert str(copy.__cause__) == f"errno {REDACTED}" and type(copy.__cause__) is OSError
+    with pytest.raises(RuntimeError):
+        copy.request  # noqa: B018 - the request, headers and key included, is not carried over
+
+
+def test_repr_shows_no_key():
+    assert KEY not in repr(Redactor(KEY))
