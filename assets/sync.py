@@ -63,6 +63,25 @@ class SyncReport:
     total_count: int | None = None
     planned_requests: int | None = None
     gone: int = 0  # open orders answering 404 on a single read
+    meta_inconsistent: bool = False  # a page's total_pages and total_count disagreed
+    stopped_early: bool = False  # a walk ended on empty pages the API still counted
+    empty_pages: int = 0  # pages the API's count says hold records that held none
+
+    @property
+    def rejected(self) -> int:
+        """Records the warehouse could not hold (in `_rejects`); known once the load finished."""
+        return int(self.counts.get("rejected", 0))
+
+    @property
+    def doubt(self) -> str | None:
+        """Why the API's own figures cannot be trusted this run (None: nothing seen amiss)."""
+        if self.stopped_early:
+            return "the walk stopped on a run of empty pages the API still counted"
+        if self.empty_pages:
+            return f"{self.empty_pages} page(s) the API counted records on came back empty"
+        if self.meta_inconsistent:
+            return "the API's total_pages disagreed with its total_count"
+        return None
 
     def as_metadata(self) -> dict[str, Any]:
         """A flat dict of the figures, for Dagster metadata and sync_runs."""
@@ -103,7 +122,10 @@ def sync_offers(client: StoqClient, conn: duckdb.DuckDBPyConnection, *, run_id: 
             except errors.ValidationError:
                 if status is None:
                     raise
-        load.mark_missing(seen_ids=seen)
+        if report.doubt is None:
+            load.mark_missing(seen_ids=seen)
+        else:
+            report.complete = False  # a walk lied to or cut short: flag no offer missing
         _finish(load, report, client, before, started, high_water_mark=None)
     return report
 
@@ -140,7 +162,7 @@ def _full_walks(
     if total is None:
         report.complete = False
         return None  # never provably complete: keep the old mark, flag nothing missing
-    load.mark_missing(seen_ids=list(seen))
+    load.mark_missing(seen_ids=walks.storable(seen))
     report.complete, report.total_count = True, total
     return walks.latest(seen)
 
@@ -231,7 +253,8 @@ def summary_line(report: SyncReport) -> str:
         f" {c.get('updated', 0)} updated, {c.get('unchanged', 0)} unchanged,"
         f" {c.get('rejected', 0)} rejected, {c.get('missing', 0)} missing |"
         f" {report.requests} requests, {report.retries} retries, {report.rate_limited} x 429"
-        f"{', drift' if report.drift else ''} | {report.duration_s:.1f}s"
+        f"{', drift' if report.drift else ''}{'' if report.complete else ', INCOMPLETE'}"
+        f" | {report.duration_s:.1f}s"
     )
 
 

@@ -10,11 +10,11 @@ failing that the window is walked again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from stoq import StoqClient, Walk, errors
+from stoq import StoqClient, Walk, WalkStats, errors
+from stoq.pool import unwinding_pool
 from warehouse.frames import order_frames
 
 # A window start is sent this much early, so a server whose `from` is exclusive still returns
@@ -30,9 +30,14 @@ class Report(Protocol):
     records: int
     walks: int
     drift: bool
+    meta_inconsistent: bool
+    stopped_early: bool
+    empty_pages: int
 
 
-Seen = dict[int, datetime | None]
+OrderKey = int | str
+Seen = dict[OrderKey, datetime | None]
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 def walk_window(
@@ -50,7 +55,10 @@ def walk_window(
 
     Returns (the API's count of the window once provably all seen, else None; the window start
     the API finally took, which may be earlier than asked: a margin, or a date on a server that
-    takes only dates).
+    takes only dates). A walk that stopped early on pages the count said held orders proves
+    nothing and ends the window at once (another would spend the rate budget on the same lie);
+    one that met an empty page the count says holds orders is walked again. A total_pages at
+    odds with total_count is walked by the count and proven by it like any other walk.
     """
     start = None if from_ is None else from_.replace(microsecond=0) - MARGIN
     effective = start
@@ -58,8 +66,13 @@ def walk_window(
         walk = client.list_orders(from_=start, per_page=per_page)
         load_walk(walk, load, report, seen, chunk)
         effective = parse_time(walk.query.get("from")) if start is not None else None
-        total = walk.stats.total_count_end or 0
-        if not walk.stats.drift and len(seen) >= total:
+        stats = walk.stats
+        if hopeless(stats):
+            return None, effective
+        if not stats.trustworthy:
+            continue
+        total = stats.total_count_end or 0
+        if not stats.drift and len(seen) >= total:
             return total, effective
         for _ in range(CATCH_UPS):
             newest = latest(seen)
@@ -69,26 +82,34 @@ def walk_window(
                     head_from = max(head_from, start)
                 head = client.list_orders(from_=head_from, per_page=per_page)
                 load_walk(head, load, report, seen, chunk)
-            total = _count_and_load_head(client, load, report, seen, start, per_page)
-            if len(seen) >= total:
-                return total, effective
+                if hopeless(head.stats):
+                    return None, effective
+                if not head.stats.trustworthy:
+                    break  # an empty page the count says holds orders: walk the window again
+            probe = _count_and_load_head(client, load, report, seen, start, per_page)
+            if hopeless(probe):
+                return None, effective
+            if probe.trustworthy and len(seen) >= (probe.total_count_end or 0):
+                return probe.total_count_end or 0, effective
     return None, effective
+
+
+def hopeless(stats: WalkStats) -> bool:
+    """True when the API's pages ran empty where it still counts orders: no walk can prove all."""
+    return stats.stopped_early
 
 
 def _count_and_load_head(
     client: StoqClient, load: Any, report: Report, seen: Seen, start: datetime | None, size: int
-) -> int:
-    """The window's current total_count from its page 1, whose records are loaded too."""
+) -> WalkStats:
+    """The window's page 1 (its records loaded), for the current total_count it reports."""
     probe = client.list_orders(from_=start, per_page=size)
-    pages = probe.pages()
-    try:
-        records = next(pages)
-    finally:
-        pages.close()
+    records = probe.head()
     _add(records, load, seen)
     report.records += len(records)
     report.pages += 1
-    return probe.stats.total_count_end or 0
+    note(report, probe.stats)
+    return probe.stats
 
 
 def load_walk(walk: Walk, load: Any, report: Report, seen: Seen, chunk: int) -> None:
@@ -99,6 +120,7 @@ def load_walk(walk: Walk, load: Any, report: Report, seen: Seen, chunk: int) -> 
 
 
 def _add(records: list[dict[str, Any]], load: Any, seen: Seen) -> None:
+    # Seen before the warehouse judges it: a record it rejects still counts towards the proof.
     for record in records:
         seen[order_id(record)] = parse_time(record.get("created_at"))
     if records:
@@ -118,7 +140,7 @@ def load_singles(
             missing.append(oid)
             return None
 
-    with ThreadPoolExecutor(max_workers=client.concurrency) as pool:
+    with unwinding_pool(client.concurrency, "stoq-singles") as pool:
         found = (r for r in pool.map(read, ids) if r is not None)
         for records in chunks(found, chunk):
             load.add(order_frames(records))
@@ -132,7 +154,15 @@ def walk_records(walk: Walk, report: Report) -> Iterator[dict[str, Any]]:
         report.records += len(page)
         yield from page
     report.pages += walk.stats.pages
-    report.drift = report.drift or walk.stats.drift
+    note(report, walk.stats)
+
+
+def note(report: Report, stats: WalkStats) -> None:
+    """Add a walk's drift and doubts (a lying meta, an early stop, empty pages) to the report."""
+    report.drift = report.drift or stats.drift
+    report.meta_inconsistent = report.meta_inconsistent or stats.meta_inconsistent
+    report.stopped_early = report.stopped_early or stats.stopped_early
+    report.empty_pages += stats.empty_pages
 
 
 def chunks(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -147,10 +177,22 @@ def chunks(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[s
         yield chunk
 
 
-def order_id(record: dict[str, Any]) -> int:
-    """The Shopify order id that keys an order (SPEC §8.4): never the internal `id`."""
+def order_id(record: dict[str, Any]) -> OrderKey:
+    """The Shopify order id that keys an order (SPEC §8.4), never the internal `id`.
+
+    Any integer as is (the warehouse rejects those it cannot hold); anything else, such as a
+    bool or a word, by its text, so a record the warehouse rejects is still counted as seen.
+    """
     key = record.get("shopify_order_id")
-    return int(record["id"] if key is None else key)
+    value = record.get("id") if key is None else key
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return f"{type(value).__name__}:{value!r}"  # never equal to an int key (True == 1 is)
+
+
+def storable(seen: Iterable[OrderKey]) -> list[int]:
+    """The seen ids a BIGINT column can hold (others were rejected, and match no stored row)."""
+    return [k for k in seen if isinstance(k, int) and BIGINT_MIN <= k <= BIGINT_MAX]
 
 
 def latest(seen: Seen) -> datetime | None:

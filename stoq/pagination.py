@@ -2,45 +2,37 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future
 from typing import Any
 
 from stoq import errors
 from stoq._params import Record
+from stoq.pages import PageMeta, WalkStats, pages_for, read_meta, slack, take_records
+from stoq.pool import unwinding_pool
 
 DEFAULT_PER_PAGE = 25  # the documented default; a stricter server may reject anything larger
+EMPTY_RUN = 3  # empty pages in a row past the last page with records, then the count is re-read
+MAX_EMPTY_RUN = 8  # the most a walk reads in a row while the server still counts records there
 
 FetchPage = Callable[[int, int | None], Any]
-
-
-@dataclass(frozen=True)
-class WalkStats:
-    """What a walk saw: pages fetched, the page/record counts the server reported, duplicates."""
-
-    pages: int = 0
-    total_pages: int = 0
-    total_count_start: int | None = None
-    total_count_end: int | None = None
-    per_page: int | None = None
-    duplicates: int = 0
-    drift: bool = False
-    records: int = 0
+Page = tuple[Any, PageMeta]
 
 
 class Walk:
-    """Pages 1..meta.total_pages of one list, fetched concurrently, yielded in order, deduped.
+    """Pages 1..N of one list, fetched concurrently, yielded in order, deduped.
 
-    Never stops on a short or empty page (the orders `state` filter runs after paging), follows
-    meta.per_page when the server clamps, and extends when a later page reports more pages.
-    If page 1 answers 400/422, it retries without a per_page above the documented default (a
-    stricter server may reject rather than clamp), then with `relax()`'s looser query (e.g. dates
-    for datetimes), then with both. `total_pages` is computed from `total_count` when absent,
-    and a later page without it, or answering 404 (past the end), counts as an empty page.
+    N is meta.total_pages checked against total_count / per_page (a claim far off is a lie: the
+    count is walked, `meta_inconsistent`) and grows with the largest count seen, up to twice
+    page 1's figure. Never stops on a short or empty page (the orders `state` filter runs after
+    paging), but EMPTY_RUN empty pages in a row past the last page with records re-read the
+    count (unless a post-fetch `state` filter explains them): the walk ends if the list now ends
+    before that page, else after MAX_EMPTY_RUN of them (`stopped_early`). Follows meta.per_page
+    when the server clamps. If page 1 answers 400/422, it retries without a per_page above the
+    documented default, then with `relax()`'s looser query (e.g. dates for datetimes), then
+    both. A later page answering 404 past the end of a fresh count is an empty page.
     """
 
     def __init__(
@@ -85,31 +77,45 @@ class Walk:
                 duplicates=self._duplicates,
                 drift=len(set(self._counts)) > 1,
                 records=self._records,
+                meta_inconsistent=self._inconsistent,
+                stopped_early=self._stopped_early,
+                empty_pages=self._empty_pages,
             )
 
-    def pages(self) -> Iterator[list[Record]]:
+    def pages(self) -> Generator[list[Record], None, None]:
         """Each page's new records (duplicates dropped), in page order."""
         self._reset()
         seen: set[object] = set()
-        first, per_page = self._first()
+        (body, meta), per_page = self._first()
         per_page = self._seen_per_page or per_page
-        yield self._take(first, 1, seen)
-        with ThreadPoolExecutor(self._concurrency, thread_name_prefix="stoq-walk") as pool:
-            pending: deque[tuple[int, Future[Any]]] = deque()
-            next_page = 2
+        number, next_page = 1, 2
+        with unwinding_pool(self._concurrency, "stoq-walk") as pool:
+            pending: deque[tuple[int, Future[Page]]] = deque()
             try:
                 while True:
-                    while next_page <= self._total_pages and len(pending) < self._prefetch:
+                    fresh = self._take(body, number, seen)
+                    stop = self._ends_after(number, meta, per_page)
+                    # Fill the pipeline before yielding, so pages arrive while the caller works.
+                    while (
+                        not stop and next_page <= self._frontier() and len(pending) < self._prefetch
+                    ):
                         future = pool.submit(self._fetch_noted, next_page, per_page)
                         pending.append((next_page, future))
                         next_page += 1
-                    if not pending:
+                    yield fresh
+                    if stop or not pending:
                         return
                     number, future = pending.popleft()
-                    yield self._take(future.result(), number, seen)
+                    body, meta = future.result()
             finally:
                 for _, future in pending:
                     future.cancel()
+
+    def head(self) -> list[Record]:
+        """Page 1's records alone, for its count (in `stats`); no other page is fetched."""
+        self._reset()
+        page, _ = self._first()
+        return self._take(page[0], 1, set())
 
     def __iter__(self) -> Iterator[Record]:
         for page in self.pages():
@@ -124,12 +130,20 @@ class Walk:
             self._pages = 0
             self._total_pages = 0
             self._counts: list[int] = []
+            self._max_count = 0
             self._seen_per_page: int | None = None
+            self._unit: int | None = None  # records per page, to turn counts into pages
+            self._unit_exact = False  # echoed by the server, not guessed from page 1's length
             self._cap = 0
             self._duplicates = 0
             self._records = 0
+            self._inconsistent = False
+            self._stopped_early = False
+            self._empty_pages = 0
+            self._last_data = 0  # the last page (in page order) that held records
+            self._run = 0  # empty pages in a row since then
 
-    def _first(self) -> tuple[Any, int | None]:
+    def _first(self) -> tuple[Page, int | None]:
         sizes = [self._per_page]
         if self._per_page is not None and self._per_page > DEFAULT_PER_PAGE:
             sizes.append(None)
@@ -137,87 +151,105 @@ class Walk:
         while True:
             for i, size in enumerate(sizes):
                 try:
-                    return self._fetch_noted(1, size), size
+                    return self._fetch_noted(1, size, first=True), size
                 except errors.ValidationError:
                     # Every size refused: loosen the query once (if it can be) and try again.
                     if i == len(sizes) - 1 and (relax is None or not relax()):
                         raise
             relax = None
 
-    def _fetch_noted(self, page: int, per_page: int | None) -> Any:
+    def _fetch_noted(self, page: int, per_page: int | None, *, first: bool = False) -> Page:
         """Fetch a page and note its meta at once, so growth is seen before submitting more."""
         try:
             body = self._fetch(page, per_page)
         except errors.NotFound:
-            if page == 1 or page <= self._current_pages(per_page):
+            if first or page == 1:
                 raise
-            # Past the end on a server that 404s there (the list shrank mid-walk): no records.
+            # A server that 404s past the end: past a fresh count's end the page is just empty.
+            live = self._fetch_noted(1, per_page)[1]
+            if page <= (self._at(live.count) or live.claimed or 0):
+                raise
             with self._lock:
                 self._pages += 1
-            return {self.list_key: []}
-        count, size, total = self._meta(body, page)
+            return {self.list_key: []}, PageMeta(live.count, live.size, None, 0)
+        meta = read_meta(body, self.list_key, page)
         with self._lock:
             self._pages += 1
-            if page == 1 and total is not None:
+            if meta.count is not None:
+                self._counts.append(meta.count)
+                self._max_count = max(self._max_count, meta.count)
+            if first and (meta.size or meta.held):
+                self._seen_per_page = meta.size or None
+                # Page 1's length never overstates per_page, so the pages it implies are enough.
+                self._unit, self._unit_exact = meta.size or meta.held, bool(meta.size)
+            target = self._target(meta, first)
+            if first:
                 # Growth beyond this means orders arrive faster than pages are read: stop there.
-                self._cap = max(self._cap, 2 * total + 10)
-            # Never shrink: a walk that was promised N pages reads N pages.
-            self._total_pages = min(max(self._total_pages, total or 0), self._cap)
-            if count is not None:
-                self._counts.append(count)
-            if page == 1 and size:
-                self._seen_per_page = size
-        return body
+                self._cap = max(self._cap, 2 * target + 10)
+            # Never shrink: a walk that was promised N (credible) pages reads N pages.
+            self._total_pages = min(max(self._total_pages, target), self._cap)
+        return body, meta
 
-    def _current_pages(self, per_page: int | None) -> int:
-        """How many pages the list has now, from a fresh page 1 (after a 404 on a later page)."""
-        total = self._meta(self._fetch(1, per_page), 1)[2]
+    def _target(self, meta: PageMeta, first: bool) -> int:
+        """The pages this page's meta asks for, the claim checked against the live count."""
+        claim, unit = meta.claimed, self._unit
+        if meta.count is None or not unit:
+            if claim is None and first and meta.count != 0:
+                raise errors.MalformedResponse(f"{self.list_key} page 1: meta lacks total_pages")
+            return claim or 0
+        here, live = pages_for(meta.count, unit), pages_for(self._max_count, unit)
+        if claim is None:
+            return live
+        if claim > here + slack(here) or (self._unit_exact and claim < here - slack(here)):
+            self._inconsistent = True  # one of total_pages or total_count is false: trust neither
+            return live
+        return max(claim, live)
+
+    def _at(self, count: int | None) -> int | None:
+        """The pages `count` records fill at this walk's page size (None when either is unknown)."""
+        return pages_for(count, self._unit) if count is not None and self._unit else None
+
+    def _frontier(self) -> int:
+        """The last page to submit: total_pages, or the end of the empty run being read."""
+        if self._run and not self._exempt():
+            return min(self._total_pages, self._last_data + MAX_EMPTY_RUN)
+        return self._total_pages
+
+    def _exempt(self) -> bool:
+        """True when empty pages are expected: a post-fetch `state` filter under a sound count."""
         with self._lock:
-            self._pages += 1
-        return total or 0
+            sound = self._counts and self._unit and not self._inconsistent
+        return bool(sound) and "state" in self.query
 
-    def _meta(self, body: Any, page: int) -> tuple[int | None, int | None, int | None]:
-        """(total_count, per_page, total_pages) of a page; total_pages computed when absent."""
-        meta = body.get("meta") if isinstance(body, dict) else None
-        if not isinstance(meta, dict):
-            if page == 1 or not isinstance(body, dict):
-                raise errors.MalformedResponse(f"{self.list_key} page {page}: no 'meta' object")
-            meta = {}
-        count = _int(meta.get("total_count"))
-        size = _int(meta.get("per_page"))
-        total = _int(meta.get("total_pages"))
-        if total is None and count is not None:
-            # total_count without total_pages: compute it from the size the server used, or
-            # without an echo from page 1's length, which never overstates it (more is safe).
-            used = size or self._seen_per_page
-            if not used and page == 1:
-                items = body.get(self.list_key)
-                used = len(items) if isinstance(items, list) else None
-            total = math.ceil(count / used) if used else (0 if count == 0 else None)
-        if total is None and page == 1:
-            raise errors.MalformedResponse(f"{self.list_key} page {page}: meta lacks total_pages")
-        return count, size, total
+    def _ends_after(self, page: int, meta: PageMeta, per_page: int | None) -> bool:
+        """Note whether the page held records; True when the walk should end after it."""
+        if meta.held:
+            self._last_data, self._run = page, 0
+            return False
+        self._run += 1
+        count = meta.count if meta.count is not None else self.stats.total_count_end
+        at = self._at(count)
+        # Without a post-fetch filter, a page within the count is never empty on an honest server.
+        if at is not None and page <= at and self._unit_exact and "state" not in self.query:
+            with self._lock:
+                self._empty_pages += 1
+        if self._exempt() or self._run < EMPTY_RUN:
+            return False
+        if meta.count is None and self._run == EMPTY_RUN:
+            at = self._at(self._fetch_noted(1, per_page)[1].count)  # re-read the count
+        if at is not None and at < page:
+            return True  # the list now ends before this page
+        if self._run >= MAX_EMPTY_RUN:
+            with self._lock:
+                self._stopped_early = True
+            return True
+        return False
 
     def _take(self, body: Any, page: int, seen: set[object]) -> list[Record]:
-        items = body.get(self.list_key)
-        if not isinstance(items, list):
-            raise errors.MalformedResponse(
-                f"{self.list_key} page {page}: no '{self.list_key}' list"
-            )
-        fresh: list[Record] = []
-        duplicates = 0
-        for item in items:
-            record = self._normalize(item)
-            key = self._key(record)
-            if key is None:
-                raise errors.MalformedResponse(
-                    f"{self.list_key} page {page}: a record has no {self._key_name}"
-                )
-            if key in seen:
-                duplicates += 1
-                continue
-            seen.add(key)
-            fresh.append(record)
+        fresh, duplicates = take_records(
+            body, page, seen, list_key=self.list_key, normalize=self._normalize,
+            key=self._key, key_name=self._key_name,
+        )  # fmt: skip
         with self._lock:
             self._duplicates += duplicates
             self._records += len(fresh)
@@ -225,13 +257,3 @@ class Walk:
 
     def __repr__(self) -> str:
         return f"Walk({self.list_key!r}, per_page={self._per_page})"
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
