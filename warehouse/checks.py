@@ -28,7 +28,8 @@ def unknown_states(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def live_orders_vs_api(conn: duckdb.DuckDBPyConnection) -> tuple[int, int | None]:
-    """(orders the API still returns per the warehouse, the API's last reported total_count)."""
+    """(orders the API still returns per the warehouse, records its last walk rejected included,
+    the API's last reported total_count)."""
     live, total = _one(conn.execute(sql.query("check_live_orders_vs_api")))
     return int(live), None if total is None else int(total)
 

@@ -1,5 +1,8 @@
 """Turn API records (plain dicts) into typed DataFrames plus rejects, built column-wise.
 
+A record the warehouse cannot hold (a bad shape, an id beyond BIGINT or not positive, a number
+beyond its DECIMAL column, a lone surrogate in any string) becomes a `Reject` naming the field.
+
 Money columns hold validated decimal text (pandas has no exact decimal dtype without pyarrow and
 float would be wrong); the merge SQL casts it to DECIMAL(18, 2). Timestamps are
 datetime64[ns, UTC]; ids are int64 / nullable Int64; lists stay Python lists (VARCHAR[]).
@@ -24,6 +27,7 @@ ORDER_KEYS = ("shopify_order_id", "id")
 OFFER_KEYS = ("id",)
 _ORDER_TIMES = ("created_at", "cancelled_at", "charged_at")
 _OFFER_TIMES = ("delivery_at", "created_at", "updated_at", "discarded_at")
+_ID, _ID_END = "shopify_order_id", parse.ID_RANGE.stop
 
 
 def _refuse(value: Any) -> Any:
@@ -85,16 +89,19 @@ def order_frames(batch: Iterable[Mapping[str, Any]]) -> OrderFrames:
     order_row, line_items, dumps = records.order_row, records.line_items, _dumps
     for key, rec in _keyed(batch, "orders", ORDER_KEYS):
         raw = dumps(rec)
+        if "\\ud" in raw and (unstorable := _unicode_reject(key, rec, raw)):
+            rejects.append(unstorable)
+            continue
         mark = len(lines)
         try:
-            oid = key if type(key) is int else parse.integer(key, "shopify_order_id")
+            oid = key if type(key) is int and 0 < key < _ID_END else parse.identifier(key, _ID)
             rows.append(order_row(oid, rec))  # type: ignore[arg-type]
             line_items(oid, rec.get("line_items"), lines)  # type: ignore[arg-type]
         except BadField as exc:
             if len(rows) > len(raws):
                 rows.pop()
             del lines[mark:]
-            rejects.append(Reject(str(key), str(exc), raw))
+            rejects.append(Reject(parse.printable(str(key)), str(exc), raw))
             continue
         raws.append(raw)
     columns = _transpose(rows, records.ORDER_COLUMNS)
@@ -116,13 +123,16 @@ def offer_frames(batch: Iterable[Mapping[str, Any]]) -> OfferFrames:
     rejects: list[Reject] = []
     for key, rec in _keyed(batch, "offers", OFFER_KEYS):
         raw = _dumps(rec)
+        if "\\ud" in raw and (unstorable := _unicode_reject(key, rec, raw)):
+            rejects.append(unstorable)
+            continue
         try:
             oid = parse.required_text(key, "id")
             caps = parse.mapping(rec.get("capabilities"), "capabilities")
             ids = records.variant_ids(rec, caps)
             row = records.offer_row(oid, rec, ids)
         except BadField as exc:
-            rejects.append(Reject(str(key), str(exc), raw))
+            rejects.append(Reject(parse.printable(str(key)), str(exc), raw))
             continue
         rows.append(row)
         raws.append(raw)
@@ -144,6 +154,19 @@ def offer_frames(batch: Iterable[Mapping[str, Any]]) -> OfferFrames:
     if bad:
         offers, links = _drop_rejected(offers, links, bad, rejects)
     return OfferFrames(offers, links, rejects)
+
+
+def _unicode_reject(key: Any, rec: Any, raw: str) -> Reject | None:
+    """A reject for a record holding a lone surrogate (DuckDB stores no such text), or None.
+
+    Its JSON (with a `\\udXXX` escape) is no JSON DuckDB parses either, so `raw` keeps it as a
+    JSON string: json_extract_string(raw, '$') gives back the record's text, byte for byte.
+    """
+    reason = parse.bad_unicode(rec, raw)
+    if reason is None:
+        return None
+    key_text, why = parse.printable(str(key)), f"{reason}; raw kept as a JSON string"
+    return Reject(key_text, why, json.dumps(raw))
 
 
 def _keyed(

@@ -1,11 +1,9 @@
-"""Persisted async jobs (`jobs` table) and the loading of finished report exports."""
+"""Persisted async jobs (`jobs` table); finished exports load through `warehouse.exports`."""
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
@@ -15,54 +13,32 @@ from warehouse import sql
 #: Statuses after which a job can no longer change; `not_found` is ours (404: expired/unknown).
 TERMINAL = frozenset({"completed", "ready", "failed", "cancelled", "not_found"})
 
-#: What a report name must look like before it may name a table (`report_<name>`). This pattern
-#: replaces a fixed set: table names are never spliced from anything that fails it.
-REPORT_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}")
-
-#: Report names we know of, for documentation and as an offline fallback only: the live catalog
-#: (`GET /preorders/reports`) decides. SPEC §5.3 names the first five and infers `by_product`;
-#: the last three are the sandbox's names for the reports the docs leave unnamed.
-KNOWN_REPORTS = (
-    "summary",
-    "revenue",
-    "by_date",
-    "by_variant",
-    "customers",
-    "by_product",
-    "by_offer",
-    "by_state",
-    "balance_aging",
-)
-
-
-def report_table(report: str) -> str:
-    """`report_<report>`, once the name matches `^[a-z][a-z0-9_]{0,40}$`; ValueError otherwise."""
-    # fullmatch, not `$`: `$` would let a trailing newline through.
-    if not isinstance(report, str) or not REPORT_NAME.fullmatch(report):
-        raise ValueError(
-            f"unknown report {report!r}: a report name is lowercase letters, digits and _"
-            f" (^{REPORT_NAME.pattern}$)"
-        )
-    return f"report_{report}"
-
 
 class Handle(Protocol):
     """What a job submission gives us (stoq.JobHandle fits; warehouse never imports stoq)."""
 
-    job_id: str
-    status_url: str
-    item_count: int | None
-    raw: dict[str, Any]
+    # Read-only members: frozen dataclasses (stoq.JobHandle) fit them.
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def status_url(self) -> str: ...
+    @property
+    def item_count(self) -> int | None: ...
+    @property
+    def raw(self) -> dict[str, Any]: ...
 
 
 class Status(Protocol):
     """What one poll gives us (stoq.JobStatus fits)."""
 
-    status: str
-    progress: float | None
-    error: Any
-    raw: dict[str, Any]
-
+    @property
+    def status(self) -> str: ...
+    @property
+    def progress(self) -> float | None: ...
+    @property
+    def error(self) -> Any: ...
+    @property
+    def raw(self) -> dict[str, Any]: ...
     @property
     def download_url(self) -> str | None: ...
 
@@ -140,29 +116,6 @@ def record_error(
 def is_finished(row: dict[str, Any]) -> bool:
     """Whether a jobs row is settled (a terminal status was seen or recorded)."""
     return row.get("finished_at") is not None or row.get("last_status") in TERMINAL
-
-
-def load_report(
-    conn: duckdb.DuckDBPyConnection,
-    report: str,
-    csv_path: str | Path,
-    *,
-    loaded_at: datetime | None = None,
-) -> int:
-    """Replace `report_<report>` with the CSV's rows plus `_loaded_at`, in one transaction."""
-    table = report_table(report)
-    statement = sql.query("export_load").format(table=table)
-    params = {"path": str(csv_path), "loaded_at": loaded_at or datetime.now(UTC)}
-    conn.begin()
-    try:
-        conn.execute(statement, params)
-        # An identifier cannot be bound; `table` passed report_table's strict pattern.
-        row = conn.execute(f"select count(*) from {table}").fetchone()
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()
-    return int(row[0]) if row else 0
 
 
 def _update(conn: duckdb.DuckDBPyConnection, job_id: str, *, status: str | None,

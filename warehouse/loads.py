@@ -6,14 +6,15 @@
         load.mark_missing()                 # full walks only: flag orders not seen
         load.finish(high_water_mark=..., total_count=..., stats={"pages": 12})
 
-`add` buffers chunks and writes every `flush_rows` records as Parquet files to the load's stage
-(`warehouse.stage`); nothing in the warehouse changes while the walk runs. `finish` merges the
-whole stage set-based (the latest version of each key wins), applies the missing flags, writes
-the rejects, sync_state and the sync_runs row, all in ONE transaction, then COMMITs and deletes
-the stage. Large single statements let DuckDB write big first loads straight to disk instead of
-holding uncommitted rows in memory. Leaving the block with an exception (or a killed process)
-leaves the last committed snapshot as it was; an exception also records a `failed` sync_runs row
-in a separate small transaction. Stages of killed loads are removed by the stream's next load.
+`add` buffers chunks and writes every `flush_rows` records (or `flush_bytes` of raw JSON) as
+Parquet files to the load's stage (`warehouse.stage`); nothing in the warehouse changes while the
+walk runs. `finish` merges the whole stage set-based (the latest version of each key wins), applies
+the missing flags, writes the rejects, sync_state and the sync_runs row, all in ONE transaction,
+then COMMITs and deletes the stage. Large single statements let DuckDB write big first loads
+straight to disk instead of holding uncommitted rows in memory. Leaving the block with an exception
+(or a killed process) leaves the last committed snapshot as it was; an exception also records a
+`failed` sync_runs row in a separate small transaction. Stages of killed loads are removed by the
+stream's next load.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pandas as pd
 
 from warehouse import sql
 from warehouse.frames import OfferFrames, OrderFrames
+from warehouse.parse import ID_RANGE
 from warehouse.runs import LoadCounts, open_orders, sync_state
 from warehouse.stage import Stage
 from warehouse.staged_load import FLUSH_ROWS, MODES, StagedLoad
@@ -60,7 +62,9 @@ class OrdersLoad(StagedLoad[OrderFrames]):
         return frames.orders
 
     def _keys(self, frames: OrderFrames) -> np.ndarray:
-        keys = [int(k) for k, _, _ in frames.rejects if k is not None and k.isdigit()]
+        # A reject's key joins the seen keys when it could be an order id at all.
+        keys = [int(k) for k, _, _ in frames.rejects if k and k.isascii() and k.isdigit()]
+        keys = [k for k in keys if k in ID_RANGE]
         ids = frames.orders["id"].to_numpy(dtype=np.int64)
         return np.concatenate([ids, np.asarray(keys, dtype=np.int64)])
 

@@ -4,23 +4,41 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pandas as pd
 
-# A decimal amount DuckDB can always cast to DECIMAL(18, 2) (at most 16 integer digits).
-MONEY = re.compile(r"-?\d{1,16}(?:\.\d+)?")
-# A percentage DuckDB can always cast to DECIMAL(9, 4).
-_PERCENT = re.compile(r"-?\d{1,5}(?:\.\d+)?")
+# A decimal amount DuckDB can always cast to DECIMAL(18, 2): 15 integer digits, so even
+# rounding the fraction up cannot overflow. Longer ones take the exact check in decimal_text.
+MONEY = re.compile(r"-?\d{1,15}(?:\.\d+)?")
+# A percentage DuckDB can always cast to DECIMAL(9, 4) (same reasoning).
+_PERCENT = re.compile(r"-?\d{1,4}(?:\.\d+)?")
+_DIGITS = re.compile(r"-?[0-9]{1,40}")
+_NUMBER = re.compile(r"-?\d{1,40}(?:\.\d{1,40})?")
+#: pattern -> (integer digits, scale) of the column it feeds
+_COLUMNS = {MONEY: (16, 2), _PERCENT: (5, 4)}
 _INT64 = range(-(2**63), 2**63)
 _INT32 = range(-(2**31), 2**31)
+#: Ids are positive BIGINTs: 0, a negative or a wider id is not an id the shop can have.
+ID_RANGE = range(1, 2**63)
 
 
 class BadField(ValueError):
     """A field has a shape the warehouse cannot type; the record becomes a reject."""
 
 
+def printable(text: str) -> str:
+    """`text`, with any lone surrogate written as `\\udXXX` so that it can be stored."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def show(value: Any) -> str:
+    """A short repr of a value for a reason text."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -30,13 +48,19 @@ def decimal_text(value: Any, field: str, pattern: re.Pattern[str] = MONEY) -> st
     if value is None:
         return None
     kind = type(value)
-    if kind is str and pattern.fullmatch(value):
-        return value
+    text = value if kind is str else None
     if kind is int or (kind is float and math.isfinite(value)):
         text = repr(value)
-        if pattern.fullmatch(text):
-            return text
-    raise BadField(f"{field} is not a decimal amount: {show(value)}")
+    if text is None or not _NUMBER.fullmatch(text):
+        raise BadField(f"{field} is not a decimal amount: {show(value)}")
+    if pattern.fullmatch(text):
+        return text
+    digits, scale = _COLUMNS[pattern]
+    # DuckDB rounds half away from zero when it casts; past the column's width it fails.
+    rounded = abs(Decimal(text)).quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+    if rounded >= 10**digits:
+        raise BadField(f"{field} is beyond DECIMAL({digits + scale}, {scale}): {show(value)}")
+    return text
 
 
 def percent_text(value: Any, field: str) -> str | None:
@@ -52,9 +76,25 @@ def integer(value: Any, field: str, bits: int = 64) -> int | None:
     kind = type(value)
     if kind is int and value in span:
         return int(value)
-    if kind is str and value.lstrip("-").isdigit() and int(value) in span:
+    if kind is str and _DIGITS.fullmatch(value) and int(value) in span:
         return int(value)
     raise BadField(f"{field} is not a {bits}-bit integer: {show(value)}")
+
+
+def identifier(value: Any, field: str) -> int | None:
+    """A positive 64-bit id from a JSON number or digit string, or None."""
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is str and _DIGITS.fullmatch(value):
+        value, kind = int(value), int
+    if kind is int and value in ID_RANGE:
+        return int(value)
+    if kind is int and value in _INT64:
+        raise BadField(f"{field} is not a positive id: {show(value)}")
+    if kind is int:
+        raise BadField(f"{field} is beyond BIGINT: {show(value)}")
+    raise BadField(f"{field} is not an integer id: {show(value)}")
 
 
 def text(value: Any, field: str) -> str | None:
@@ -104,3 +144,37 @@ def timestamps(values: list[str | None]) -> tuple[pd.Series, pd.Series]:
         return empty, pd.Series(False, index=source.index)
     parsed = pd.to_datetime(source, utc=True, format="ISO8601", errors="coerce")
     return parsed, parsed.isna() & source.notna()
+
+
+def bad_unicode(record: Any, raw: str) -> str | None:
+    """Where `record` holds a string DuckDB cannot store (a lone surrogate), or None.
+
+    `raw` is the record as ASCII JSON: a surrogate, paired or lone, shows as `\\udXXX`, so a
+    record without that text is clean and only the rare rest is walked.
+    """
+    if "\\ud" not in raw:
+        return None
+    return _bad_text(record, "")
+
+
+def _bad_text(value: Any, where: str) -> str | None:
+    """The path of the first string (key or value) UTF-8 cannot encode, or None."""
+    if type(value) is str:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            char = f"U+{ord(value[exc.start]):04X}"
+            return f"{where or 'record'} is not valid Unicode (lone surrogate {char})"
+        return None
+    if type(value) is dict:
+        for key, item in value.items():
+            name = printable(key) if type(key) is str else str(key)
+            path = f"{where}.{name}" if where else name
+            found = _bad_text(key, f"{path} (a key)") or _bad_text(item, path)
+            if found:
+                return found
+    elif type(value) is list:
+        for index, item in enumerate(value):
+            if found := _bad_text(item, f"{where}[{index}]"):
+                return found
+    return None

@@ -91,8 +91,8 @@ def line_items(order_id: int, items: Any, out: list[tuple[Any, ...]]) -> None:
         )
         variant, product, quantity, price = row[2], row[3], row[5], row[8]
         if not (
-            (variant is None or (type(variant) is int and 0 <= variant < _INT64_MAX))
-            and (product is None or (type(product) is int and 0 <= product < _INT64_MAX))
+            (variant is None or (type(variant) is int and 0 < variant < _INT64_MAX))
+            and (product is None or (type(product) is int and 0 < product < _INT64_MAX))
             and (quantity is None or (type(quantity) is int and -_INT32 <= quantity < _INT32))
             and type(row[4]) in _TEXT
             and type(row[6]) in _TEXT
@@ -109,8 +109,8 @@ def _slow_line_item(order_id: int, index: int, item: dict[str, Any]) -> tuple[An
     return (
         order_id,
         index,
-        parse.integer(item.get("shopify_variant_id"), f"{where}.shopify_variant_id"),
-        parse.integer(item.get("shopify_product_id"), f"{where}.shopify_product_id"),
+        parse.identifier(item.get("shopify_variant_id"), f"{where}.shopify_variant_id"),
+        parse.identifier(item.get("shopify_product_id"), f"{where}.shopify_product_id"),
         parse.text(item.get("offer_id"), f"{where}.offer_id"),
         parse.integer(item.get("quantity"), f"{where}.quantity", bits=32),
         parse.text(item.get("title"), f"{where}.title"),
@@ -163,10 +163,7 @@ def order_row(oid: int, rec: dict[str, Any]) -> tuple[Any, ...]:
         and (row[10] is None or (type(row[10]) is str and m(row[10])))
         and (row[11] is None or (type(row[11]) is str and m(row[11])))
         and type(row[12]) in t
-        and (
-            customer_id is None
-            or (type(customer_id) is int and -_INT64_MAX <= customer_id < _INT64_MAX)
-        )
+        and (customer_id is None or (type(customer_id) is int and 0 < customer_id < _INT64_MAX))
         and type(row[14]) in t
         and type(row[15]) in t
         and (tags is None or (type(tags) is list and all(type(v) is str for v in tags)))
@@ -198,7 +195,7 @@ def _slow_order_row(oid: int, rec: dict[str, Any]) -> tuple[Any, ...]:
         money(pay.get("balance"), "balance"),
         money(pay.get("total_outstanding"), "total_outstanding"),
         text(pay.get("charged_at", rec.get("charged_at")), "charged_at"),
-        parse.integer(cust.get("id", rec.get("customer_id")), "customer.id"),
+        parse.identifier(cust.get("id", rec.get("customer_id")), "customer.id"),
         text(cust.get("email"), "customer.email"),
         text(cust.get("name"), "customer.name"),
         parse.text_list(rec.get("tags"), "tags"),
@@ -225,7 +222,7 @@ def variant_ids(rec: Mapping[str, Any], caps: Mapping[str, Any]) -> list[int] | 
         return None
     if type(value) is not list:
         raise BadField(f"shopify_variant_ids is not a list: {parse.show(value)}")
-    ids = [parse.integer(v, "shopify_variant_ids[]") for v in value]
+    ids = [parse.identifier(v, f"shopify_variant_ids[{i}]") for i, v in enumerate(value)]
     return list(dict.fromkeys(i for i in ids if i is not None))
 
 

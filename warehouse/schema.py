@@ -6,7 +6,7 @@ import re
 
 import duckdb
 
-from warehouse import sql
+from warehouse import exports, sql
 
 #: Tables the loaders write; SQL table names only ever come from this set.
 TABLES = frozenset(
@@ -42,11 +42,13 @@ def ordered_files() -> list[tuple[str, str]]:
 def apply(conn: duckdb.DuckDBPyConnection) -> None:
     """Create missing tables and (re)create views in one transaction; safe to run repeatedly.
 
+    Old export tables (`report_<name>`) move to `export_<name>` first, out of the views' way.
     Also sets the session TimeZone to UTC (DuckDB settings are per connection; loads set it too).
     """
     use_utc(conn)
     conn.begin()
     try:
+        exports.rename_legacy_tables(conn)
         for _name, text in ordered_files():
             conn.execute(text)
     except BaseException:

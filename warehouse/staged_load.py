@@ -22,6 +22,9 @@ from warehouse.stage import FINISH_THREADS, Stage, bounded, finish_memory
 
 MODES = ("full", "incremental")
 FLUSH_ROWS = 20_000
+#: ... or once the queued records' raw JSON reaches this, so big records (200 KB each) are not
+#: held by the thousands in Python before they are staged.
+FLUSH_BYTES = 32 * 2**20
 F = TypeVar("F", OrderFrames, OfferFrames)
 
 
@@ -52,10 +55,12 @@ class StagedLoad(Generic[F]):
         mode: str = "full",
         synced_at: datetime | None = None,
         flush_rows: int = FLUSH_ROWS,
+        flush_bytes: int = FLUSH_BYTES,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.conn, self.run_id, self.mode, self.flush_rows = conn, run_id, mode, flush_rows
+        self.flush_bytes = flush_bytes
         self.synced_at = synced_at or datetime.now(UTC)
         self.started_at = datetime.now(UTC)
         self.counts = LoadCounts()
@@ -64,6 +69,7 @@ class StagedLoad(Generic[F]):
         self._buffer: list[F] = []
         self._rejects: list[Reject] = []
         self._buffered = 0
+        self._buffered_bytes = 0
         self._staged = 0
         self._raw_bytes = 0
         self._files = 0
@@ -112,7 +118,9 @@ class StagedLoad(Generic[F]):
         self.counts.rejected += len(frames.rejects)
         self._buffer.append(frames)
         self._buffered += len(main)
-        if self._buffered >= self.flush_rows:
+        if len(main) and "raw" in main:
+            self._buffered_bytes += int(main["raw"].str.len().sum())
+        if self._buffered >= self.flush_rows or self._buffered_bytes >= self.flush_bytes:
             self.flush()
         return self.counts
 
@@ -132,7 +140,7 @@ class StagedLoad(Generic[F]):
             if self._rejects:
                 frame = pd.DataFrame(self._rejects, columns=["record_key", "reason", "raw"])
                 stage.write("rejects", "stage_rejects", frame, self._files)
-        self._buffer, self._buffered, self._rejects = [], 0, []
+        self._buffer, self._buffered, self._buffered_bytes, self._rejects = [], 0, 0, []
         return self.counts
 
     def mark_missing(self, seen_ids: Iterable[Any] | None = None) -> int:

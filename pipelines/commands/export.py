@@ -9,7 +9,7 @@ from pipelines.cli_support import run_guarded, stoq_client
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `export` subcommand."""
-    p = subparsers.add_parser("export", help="Export a report into DuckDB table report_<name>.")
+    p = subparsers.add_parser("export", help="Export a report into DuckDB table export_<name>.")
     p.add_argument("report", help="a name from the live catalog: summary, revenue, by_date, ...")
     p.add_argument("--from", dest="date_from", metavar="DATE", help="window start (inclusive)")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="window end (inclusive)")

@@ -1,4 +1,4 @@
-"""`export_report` job: submit a report's CSV export, poll it, load the CSV into `report_<name>`."""
+"""`export_report` job: submit a report's CSV export, poll it, load the CSV into `export_<name>`."""
 
 import tempfile
 from collections.abc import Callable
@@ -16,7 +16,7 @@ from pipelines.jobtracking import batch_key, submit_or_attach
 from pipelines.ops.poll_job import poll_job
 from pipelines.resources import StoqResource, WarehouseResource
 from stoq import JobHandle, JobStatus, StoqClient, errors
-from warehouse.jobs import KNOWN_REPORTS, load_report, report_table
+from warehouse.exports import KNOWN_REPORTS, export_table, load_report
 
 
 class DownloadFailed(RuntimeError):
@@ -37,12 +37,12 @@ class ExportRequest:
     offer_id: str | None = None
 
     def __post_init__(self) -> None:
-        report_table(self.report)  # ValueError unless the name may name a table
+        export_table(self.report)  # ValueError unless the name may name a table
 
     @property
     def table(self) -> str:
         """The DuckDB table the export replaces."""
-        return report_table(self.report)
+        return export_table(self.report)
 
     def params(self) -> dict[str, Any]:
         """Keyword arguments for `StoqClient.export_report` (None values are dropped there)."""
@@ -123,7 +123,7 @@ def fetch_and_load(
     *,
     transport: httpx.BaseTransport | None = None,
 ) -> int:
-    """Download a ready export and replace `report_<report>` with it; returns the row count."""
+    """Download a ready export and replace `export_<report>` with it; returns the row count."""
     url = status.download_url
     if url is None:
         raise DownloadFailed(
@@ -177,20 +177,20 @@ def submit_export(
 def load_export(
     context: dg.OpExecutionContext, warehouse: WarehouseResource, status: JobStatus, report: str
 ) -> dg.Output[int]:
-    """Download the export's CSV (no API key) and replace `report_<name>` with it."""
+    """Download the export's CSV (no API key) and replace `export_<name>` with it."""
     try:
         with warehouse.get_connection() as conn:
             rows = fetch_and_load(conn, report, status)
     except DownloadFailed as exc:
         raise dg.Failure(description=str(exc)) from exc
-    table = report_table(report)
+    table = export_table(report)
     context.log.info(f"loaded {rows} rows into {table}")
     return dg.Output(rows, metadata={"table": table, "rows": rows, "job_id": status.job_id})
 
 
 @dg.job(executor_def=dg.in_process_executor)
 def export_report():
-    """Export one report as CSV through a STOQ job and load it into DuckDB `report_<name>`."""
+    """Export one report as CSV through a STOQ job and load it into DuckDB `export_<name>`."""
     handle, report = submit_export()
     load_export(poll_job(handle), report)
 

@@ -11,6 +11,7 @@ from pipelines.cli import main
 from sandbox import DEFAULT_API_KEY, SandboxConfig, Shop, serve
 from stoq import StoqClient
 from warehouse import jobs
+from warehouse.exports import export_table
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +130,9 @@ def test_export_loads_the_report_into_duckdb(cli, tmp_path):
     assert out.splitlines()[0].startswith("submitted export job exp_")
     rows = int(out.splitlines()[-1].split()[1])
     with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
-        assert conn.execute("select count(*) from report_revenue").fetchone() == (rows,)
+        # Exports have their own prefix (issue 9): report_* is the dashboard views' namespace.
+        table = export_table("revenue")
+        assert conn.execute(f"select count(*) from {table}").fetchone() == (rows,)
         assert jobs.open_jobs(conn) == []
 
 

@@ -1,4 +1,4 @@
-"""Report exports: submit, poll, download without the key, load `report_<name>` in DuckDB."""
+"""Report exports: submit, poll, download without the key, load `export_<name>` in DuckDB."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from pipelines.ops.exports import (
 )
 from pipelines.resources import StoqResource, WarehouseResource
 from sandbox import DEFAULT_API_KEY, FakeClock, SandboxConfig, Shop, mock_transport, serve
-from stoq import StoqClient
+from stoq import JobStatus, StoqClient
 from warehouse import jobs
-from warehouse.jobs import KNOWN_REPORTS
+from warehouse.exports import KNOWN_REPORTS
 
 BASE_URL = "http://sandbox.test/api/v2/external"
 
@@ -84,7 +84,7 @@ def test_export_loads_the_csv_and_never_sends_the_key_to_the_download(shop, cloc
 
     want = served_rows(shop)
     assert rows == len(want) > 0
-    loaded = conn.execute("select count(*), count(_loaded_at) from report_by_offer").fetchone()
+    loaded = conn.execute("select count(*), count(_loaded_at) from export_by_offer").fetchone()
     assert loaded == (len(want), len(want))
     (request,) = download.requests
     assert request.url.path.startswith("/_sandbox/downloads/")
@@ -116,7 +116,7 @@ def test_an_expired_download_fails_clearly_without_leaking_the_signature(shop, c
         fetch_and_load(conn, "summary", status, transport=mock_transport(shop))
     assert "Signature" not in str(caught.value)
     assert conn.execute("select count(*) from information_schema.tables "
-                        "where table_name = 'report_summary'").fetchone() == (0,)  # fmt: skip
+                        "where table_name = 'export_summary'").fetchone() == (0,)  # fmt: skip
 
 
 def test_unknown_report_names_are_refused():
@@ -160,7 +160,7 @@ def test_a_report_the_live_catalog_lists_is_exported_whatever_its_name(clock, co
         handle = submit(client, conn, ExportRequest("by_channel"))
     assert handle.job_id == "exp_1"
     assert api.posts() == ["/api/v2/external/preorders/reports/by_channel/export"]
-    assert ExportRequest("by_channel").table == "report_by_channel"
+    assert ExportRequest("by_channel").table == "export_by_channel"
 
 
 def test_a_known_name_the_live_catalog_lacks_is_refused_naming_the_catalog(clock, conn):
@@ -182,6 +182,28 @@ def test_without_a_catalog_the_known_names_stand_in(clock, conn):
     assert api.posts() == ["/api/v2/external/preorders/reports/by_state/export"]
     assert notes[0].startswith("report catalog unavailable")
     assert "by_state" in KNOWN_REPORTS
+
+
+def test_a_report_named_like_a_dashboard_view_loads_beside_the_view(clock, conn):
+    api = CatalogApi(["key_figures"])
+    with catalog_client(api, clock) as client:
+        submit(client, conn, ExportRequest("key_figures"))
+    assert api.posts() == ["/api/v2/external/preorders/reports/key_figures/export"]
+    view_before = conn.execute("select * from report_key_figures").fetchall()
+
+    def bucket(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="metric,value\norders,7\n")
+
+    url = "https://bucket.test/exports/key_figures.csv?Signature=x"
+    ready = JobStatus("exp_1", "ready", raw={"download_url": url})
+    rows = fetch_and_load(conn, "key_figures", ready, transport=httpx.MockTransport(bucket))
+    assert rows == 1 and ExportRequest("key_figures").table == "export_key_figures"
+    assert conn.execute("select metric, value from export_key_figures").fetchall() == [
+        ("orders", 7)
+    ]
+    kind = "select table_type from information_schema.tables where table_name = ?"
+    assert conn.execute(kind, ["report_key_figures"]).fetchone() == ("VIEW",)
+    assert conn.execute("select * from report_key_figures").fetchall() == view_before
 
 
 # -- the Dagster job over a loopback sandbox ---------------------------------------------------
@@ -218,7 +240,7 @@ def test_export_report_job_end_to_end_with_replace_semantics(live, tmp_path, dag
     second = run_export(live, db_path, report="by_state")
     assert second.success and second.output_for_node("load_export") == rows > 0
     with duckdb.connect(db_path) as conn:
-        assert conn.execute("select count(*) from report_by_state").fetchone() == (rows,)
+        assert conn.execute("select count(*) from export_by_state").fetchone() == (rows,)
         kinds = conn.execute("select kind, last_status, dagster_run_id from jobs").fetchall()
     assert sorted(kinds) == sorted(
         [("export", "ready", first.run_id), ("export", "ready", second.run_id)]

@@ -1,4 +1,4 @@
-"""The `jobs` table: save before polling, find by batch key, record polls, open jobs, exports."""
+"""The `jobs` table: save before polling, find by batch key, record polls, open jobs."""
 
 from __future__ import annotations
 
@@ -95,45 +95,3 @@ def test_not_found_is_terminal(conn):
     jobs.record_error(conn, handle().job_id, "expired", status="not_found")
     assert jobs.is_finished(jobs.get_job(conn, handle().job_id))
     assert jobs.open_jobs(conn) == []
-
-
-def test_load_report_replaces_the_table_in_one_go(conn, tmp_path):
-    csv = tmp_path / "revenue.csv"
-    csv.write_text("bucket,revenue\n2026-02-01,100.50\n2026-02-02,3.25\n")
-    assert jobs.load_report(conn, "revenue", csv, loaded_at=T0) == 2
-    csv.write_text("bucket,revenue\n2026-02-03,7.00\n")
-    assert jobs.load_report(conn, "revenue", csv) == 1
-    rows = conn.execute("select bucket::varchar, revenue from report_revenue").fetchall()
-    assert rows == [("2026-02-03", 7.0)]
-    columns = [r[0] for r in conn.execute("describe report_revenue").fetchall()]
-    assert columns == ["bucket", "revenue", "_loaded_at"]
-
-
-def test_load_report_rejects_unknown_names_and_keeps_the_old_table(conn, tmp_path):
-    csv = tmp_path / "r.csv"
-    csv.write_text("a\n1\n")
-    with pytest.raises(ValueError, match="unknown report"):
-        jobs.load_report(conn, "summary; drop table jobs", csv)
-    jobs.load_report(conn, "summary", csv)
-    with pytest.raises(duckdb.Error):
-        jobs.load_report(conn, "summary", tmp_path / "missing.csv")
-    assert conn.execute("select a from report_summary").fetchall() == [(1,)]
-
-
-def test_load_report_takes_any_well_formed_name_the_known_list_lacks(conn, tmp_path):
-    csv = tmp_path / "r.csv"
-    csv.write_text("channel,orders\nweb,3\n")
-    assert "by_channel" not in jobs.KNOWN_REPORTS
-    assert jobs.load_report(conn, "by_channel", csv) == 1
-    assert conn.execute("select channel, orders from report_by_channel").fetchall() == [("web", 3)]
-
-
-@pytest.mark.parametrize(
-    "name", ["Summary", "summary\n", "1st", "_x", "a" * 42, "by-date", "x y", 'x"; drop', ""]
-)
-def test_report_names_outside_the_pattern_never_name_a_table(conn, tmp_path, name):
-    csv = tmp_path / "r.csv"
-    csv.write_text("a\n1\n")
-    with pytest.raises(ValueError, match="unknown report"):
-        jobs.load_report(conn, name, csv)
-    assert jobs.report_table("a" * 41) == "report_" + "a" * 41

@@ -1,4 +1,6 @@
--- Records with a key-less or unexpected shape that a sync could not load; kept verbatim.
+-- Records a sync could not load (an unexpected shape, an id beyond BIGINT or not positive, a
+-- number beyond its column, invalid Unicode); kept verbatim. A record holding a lone surrogate is
+-- no JSON DuckDB parses: its raw is its JSON text as a JSON string (json_extract_string(raw, '$')).
 create table if not exists _rejects (
     reject_id   uuid primary key default uuid(),
     run_id      varchar not null,

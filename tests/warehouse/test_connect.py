@@ -1,0 +1,166 @@
+"""connect: permanent local errors fail at once; only another process's lock is waited on."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from warehouse.connect import connect, lock_wait_from_env
+from warehouse.errors import WarehouseLocked, WarehouseUnavailable
+
+#: Far below a retry storm (dagster's backoff took 104-209 s), far above a normal open.
+FAST = 5.0
+
+HOLD = """
+import sys, duckdb
+conn = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.read()  # until the test closes our stdin
+"""
+
+
+def failure(path: str, **kwargs) -> tuple[WarehouseUnavailable, float]:
+    """The error connect() raises for `path`, and how long it took."""
+    started = time.monotonic()
+    with pytest.raises(WarehouseUnavailable) as caught:
+        connect(path, **kwargs)
+    return caught.value, time.monotonic() - started
+
+
+def test_a_directory_fails_at_once_naming_the_path(tmp_path):
+    error, took = failure(str(tmp_path), label="PREORDERS_DUCKDB_PATH")
+    assert str(error) == f"PREORDERS_DUCKDB_PATH {tmp_path} is a directory, not a DuckDB file"
+    assert isinstance(error, OSError) and not isinstance(error, WarehouseLocked)
+    assert took < FAST
+
+
+def test_a_file_that_is_not_duckdb_fails_at_once(tmp_path):
+    text = tmp_path / "notes.duckdb"
+    text.write_text("hello, not a database\n" * 100)
+    error, took = failure(str(text))
+    assert str(error) == f"DuckDB path {text} is not a DuckDB database file"
+    assert took < FAST
+    assert text.read_text().startswith("hello")  # untouched
+
+
+def test_a_folder_that_cannot_be_made_fails_at_once(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    error, took = failure(str(blocker / "sub" / "w.duckdb"))
+    assert f"its folder {blocker / 'sub'} cannot be made" in str(error)
+    assert took < FAST
+
+
+def test_a_missing_folder_is_made(tmp_path):
+    conn = connect(str(tmp_path / "a" / "b" / "w.duckdb"))
+    assert conn.execute("select 42").fetchone() == (42,)
+    conn.close()
+
+
+def test_a_read_only_file_fails_at_once(tmp_path):
+    path = tmp_path / "ro.duckdb"
+    duckdb.connect(str(path)).close()
+    path.chmod(0o444)
+    if os.geteuid() != 0:
+        error, took = failure(str(path))
+        assert "cannot be opened for writing" in str(error) and took < FAST
+        return
+    # root ignores file modes; a child without CAP_DAC_OVERRIDE does not
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: cannot make a file read-only for us")
+    probe = "from warehouse.connect import connect; import sys; connect(sys.argv[1])"
+    started = time.monotonic()
+    child = subprocess.run(
+        [setpriv, "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-c", probe,
+         str(path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    took = time.monotonic() - started
+    assert child.returncode != 0
+    last = child.stderr.strip().splitlines()[-1]
+    assert last.startswith("warehouse.errors.WarehouseUnavailable: DuckDB path")
+    assert "cannot be opened for writing (read-only or permission denied)" in last
+    assert took < FAST + 5  # the child's interpreter start included
+
+
+@pytest.fixture
+def held(tmp_path) -> Iterator[Path]:
+    """A DuckDB file another process keeps open (and locked) until the test ends."""
+    path = tmp_path / "held.duckdb"
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "holding"
+        yield path
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=30)
+
+
+def test_a_lock_is_waited_on_for_lock_wait_then_fails_saying_so(held):
+    error, took = failure(str(held), lock_wait=1.0)
+    assert isinstance(error, WarehouseLocked) and error.waited == 1.0
+    assert "is locked by another process" in str(error)
+    assert "gave up after waiting 1s (PREORDERS_LOCK_WAIT_S sets the wait)" in str(error)
+    assert 1.0 <= took < FAST
+
+
+def test_the_lock_wait_pauses_briefly_and_stops_at_the_deadline(held):
+    now = [0.0]
+    pauses: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        now[0] += seconds
+
+    with pytest.raises(WarehouseLocked):
+        connect(str(held), lock_wait=10.0, sleep=sleep, clock=lambda: now[0])
+    assert pauses[0] == 0.05 and max(pauses) <= 1.0
+    assert sum(pauses) == pytest.approx(10.0)
+
+
+def test_a_lock_released_during_the_wait_is_taken(tmp_path):
+    path = tmp_path / "w.duckdb"
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert child.stdout is not None and child.stdout.readline().strip() == "holding"
+    released: list[bool] = []
+
+    def sleep(seconds: float) -> None:
+        if not released:  # the other process finishes while we wait
+            assert child.stdin is not None
+            child.stdin.close()
+            child.wait(timeout=30)
+            released.append(True)
+        time.sleep(seconds)
+
+    conn = connect(str(path), lock_wait=30.0, sleep=sleep)
+    assert released and conn.execute("select 1").fetchone() == (1,)
+    conn.close()
+
+
+@pytest.mark.parametrize(("raw", "wait"), [("", 30.0), ("2.5", 2.5), (" 0 ", 0.0)])
+def test_lock_wait_comes_from_the_environment(monkeypatch, raw, wait):
+    monkeypatch.setenv("PREORDERS_LOCK_WAIT_S", raw)
+    assert lock_wait_from_env() == wait
+
+
+@pytest.mark.parametrize("raw", ["soon", "-1", "nan", "inf"])
+def test_a_bad_lock_wait_names_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("PREORDERS_LOCK_WAIT_S", raw)
+    with pytest.raises(ValueError, match="PREORDERS_LOCK_WAIT_S must be a number of seconds"):
+        lock_wait_from_env()
