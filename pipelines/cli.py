@@ -7,7 +7,7 @@ import importlib
 import pkgutil
 import sys
 
-from pipelines import commands
+from pipelines import commands, stopping
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the chosen subcommand; its return value is the exit code."""
     args = build_parser().parse_args(argv)
-    return int(args.handler(args) or 0)
+    name = " ".join(filter(None, (args.command, getattr(args, "verb", None))))
+    try:
+        with stopping.on_signals(name):
+            return int(args.handler(args) or 0)
+    except KeyboardInterrupt as exc:  # SIGTERM, SIGINT (Ctrl-C): one line, exit 143 / 130
+        stopping.exit_stopped(exc, name)
 
 
 if __name__ == "__main__":

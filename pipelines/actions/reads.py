@@ -85,22 +85,26 @@ def read_orders(
     """
     out = OrderReads()
     window, singles = _plan(wanted, known_created, per_page)
-    with ThreadPoolExecutor(client.concurrency, thread_name_prefix="order-reads") as pool:
-        try:
-            gets = {i: pool.submit(client.get_order, i) for i in singles}
-            seen = _walk(client, window, per_page, out) if window else {}
-            # Whatever the window should have held but did not show is read one by one.
-            missed = [i for i in (window.ids if window else ()) if i not in seen]
-            gets |= {i: pool.submit(client.get_order, i) for i in missed}
-            out.gets = len(gets)
-            for order_id, future in gets.items():
-                _settle_get(out, order_id, future, seen.get(order_id))
-            for order_id, record in seen.items():
-                if order_id in wanted:  # the window also holds orders nobody asked about
-                    out.setdefault(order_id, record)
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    pool = ThreadPoolExecutor(client.concurrency, thread_name_prefix="order-reads")
+    try:
+        gets = {i: pool.submit(client.get_order, i) for i in singles}
+        seen = _walk(client, window, per_page, out) if window else {}
+        # Whatever the window should have held but did not show is read one by one.
+        missed = [i for i in (window.ids if window else ()) if i not in seen]
+        gets |= {i: pool.submit(client.get_order, i) for i in missed}
+        out.gets = len(gets)
+        for order_id, future in gets.items():
+            _settle_get(out, order_id, future, seen.get(order_id))
+        for order_id, record in seen.items():
+            if order_id in wanted:  # the window also holds orders nobody asked about
+                out.setdefault(order_id, record)
+    except KeyboardInterrupt:  # a signal: the process is leaving, a slow GET must not hold it
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return out
 
 

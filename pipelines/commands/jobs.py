@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.cli_support import run_guarded, stoq_client
+from pipelines.cli_support import run_guarded, scrub, stoq_client
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,7 +29,8 @@ def poll_status_url(args: argparse.Namespace) -> int:
             return
         last.append((status.status, status.progress))
         counts = f" ({status.processed}/{status.total})" if status.total is not None else ""
-        print(f"job {status.job_id}: {status.status} {status.progress}%{counts}", flush=True)
+        line = f"job {status.job_id}: {status.status} {status.progress}%{counts}"
+        print(scrub(line), flush=True)
 
     with stoq_client() as client:
         final = client.poll_job(
@@ -40,5 +41,5 @@ def poll_status_url(args: argparse.Namespace) -> int:
             on_status=show,
         )
     if final.download_url:
-        print(f"download: {final.download_url}")
+        print(scrub(f"download: {final.download_url}"))
     return 0

@@ -6,12 +6,23 @@ import argparse
 import logging
 import os
 import time
+import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pipelines.cli_support import Echo, api_key, ensure_dagster_home, fail, run_guarded, scrub
+from pipelines import stopping
+from pipelines.cli_support import (
+    USAGE,
+    Echo,
+    api_key,
+    ensure_dagster_home,
+    fail,
+    run_guarded,
+    scrub,
+    stoq_client,
+)
 
 JOB = "sync_preorders"
 ORDERS_OP = "orders_assets"
@@ -40,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
 
     def body() -> int:
         api_key(hint="or try `preorders demo`, which needs none")  # the job reads it itself
+        # Build the client once before the run: an unusable base URL (e.g. plain http to a
+        # remote host) is a usage error now, before any request, not a failed Dagster step.
+        with stoq_client():
+            pass
         return run_sync(args.mode)
 
     return run_guarded("sync", body)
@@ -62,35 +77,78 @@ def _run_sync(mode: str, echo: Echo) -> int:
     echo(f"sync ({mode}) from {base_url} into {path}")
     run_config = {**QUIET, "ops": {ORDERS_OP: {"config": {"mode": mode}}}}
     started = time.monotonic()
+    job, run_id = defs.resolve_job_def(JOB), str(uuid.uuid4())
     with _stream_lines(echo), _instance() as instance:
-        result = defs.resolve_job_def(JOB).execute_in_process(
-            run_config=run_config, instance=instance, raise_on_error=False
-        )
+        try:
+            # In a worker thread: Dagster leaves our SIGTERM/SIGINT handlers in place there.
+            result = stopping.in_worker(
+                lambda: job.execute_in_process(
+                    run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id
+                ),
+                "sync-run",
+            )
+        except KeyboardInterrupt as exc:  # a signal: record the run as canceled, then exit
+            _mark_canceled(instance, run_id, exc)
+            stopping.exit_stopped(exc)
     if not result.success:
-        return fail("sync", failure_reason(result, base_url))
+        reason, code = failure_reason(result, base_url)
+        return fail("sync", reason, code)
     echo(summary(result, time.monotonic() - started))
     return 0
 
 
-def failure_reason(result: Any, base_url: str) -> str:
-    """One line naming why the run failed (401, unreachable host, else the first error)."""
+def _mark_canceled(instance: Any, run_id: str, exc: KeyboardInterrupt) -> None:
+    """Best effort: the Dagster run shows as canceled, not started forever."""
+    try:
+        run = instance.get_run_by_id(run_id)
+        if run is not None and not run.is_finished:
+            instance.report_run_canceled(run, message=f"stopped by {exc}")
+    except Exception:  # the stop must go on whatever the instance says
+        pass
+
+
+def failure_reason(result: Any, base_url: str) -> tuple[str, int]:
+    """(one line naming why the run failed, the exit code): 2 for a usage error, else 1."""
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.check_name.endswith("_sync_complete"):
+            reason = evaluation.metadata.get("reason")
+            return str(getattr(reason, "value", reason)), 1
     for event in result.all_events:
         if not event.is_step_failure:
             continue
-        error = event.step_failure_data.error
-        chain = []
+        chain, error = [], event.step_failure_data.error
         while error is not None:
             chain.append(error)
             error = error.cause
-        names = {e.cls_name for e in chain}
-        root = chain[-1]
-        first_line = (root.message or "").strip().splitlines()[0] if root.message else ""
-        if "Unauthorized" in names:
-            return "STOQ rejected the API key (401 Unauthorized): check STOQ_API_KEY"
-        if "TransportError" in names:
-            return f"cannot reach the STOQ API at {base_url}: {first_line}"
-        return f"{event.step_key} failed: {root.cls_name}: {first_line}"
-    return "the sync_preorders run failed (no step failure recorded)"
+        return _reason({e.cls_name: e for e in chain}, chain[-1], event.step_key, base_url)
+    return "the sync_preorders run failed (no step failure recorded)", 1
+
+
+def _reason(named: dict[str, Any], root: Any, step: str, base_url: str) -> tuple[str, int]:
+    """The line and exit code for a failed step, from the class names in its error chain."""
+    if "ConfigurationError" in named:
+        return _text(named["ConfigurationError"]), USAGE
+    if "Unauthorized" in named:
+        return "STOQ rejected the API key (401 Unauthorized): check STOQ_API_KEY", 1
+    if "MalformedResponse" in named:
+        text = _text(named["MalformedResponse"])
+        prefix = "malformed response from STOQ"
+        return (text if text.startswith(prefix) else f"{prefix}: {text}"), 1
+    # Only a connection that could not be made is "cannot reach"; a deadline, a size cap or a
+    # body that broke off says so itself.
+    if "Unreachable" in named:
+        return f"cannot reach the STOQ API at {base_url}: {_text(root)}", 1
+    if "TransportError" in named:
+        return f"STOQ API at {base_url}: {_text(named['TransportError'])}", 1
+    return f"{step} failed: {root.cls_name}: {_text(root)}", 1
+
+
+def _text(error: Any) -> str:
+    """An error's first line without the `module.Class: ` Dagster puts in front of it."""
+    lines = (error.message or "").strip().splitlines()
+    line = lines[0] if lines else ""
+    head, sep, rest = line.partition(": ")
+    return rest if sep and head.split(".")[-1] == error.cls_name else line
 
 
 def summary(result: Any, seconds: float) -> str:
