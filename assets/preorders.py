@@ -1,7 +1,9 @@
 """Dagster assets for the STOQ sync: offers (+ variants) and orders (+ line items).
 
 Thin wiring only: each body opens the client and the warehouse, calls `assets.sync`, and turns
-the `SyncReport` into `MaterializeResult` metadata. The checks live in `assets/checks.py`.
+the `SyncReport` into `MaterializeResult` metadata plus its blocking `<stream>_sync_complete`
+check (an incomplete walk, or every record rejected, fails the run). The other checks live in
+`assets/checks.py`. The key, and every piece of it, is scrubbed from what a failure records.
 """
 
 from typing import Any, Literal
@@ -10,6 +12,7 @@ import dagster as dg
 
 from assets import sync
 from assets.resources import StoqResource, WarehouseResource
+from assets.scrubbing import scrubbed
 from warehouse import checks
 
 GROUP = "stoq"
@@ -26,18 +29,66 @@ def _spec(key: str, description: str) -> dg.AssetSpec:
     return dg.AssetSpec(key, group_name=GROUP, description=description, kinds={"duckdb"})
 
 
+def _complete_spec(stream: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        f"{stream}_sync_complete",
+        asset=stream,
+        blocking=True,
+        description=f"This run's {stream} walk provably saw every record the API counts, "
+        "and not every record it read was rejected.",
+    )
+
+
+def incomplete_reason(report: sync.SyncReport) -> str | None:
+    """Why one stream's sync cannot be trusted as complete (None: it can)."""
+    rejected, read = report.counts.get("rejected", 0), report.records
+    if read > 0 and rejected >= read:
+        return (
+            f"every one of the {read:,} {report.stream} read was rejected (see _rejects); "
+            "nothing was loaded"
+        )
+    if report.complete:
+        return None
+    kept = "; the high-water mark was not moved" if report.stream == "orders" else ""
+    if report.total_count is None:  # the walk could not prove what it saw is everything
+        return (
+            f"sync incomplete: the {report.stream} walk could not prove it saw every record the "
+            f"API counts ({read:,} records read){kept}"
+        )
+    of = f"{report.total_count:,} {report.stream}"
+    return f"sync incomplete: saw {read:,} of {of} the API counts{kept}"
+
+
+def completeness_check(report: sync.SyncReport) -> dg.AssetCheckResult:
+    """The blocking `<stream>_sync_complete` result of this run's walk (ERROR when it fails)."""
+    reason = incomplete_reason(report)
+    return dg.AssetCheckResult(
+        check_name=f"{report.stream}_sync_complete",
+        asset_key=report.stream,
+        passed=reason is None,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "reason": reason or "complete",
+            "records_read": report.records,
+            "rows_rejected": report.counts.get("rejected", 0),
+            "api_total_count": report.total_count,
+        },
+    )
+
+
 @dg.multi_asset(
     specs=[
         _spec("offers", "One row per preorder offer (selling plan); flagged when gone."),
         _spec("offer_variants", "Shopify variants attached to each offer, replaced per offer."),
     ],
+    check_specs=[_complete_spec("offers")],
     pool=POOL,
 )
 def offers_assets(
     context: dg.AssetExecutionContext, stoq: StoqResource, warehouse: WarehouseResource
 ):
     """Walk every STOQ offer (any status); merge offers and their variants in one transaction."""
-    with stoq.client() as client, warehouse.get_connection() as conn:
+    with scrubbed(stoq.api_key), stoq.client() as client, warehouse.get_connection() as conn:
         report = sync.sync_offers(client, conn, run_id=context.run.run_id)
         rows = checks.row_counts(conn)
     meta = report_metadata(report)
@@ -45,6 +96,7 @@ def offers_assets(
     yield dg.MaterializeResult(
         asset_key="offer_variants", metadata={**meta, "table_rows": rows["offer_variants"]}
     )
+    yield completeness_check(report)
 
 
 @dg.multi_asset(
@@ -52,6 +104,7 @@ def offers_assets(
         _spec("orders", "One row per preorder order (Shopify order id), derived state and money."),
         _spec("order_line_items", "Line items of each order, replaced when the order changes."),
     ],
+    check_specs=[_complete_spec("orders")],
     pool=POOL,
 )
 def orders_assets(
@@ -61,7 +114,7 @@ def orders_assets(
     warehouse: WarehouseResource,
 ):
     """Sync STOQ orders: a full reconcile walk, or new orders plus a cheap re-read of open ones."""
-    with stoq.client() as client, warehouse.get_connection() as conn:
+    with scrubbed(stoq.api_key), stoq.client() as client, warehouse.get_connection() as conn:
         report = sync.sync_orders(client, conn, run_id=context.run.run_id, mode=config.mode)
         rows = checks.row_counts(conn)
     meta = report_metadata(report)
@@ -69,6 +122,7 @@ def orders_assets(
     yield dg.MaterializeResult(
         asset_key="order_line_items", metadata={**meta, "table_rows": rows["order_line_items"]}
     )
+    yield completeness_check(report)
 
 
 def report_metadata(report: sync.SyncReport) -> dict[str, Any]:

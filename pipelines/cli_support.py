@@ -5,7 +5,9 @@
 Inside the body, `stoq_client()` reads STOQ_API_KEY now (MissingKey when unset: exit 2) and
 builds the client as `StoqResource` would; `open_warehouse()` opens the DuckDB file in force.
 STOQ errors, ValueErrors and a locked, unreadable or uncreatable DuckDB file (an OSError) become
-one line on stderr and exit 1; the key is scrubbed from every line printed. Lives outside
+one line on stderr and exit 1; an unusable base URL (`ConfigurationError`, e.g. plain http to a
+remote host) exits 2. The key, and every 8+ character piece of it, is scrubbed from every line
+printed. Lives outside
 `commands/`, whose every module is a subcommand.
 """
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 Echo = Callable[[str], None]
 
 NO_KEY = "STOQ_API_KEY is not set; export your shop's API key"
+USAGE = 2  # the exit code of a usage error: no key, an unusable base URL, bad arguments
 
 
 class MissingKey(Exception):
@@ -85,8 +88,10 @@ def run_guarded(command: str, body: Callable[[], object]) -> int:
     try:
         result = body()
     except MissingKey as exc:
-        return fail(command, str(exc), 2)
+        return fail(command, str(exc), USAGE)
     except Exception as exc:
+        if isinstance(exc, errors.ConfigurationError):  # e.g. plain http to a remote host
+            return fail(command, str(exc), USAGE)
         # The DuckDB lock, a bad path: one line, not a traceback.
         if type(exc).__module__.startswith(("duckdb", "_duckdb")):
             return fail(command, f"warehouse unavailable: {exc}")
@@ -117,7 +122,7 @@ def run_actions(
         with stoq_client(key) if key else nullcontext() as client, open_warehouse() as conn:
             outcomes = act(client, conn)
         for outcome in outcomes:
-            echo(outcome.line())
+            echo(scrub(outcome.line()))  # a detail may quote the server's error text
         echo(summary(outcomes))
         return 1 if any(o.status in ("failed", "unknown", "not_sent") for o in outcomes) else 0
 
@@ -140,6 +145,7 @@ def fail(command: str, message: str, code: int = 1) -> int:
 
 
 def scrub(text: str) -> str:
-    """Never print the key, whatever an error message contains."""
-    key = read_key()
-    return text.replace(key, "***") if key else text
+    """Never print the key, nor any 8+ character piece of it, whatever a message contains."""
+    from stoq.redact import redact
+
+    return redact(text, read_key())

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,21 @@ class LoadCounts:
     rejected: int = 0
     state_changes: int = 0
     missing: int = 0
+
+
+#: What blanks the API key out of a failed run's message; the warehouse never holds the key,
+#: so the caller that does sets it with `redacting(...)` (identity by default).
+_redact: ContextVar[Callable[[str], str]] = ContextVar("sync_runs_redact", default=str)
+
+
+@contextlib.contextmanager
+def redacting(redact: Callable[[str], str]) -> Iterator[None]:
+    """Within the block, sync_runs messages pass through `redact` before they are cut short."""
+    token = _redact.set(redact)
+    try:
+        yield
+    finally:
+        _redact.reset(token)
 
 
 #: Keys a caller may pass in `finish(stats=...)`; anything else is a typo and raises.
@@ -67,6 +83,8 @@ def write_run(load: StagedLoad, outcome: str, stats: Mapping[str, Any], counts: 
     """Upsert the (run_id, stream) sync_runs row."""
     check_stats(stats)
     params: dict[str, Any] = {key: stats.get(key) for key in STATS_KEYS}
+    if params["message"]:
+        params["message"] = _redact.get()(str(params["message"]))
     params |= {
         "run_id": load.run_id,
         "stream": load.stream,
@@ -103,7 +121,8 @@ def record_failure(load: StagedLoad, exc: BaseException) -> None:
     try:
         load.conn.begin()
         message = f"{type(exc).__name__}: {exc} (rolled back after {load.staged} records)"
-        write_run(load, "failed", {"message": message[:2000]}, LoadCounts())
+        # Redacted whole, then cut: a key cut in half no longer matches the key.
+        write_run(load, "failed", {"message": _redact.get()(message)[:2000]}, LoadCounts())
         load.conn.commit()
     except Exception as inner:  # the original exception is the one that matters
         with contextlib.suppress(duckdb.Error):

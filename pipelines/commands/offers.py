@@ -6,7 +6,7 @@ import argparse
 import json
 from collections.abc import Callable
 
-from pipelines.cli_support import fail, run_guarded, stoq_client
+from pipelines.cli_support import fail, run_guarded, scrub, stoq_client
 
 ACTIONS = {
     "enable": "enable",
@@ -40,19 +40,19 @@ def list_offers(args: argparse.Namespace) -> None:
     with stoq_client() as client:
         offers = client.list_offers(status=args.status).all()
     if args.json:
-        print(json.dumps(offers, indent=2))
+        print(scrub(json.dumps(offers, indent=2)))  # server text: may echo the key
         return
     for offer in offers:
         count = len(offer.get("shopify_variant_ids") or [])
         status = offer.get("status", "?")
-        print(f"{offer['id']}  {status:<10} {count:>4} variants  {offer.get('name')}")
+        print(scrub(f"{offer['id']}  {status:<10} {count:>4} variants  {offer.get('name')}"))
     print(f"{len(offers)} offer(s)")
 
 
 def show_offer(offer_id: str) -> None:
     """Print one offer as JSON."""
     with stoq_client() as client:
-        print(json.dumps(client.get_offer(offer_id), indent=2))
+        print(scrub(json.dumps(client.get_offer(offer_id), indent=2)))
 
 
 def _action_handler(verb: str, action: str) -> Callable[[argparse.Namespace], int]:
@@ -65,7 +65,7 @@ def _action_handler(verb: str, action: str) -> Callable[[argparse.Namespace], in
                 change = manage(client, args.id, action, getattr(args, "variant_ids", None))
         except errors.StoqError as exc:
             return fail(f"offers {verb}", describe_error(args.id, action, exc))
-        print(change.summary())
+        print(scrub(change.summary()))
         return 0
 
     return lambda args: run_guarded(f"offers {verb}", lambda: body(args))

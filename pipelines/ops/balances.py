@@ -3,6 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
+from assets.scrubbing import scrubbed
 from pipelines import actions
 from pipelines.ops.release import outcome_output
 from pipelines.resources import StoqResource, WarehouseResource
@@ -27,7 +28,11 @@ def charge_balances(
     warehouse: WarehouseResource,
 ) -> dg.Output[int]:
     """Settle open charge rows, re-read each order, charge its balance once (read-back on loss)."""
-    with stoq.client() as client, warehouse.get_connection() as conn:
+    with (
+        scrubbed(stoq.api_key) as redact,
+        stoq.client() as client,
+        warehouse.get_connection() as conn,
+    ):
         outcomes = actions.collect_balances(
             client,
             conn,
@@ -36,9 +41,9 @@ def charge_balances(
             dry_run=config.dry_run,
             limit=config.limit or None,
             run_id=context.run_id,
-            log=context.log.info,
+            log=lambda line: context.log.info(redact(line)),
         )
-    return outcome_output(outcomes)
+    return outcome_output(outcomes, redact)
 
 
 @dg.job(

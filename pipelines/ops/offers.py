@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from assets.scrubbing import scrubbed
 from pipelines.resources import StoqResource
 from stoq import StoqClient, errors
 
@@ -116,7 +117,7 @@ def apply_offer_action(
 ) -> dg.Output[dict]:
     """Perform one lifecycle or variant action on an offer; metadata says what changed."""
     try:
-        with stoq.client() as client:
+        with scrubbed(stoq.api_key), stoq.client() as client:
             change = manage(client, config.offer_id, config.action, config.variant_ids)
     except ValueError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc

@@ -3,6 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
+from assets.scrubbing import scrubbed
 from pipelines.jobtracking import track_job
 from pipelines.resources import StoqResource, WarehouseResource
 from stoq import JobHandle, JobStatus, errors
@@ -42,7 +43,7 @@ def poll_job(
             context.log.info(f"job {handle.job_id}: {status.status} ({status.progress}%)")
         seen.append(status.status)
 
-    with stoq.client() as client:
+    with scrubbed(stoq.api_key), stoq.client() as client:
         try:
             final = track_job(
                 client,

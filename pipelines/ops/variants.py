@@ -6,6 +6,7 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
+from assets.scrubbing import scrubbed
 from pipelines.jobtracking import batch_key, submit_or_attach
 from pipelines.ops.poll_job import poll_job
 from pipelines.resources import StoqResource, WarehouseResource
@@ -61,7 +62,11 @@ def submit_variant_action(
     warehouse: WarehouseResource,
 ) -> JobHandle:
     """Submit the bulk variant job (or re-attach to an open one) and persist it first."""
-    with stoq.client() as client, warehouse.get_connection() as conn:
+    with (
+        scrubbed(stoq.api_key) as redact,
+        stoq.client() as client,
+        warehouse.get_connection() as conn,
+    ):
         try:
             return submit_variant_job(
                 client,
@@ -69,7 +74,7 @@ def submit_variant_action(
                 config.action,
                 config.variant_ids or None,
                 run_id=context.run_id,
-                log=context.log.info,
+                log=lambda line: context.log.info(redact(line)),
             )
         except ValueError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc

@@ -10,10 +10,12 @@ import pytest
 
 import sandbox
 from assets.checks import ASSET_CHECKS
-from assets.preorders import offers_assets, orders_assets
+from assets.preorders import incomplete_reason, offers_assets, orders_assets
 from assets.resources import StoqResource, WarehouseResource
+from assets.sync import SyncReport
 from tests.assets.helpers import mature
 from tests.assets.truth import assert_matches_truth
+from tests.hostile import HostileServer, rewrite_json
 
 
 @pytest.fixture
@@ -70,3 +72,39 @@ def test_materialize_full_then_incremental_matches_truth(
     assert evaluations and all(evaluations.values()), evaluations
     with duckdb.connect(str(db)) as conn:
         assert_matches_truth(conn, served.shop, stale_terminal_ok=True)
+
+
+def test_a_walk_that_saw_part_of_the_orders_fails_its_blocking_check(
+    tmp_path: Path, dagster_home: Path
+) -> None:
+    def one_page(ex, payload):  # every page after the first comes back empty
+        if ex.query.get("page", "1") != "1":
+            payload["orders"] = []
+        return payload
+
+    shop = sandbox.Shop(sandbox.SandboxConfig(orders=300, rate_limit_points=1_000_000))
+    with HostileServer(shop, rewrite_json("/preorders/orders", one_page)) as server:
+        result = dg.materialize(
+            [orders_assets],
+            resources={
+                "stoq": StoqResource(api_key=sandbox.DEFAULT_API_KEY, base_url=server.base_url),
+                "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+            },
+            instance=dg.DagsterInstance.get(),
+            raise_on_error=False,
+        )
+    assert not result.success  # the blocking ERROR check fails the step
+    (check,) = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert check.check_name == "orders_sync_complete"
+    assert check.severity == dg.AssetCheckSeverity.ERROR and check.blocking
+    assert "sync incomplete" in check.metadata["reason"].value
+
+
+def test_incomplete_reason_names_what_was_seen_and_what_was_kept() -> None:
+    report = SyncReport("orders", "full", "r1", records=50, complete=False, total_count=2000)
+    assert incomplete_reason(report) == (
+        "sync incomplete: saw 50 of 2,000 orders the API counts; the high-water mark was not moved"
+    )
+    rejected = SyncReport("offers", "full", "r1", records=3, counts={"rejected": 3})
+    assert "every one of the 3 offers read was rejected" in incomplete_reason(rejected)
+    assert incomplete_reason(SyncReport("orders", "full", "r1", records=3)) is None

@@ -42,7 +42,7 @@ def test_a_non_integer_stoq_max_retries_is_named(monkeypatch, capsys):
 @pytest.mark.parametrize("base_url", ["ftp://stoq.test/api/v2/external", "stoq.test/api"])
 def test_a_base_url_that_is_not_http_is_refused_before_any_request(base_url, monkeypatch, capsys):
     monkeypatch.setenv("STOQ_BASE_URL", base_url)
-    assert main(["offers", "list"]) == 1
+    assert main(["offers", "list"]) == 2  # a usage error (ConfigurationError), not a failure
     assert "must be an http:// or https:// URL with a host" in one_line(capsys)
 
 

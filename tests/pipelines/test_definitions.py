@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.preorders import offers_assets, orders_assets
 from pipelines.definitions import defs
 
 SYNC_ASSETS = {"offers", "offer_variants", "orders", "order_line_items"}
@@ -27,6 +28,12 @@ def test_sync_job_covers_the_four_assets_and_their_checks_in_process() -> None:
     checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
     assert {"orders_ids_unique", "offers_ids_unique", "orders_states_documented"} <= checks
     assert {"orders_count_matches_api", "orders_synced_recently"} <= checks
+    assert {"orders_sync_complete", "offers_sync_complete"} <= checks
+    specs = [*offers_assets.check_specs, *orders_assets.check_specs]
+    assert {s.key.name for s in specs if s.blocking} == {
+        "orders_sync_complete",
+        "offers_sync_complete",
+    }
     assert job.executor_def is dg.in_process_executor
 
 

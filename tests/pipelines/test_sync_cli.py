@@ -34,7 +34,7 @@ def test_sync_prints_a_line_per_stream_and_a_summary(served, tmp_path: Path) -> 
     lines = done.stdout.splitlines()
     assert any(line.strip().startswith("offers") for line in lines)
     assert any(line.strip().startswith("orders") and "full" in line for line in lines)
-    assert "checks 6/6 passed" in lines[-1]
+    assert "checks 8/8 passed" in lines[-1]
     assert sandbox.DEFAULT_API_KEY not in done.stdout + done.stderr
     again = run_cli(env, "sync", "--incremental")
     assert again.returncode == 0, again.stderr
