@@ -60,6 +60,18 @@ class Planned:
     attempt: int = 0
     forced: bool = False
     created_at: datetime | None = field(default=None, compare=False)
+    # The earlier attempts of a retry (attempt > 0), all `failed`: for the caller's backoff.
+    last_failure: Failure | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The last of an order's failed attempts, and whether any of them was a refusal (4xx)."""
+
+    at: datetime
+    note: str | None
+    http_status: int | None
+    refused: bool
 
 
 @dataclass(frozen=True)
@@ -134,7 +146,8 @@ def next_keys(
     forced: bool = False,
     max_attempts: int = 1,
 ) -> list[Planned]:
-    """The candidates whose next key is free (in input order), each with that key."""
+    """The candidates whose next key is free (in input order), each with that key; a retry
+    carries its last failure, so the caller can apply its backoff before sending it."""
     _check_action(action)
     if not candidates:
         return []
@@ -163,8 +176,9 @@ def next_keys(
             int(attempt),
             forced,
             created.get(int(order_id)),
+            Failure(at, note, status, bool(refused)) if attempt else None,
         )
-        for order_id, fp, attempt in rows
+        for order_id, fp, attempt, at, note, status, refused in rows
     ]
 
 

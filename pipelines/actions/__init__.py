@@ -14,7 +14,10 @@ connection, 5xx) is settled by reading the order back, never by posting again; r
 run left open are settled that way before anything new is sent. Many orders go out as one
 `bulk_release` job (persisted in `jobs` before polling), after which every order of the batch is
 read back, because the job swallows per-item failures. `force` is sent only when asked for with
-a reason.
+a reason. A release that failed without effect (5xx, timeout: read back as not applied) goes out
+again on a later run once its backoff has passed (`ActionSettings.retry_backoff`, at most
+`max_attempts`); a refusal (409, or another 4xx) never does. Every releasable order a run does
+not send is named with why.
 
 Modules: `rules` (checks, read-back tests, settings), `plans` (warehouse only), `runs` (the entry
 points), `settling` (rows earlier runs left open), `reads` (batched order reads), `sending`

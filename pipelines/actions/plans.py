@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import duckdb
 
 from pipelines.actions.outcomes import Outcome
-from pipelines.actions.rules import ActionSettings
+from pipelines.actions.rules import DEFAULT_SETTINGS, ActionSettings, retry_blocker
 from warehouse import ledger
 from warehouse.ledger import Planned
 
 OPEN = frozenset({"planned", "sent", "unknown"})
+DONE = "released; the next sync shows it"
 
 
 def plan_release(
@@ -20,12 +22,36 @@ def plan_release(
     order_ids: Sequence[int] | None = None,
     *,
     force: bool = False,
-    max_attempts: int = ActionSettings.max_attempts,
+    settings: ActionSettings = DEFAULT_SETTINGS,
+    now: datetime | None = None,
 ) -> list[Planned]:
-    """Releasable orders (or the named ones) whose next ledger key is free, oldest first."""
-    found = ledger.orders_by_id(conn, order_ids) if order_ids else ledger.releasable(conn)
-    todo = ledger.next_keys(conn, "release", found, forced=force, max_attempts=max_attempts)
+    """Releasable orders (or the named ones) whose next ledger key is free now, oldest first."""
+    todo, _waiting = release_plan(conn, order_ids, force=force, settings=settings, now=now)
     return todo[:limit] if limit else todo
+
+
+def release_plan(
+    conn: duckdb.DuckDBPyConnection,
+    order_ids: Sequence[int] | None = None,
+    *,
+    force: bool = False,
+    settings: ActionSettings = DEFAULT_SETTINGS,
+    now: datetime | None = None,
+) -> tuple[list[Planned], list[Outcome]]:
+    """(what may go out now; a skip per retry still in its backoff or refused, saying why)."""
+    found = ledger.orders_by_id(conn, order_ids) if order_ids else ledger.releasable(conn)
+    keys = ledger.next_keys(
+        conn, "release", found, forced=force, max_attempts=settings.max_attempts
+    )
+    now = now or datetime.now(UTC)
+    todo, waiting = [], []
+    for item in keys:
+        why = retry_blocker(item, settings, now)
+        if why is None:
+            todo.append(item)
+        else:
+            waiting.append(Outcome(item.order_id, "release", "skipped", why, item.forced))
+    return todo, waiting
 
 
 def plan_charges(
@@ -51,15 +77,28 @@ def unplanned(
     full: Sequence[Planned],
     plan: Sequence[Planned],
     forced: bool,
+    *,
+    named: Sequence[Outcome] = (),
 ) -> list[Outcome]:
-    """Skips for named orders that are not in the plan, saying why."""
+    """Skips, saying why, for the orders (named, or every releasable one) not in the plan.
+
+    `named` holds the skips already said (e.g. a retry in its backoff); without `order_ids`
+    only releasable orders count (a charge names nothing it was not asked about).
+    """
+    said = {o.order_id: o for o in named}
+    every = not order_ids
     if not order_ids:
-        return []
+        if action != "release":
+            return list(named)
+        order_ids = [c.order_id for c in ledger.releasable(conn)]
     known = {c.order_id for c in ledger.orders_by_id(conn, order_ids, action)}
     free, planned = {p.order_id for p in full}, {p.order_id for p in plan}
     out = []
     for order_id in dict.fromkeys(int(i) for i in order_ids):
         if order_id in planned:
+            continue
+        if order_id in said:
+            out.append(said[order_id])
             continue
         if order_id in free:
             why = "over the limit"
@@ -67,15 +106,18 @@ def unplanned(
             why = _blocked(conn, action, order_id)
         else:
             why = "not in the warehouse; run a sync first"
-
+        if every and (order_id in free or why.endswith(DONE)):
+            # Over a --limit the caller chose, or released already (the warehouse not synced
+            # since): nothing the caller did not expect was skipped.
+            continue
         out.append(Outcome(order_id, action, "skipped", why, forced))
     return out
 
 
 def _blocked(conn: duckdb.DuckDBPyConnection, action: str, order_id: int) -> str:
     """Why a known order has no free key, and what unblocks it."""
-    rows = ledger.rows(conn, order_id, action)
-    if any(r["status"] in OPEN and not r["dry_run"] for r in rows):
+    rows = [r for r in ledger.rows(conn, order_id, action) if not r["dry_run"]]
+    if any(r["status"] in OPEN for r in rows):
         return (
             "an earlier attempt is still unsettled (see order_actions); "
             "nothing new is sent until a later run reads it back as settled"
@@ -85,4 +127,17 @@ def _blocked(conn: duckdb.DuckDBPyConnection, action: str, order_id: int) -> str
             "already handled for these payment fields (see order_actions); a new charge only "
             "after charged_at, paid, financial_status or total_outstanding changes"
         )
-    return "already handled for this version of the order (see order_actions)"
+    last = rows[-1] if rows else None
+    why = "already handled for this version of the order (see order_actions)"
+    if last is None:
+        return why
+    note = last["hint"] or last["note"]
+    if last["status"] == "succeeded":
+        return f"{why}: {DONE}"
+    if last["status"] == "rejected":
+        refused = f"STOQ refused it ({last['http_status']}: {note})"
+        return f"{why}: {refused}; not retried until the order changes"
+    if last["status"] == "failed":
+        failed = sum(r["status"] == "failed" for r in rows)
+        return f"{why}: gave up after {failed} failed attempts (last: {note}); release it by hand"
+    return f"{why}: {last['status']}" + (f" ({note})" if note else "")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from stoq import StoqClient
+from warehouse.ledger import Planned
 
 RELEASED = frozenset({"released", "fulfilled"})
 FORCEABLE = frozenset({"placed", "awaiting_balance", "balance_collected"})
@@ -20,7 +21,15 @@ class ActionSettings:
     """Knobs shared by the CLI and the jobs."""
 
     bulk_threshold: int = 20  # this many orders or more go out as one bulk_release job
-    max_attempts: int = 2  # release keys per order version; a new one only after NOT_APPLIED
+    max_attempts: int = 5  # release keys per order version; a new one only after NOT_APPLIED
+    # A release that failed without effect (5xx, timeout, dropped: read back as not applied)
+    # goes out again on a later run, this long after the last attempt (the last wait repeats).
+    retry_backoff: tuple[timedelta, ...] = (
+        timedelta(minutes=1),
+        timedelta(minutes=5),
+        timedelta(minutes=15),
+        timedelta(hours=1),
+    )
     stale_after: timedelta = timedelta(minutes=5)  # younger sent/planned rows may be in flight
     job_timeout: float = 600.0
     job_stall_timeout: float = 120.0
@@ -34,6 +43,32 @@ class ActionSettings:
 
 
 DEFAULT_SETTINGS = ActionSettings()
+
+
+def retry_blocker(item: Planned, settings: ActionSettings, now: datetime) -> str | None:
+    """Why a retry of a failed release must not go out now (None: the first try, or it may)."""
+    failure = item.last_failure
+    if item.attempt == 0 or failure is None:
+        return None
+    cause = failure.note or "failed"
+    if failure.refused:  # e.g. 422: sending it again gets the same answer
+        return f"STOQ refused an earlier attempt ({failure.http_status}: {cause}); not retried"
+    if not settings.retry_backoff:
+        return None
+    wait = settings.retry_backoff[min(item.attempt, len(settings.retry_backoff)) - 1]
+    due = failure.at + wait
+    if now >= due:
+        return None
+    ago = _minutes(now - failure.at)
+    return (
+        f"last attempt failed {ago} ago ({cause}); next try after {due:%H:%M} UTC "
+        f"(attempt {item.attempt + 1} of {settings.max_attempts})"
+    )
+
+
+def _minutes(span: timedelta) -> str:
+    seconds = max(0, int(span.total_seconds()))
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min"
 
 
 @dataclass(frozen=True)

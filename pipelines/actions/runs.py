@@ -7,11 +7,12 @@ concurrent GETs, whichever costs fewer requests; it happens after every claim is
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import duckdb
 
 from pipelines.actions.outcomes import Log, Outcome, say
-from pipelines.actions.plans import plan_charges, plan_release, unplanned
+from pipelines.actions.plans import plan_charges, release_plan, unplanned
 from pipelines.actions.reads import OrderReads, read_rows
 from pipelines.actions.rules import (
     CHARGE,
@@ -43,17 +44,20 @@ def release_orders(
     run_id: str | None = None,
     settings: ActionSettings = DEFAULT_SETTINGS,
     log: Log | None = None,
+    now: datetime | None = None,
 ) -> list[Outcome]:
     """Settle open release rows, then release what `plan_release` returns; one Outcome each.
 
     A dry run sends nothing (client may be None): it writes `planned` rows with dry_run=true.
+    Every releasable order not sent is named with why (a retry in its backoff: until when).
+    `now` (default: the clock) is when the run judges retry backoffs.
     """
     reason = (reason or "").strip() or None
     if force and reason is None:
         raise ForceWithoutReason("force needs a reason (it is recorded in the ledger)")
     return _plan_and_run(
         client, conn, RELEASE, order_ids, dry_run, limit, reason if force else None, run_id,
-        settings, log, force=force,
+        settings, log, force=force, now=now,
     )  # fmt: skip
 
 
@@ -96,15 +100,20 @@ def _plan_and_run(
     *,
     force: bool = False,
     offer_id: str | None = None,
+    now: datetime | None = None,
 ) -> list[Outcome]:
     dry_run = dry_run or client is None
     done = [] if dry_run else settle_open_rows(client, conn, spec.action, settings, log=log)
+    waiting: list[Outcome] = []
     if spec is RELEASE:
-        full = plan_release(conn, None, order_ids, force=force, max_attempts=settings.max_attempts)
+        full, waiting = release_plan(conn, order_ids, force=force, settings=settings, now=now)
     else:
         full = plan_charges(conn, None, order_ids, offer_id=offer_id)
     plan = full[:limit] if limit else full
-    done += unplanned(conn, spec.action, order_ids, full, plan, force)
+    skips = unplanned(conn, spec.action, order_ids, full, plan, force, named=waiting)
+    if not order_ids:  # an order settled above already has its line in this run
+        skips = [o for o in skips if o.order_id not in {d.order_id for d in done}]
+    done += skips
     return done + _run(client, conn, spec, plan, dry_run, force_reason, run_id, settings, log)
 
 

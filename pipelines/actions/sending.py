@@ -212,7 +212,8 @@ def _judge(
                               "charged again until a payment field changes (charged_at, paid, "
                               "financial_status, total_outstanding); charge by hand if still "
                               "owed")  # fmt: skip
-    return done("failed", NOT_APPLIED)
+    # The cause stays in the note: a later run's retry line says what failed (5xx, timeout).
+    return done("failed", f"{NOT_APPLIED} after {why}")
 
 
 def settle(

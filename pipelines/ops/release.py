@@ -3,6 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
+from assets.scrubbing import Redact, scrubbed
 from pipelines import actions
 from pipelines.resources import StoqResource, WarehouseResource
 
@@ -23,9 +24,10 @@ class ReleaseConfig(dg.Config):
     )
 
 
-def outcome_output(outcomes: list[actions.Outcome]) -> dg.Output[int]:
+def outcome_output(outcomes: list[actions.Outcome], redact: Redact = str) -> dg.Output[int]:
     """The number that succeeded; metadata: counts by status, a line per order (never the key)."""
-    lines = "\n".join(f"- {o.line()}" for o in outcomes[:200]) or "nothing to do"
+    # A detail may quote the server's error text: redacted line by line, before any cut.
+    lines = "\n".join(f"- {redact(o.line())}" for o in outcomes[:200]) or "nothing to do"
     metadata = {
         **{k: dg.MetadataValue.int(v) for k, v in actions.counts(outcomes).items()},
         "orders": dg.MetadataValue.md(lines),
@@ -44,7 +46,11 @@ def release_held_orders(
     if config.force and not config.reason.strip():
         raise dg.Failure("force needs a reason (config: reason); nothing was sent")
     settings = actions.ActionSettings(bulk_threshold=config.bulk_threshold)
-    with stoq.client() as client, warehouse.get_connection() as conn:
+    with (
+        scrubbed(stoq.api_key) as redact,
+        stoq.client() as client,
+        warehouse.get_connection() as conn,
+    ):
         outcomes = actions.release_orders(
             client,
             conn,
@@ -55,9 +61,9 @@ def release_held_orders(
             reason=config.reason,
             run_id=context.run_id,
             settings=settings,
-            log=context.log.info,
+            log=lambda line: context.log.info(redact(line)),
         )
-    return outcome_output(outcomes)
+    return outcome_output(outcomes, redact)
 
 
 @dg.job(

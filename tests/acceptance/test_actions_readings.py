@@ -20,8 +20,11 @@ from tests.acceptance.support import (
     world,
 )
 
-SINGLES = ActionSettings(bulk_threshold=10_000, stale_after=timedelta(0))
-BULK = ActionSettings(bulk_threshold=1, stale_after=timedelta(0), job_initial_interval=1.0)
+# No retry backoff: a release that failed on a fault goes out again on the very next run here.
+SINGLES = ActionSettings(bulk_threshold=10_000, stale_after=timedelta(0), retry_backoff=())
+BULK = ActionSettings(
+    bulk_threshold=1, stale_after=timedelta(0), job_initial_interval=1.0, retry_backoff=()
+)
 
 
 def release(w: Any, settings: ActionSettings) -> list[actions.Outcome]:

@@ -246,8 +246,11 @@ def test_a_lost_bulk_submission_is_held_then_judged_and_sent_once(tmp_path):
         assert {o.status for o in held} == {"unknown"} and len(held) == len(ids)
         assert all("bulk submission outcome unknown" in o.detail for o in held)
         assert single_release_posts(world) == 0
-        later = ActionSettings(
-            bulk_threshold=10_000, stale_after=timedelta(0), unknown_submission_hold=timedelta(0)
+        later = ActionSettings(  # the hold and the retry backoff have passed
+            bulk_threshold=10_000,
+            stale_after=timedelta(0),
+            unknown_submission_hold=timedelta(0),
+            retry_backoff=(),
         )
         with world.client() as client:
             judged = actions.release_orders(client, world.conn, settings=later)

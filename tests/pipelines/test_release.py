@@ -90,7 +90,7 @@ def test_release_happy_path_then_rerun_sends_nothing(world):
 def test_exactly_once_under_faults(world, chaos, settings):
     ids = set(releasable_ids(world))
     before = world.states()
-    settings = replace(settings, max_attempts=12)
+    settings = replace(settings, max_attempts=12, retry_backoff=())  # retries at once
     world.shop.set_chaos(chaos)
     runs = 0
     while runs < 12 and any(world.states()[i] != "released" for i in ids):
@@ -250,7 +250,8 @@ def test_lost_bulk_submission_stays_unknown_then_is_settled_and_retried_once(wor
         held = actions.release_orders(client, world.conn, settings=BULK)
     assert {o.status for o in held} == {"unknown"} and len(held) == len(ids)
     assert world.shop.count_requests("POST") == posts
-    later = replace(BULK, unknown_submission_hold=timedelta(0))  # the hold has passed
+    # The hold and the retry backoff have passed.
+    later = replace(BULK, unknown_submission_hold=timedelta(0), retry_backoff=())
     with world.client() as client:
         second = actions.release_orders(client, world.conn, settings=later)
     settled = [o for o in second if "read back" in o.detail and o.status == "failed"]

@@ -3,7 +3,17 @@
 -- such row is `failed` (proved not applied) and fewer than $max_attempts were made. Any open row
 -- (planned / sent / unknown) for the order and action blocks it whatever its fingerprint or
 -- force: its write may still take effect, and a new key must never race it.
-select c.order_id, c.fingerprint, count(a.key)::integer as attempt
+-- For a retry: its last failed attempt (when it was sent, its note, its status), and whether any
+-- failure was a refusal no retry can change (a 4xx but 408 / 429): the caller applies its backoff.
+select
+    c.order_id,
+    c.fingerprint,
+    count(a.key)::integer as attempt,
+    max(coalesce(a.sent_at, a.planned_at)) as last_failed_at,
+    arg_max(a.note, coalesce(a.sent_at, a.planned_at)) as last_note,
+    arg_max(a.http_status, coalesce(a.sent_at, a.planned_at)) as last_http_status,
+    coalesce(bool_or(a.http_status between 400 and 499 and a.http_status not in (408, 429)), false)
+        as refused
 from _ledger_candidates c
 left join order_actions a
     on a.order_id = c.order_id
