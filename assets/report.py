@@ -1,6 +1,6 @@
 """The `backlog_report` asset: the dashboard views rendered to PNG charts and one HTML page.
 
-Thin wiring: read the views (`warehouse.dashboards`), render them (`assets.render`), attach the
+Thin wiring: read the views (`warehouse.dashboards`), render them (`preorders.render`), attach the
 key figures, a markdown table and the page's path. The page lands next to the DuckDB file.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import render
 from assets.resources import WarehouseResource
+from preorders import render
 from warehouse import dashboards
 
 

@@ -4,7 +4,7 @@
                                         [--window 10] [--concurrency 4] [--profile]
 
 The real path: StoqClient walk -> warehouse.frames -> OrdersLoad merge into a DuckDB file
-(`assets.sync.sync_orders(mode="full")`). Goal: wall / floor <= 1.15 and no 429.
+(`preorders.sync.sync_orders(mode="full")`). Goal: wall / floor <= 1.15 and no 429.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from _common import (
     walk_floor,
 )
 
-from assets.sync import SyncSettings, sync_orders
+from preorders.sync import SyncSettings, sync_orders
 
 GOAL_RATIO = 1.15
 
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     span = (log.last_ts or 0) - (log.first_ts or 0)
     print(
         table(
-            "full sync (assets.sync.sync_orders, mode=full)",
+            "full sync (preorders.sync.sync_orders, mode=full)",
             [
                 ("orders in warehouse", rows, f"= {server.orders:,}", verdict(complete)),
                 ("wall time, s", wall, "", ""),

@@ -37,7 +37,7 @@ from _common import (
     verdict,
 )
 
-from assets.sync import sync_orders
+from preorders.sync import sync_orders
 
 GOAL_SHARE = 1 / 3
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/release.py [--release 1000] [--orders 10000] [--latency-ms 20]
                                       [--points 600] [--window 10] [--profile]
 
-Both runs go through `pipelines.actions.release_orders` (ledger claim, a GET of each order
+Both runs go through `preorders.actions.release_orders` (ledger claim, a GET of each order
 just before acting, the write, settle): with `bulk_threshold` above the batch it sends one
 `POST .../release` per order; with the default threshold it sends one `bulk_release` job, polls
 it, then reads every order back (the job swallows per-item failures). Before each run the shop
@@ -36,8 +36,8 @@ from _common import (
     table,
 )
 
-from assets.sync import sync_orders
-from pipelines.actions import ActionSettings, release_orders
+from preorders.actions import ActionSettings, release_orders
+from preorders.sync import sync_orders
 
 STOQ_POINTS, STOQ_WINDOW = 360, 60.0
 
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     print_header(
         "release",
         f"release {args.release:,} of {args.orders:,} orders, latency {args.latency_ms} ms, "
-        f"limit {args.points} points / {args.window:g} s; through pipelines.actions.release_orders",
+        f"limit {args.points} points / {args.window:g} s; through preorders.actions.release_orders",
     )
     modes = [m for m in ("single", "bulk") if not args.only or m in args.only]
     results = {}

@@ -3,7 +3,7 @@
     .venv/bin/python bench/vs_dlt.py [--orders 20000] [--latency-ms 250] [--points 360]
                                      [--window 60] [--skip-install]
 
-  ours   assets.sync.sync_orders(mode="full"): concurrent walk under the client's rate budget,
+  ours   preorders.sync.sync_orders(mode="full"): concurrent walk under the client's rate budget,
          frames, DuckDB merge.
   dlt    dlt's rest_api source into DuckDB (page_number paginator, base_page 1, page_param
          page, total_path meta.total_pages, X-Auth-Token by api_key auth in the header), run
@@ -46,7 +46,7 @@ from _common import (
     walk_floor,
 )
 
-from assets.sync import sync_orders
+from preorders.sync import sync_orders
 
 GOAL_SPEEDUP = 2.0
 DLT_VENV = BENCH / ".venvs" / "dlt"

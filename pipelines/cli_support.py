@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
 
-    from pipelines.actions import Outcome
+    from preorders.actions import Outcome
     from stoq import StoqClient
 
 Echo = Callable[[str], None]
@@ -115,7 +115,7 @@ def run_actions(
     Without `needs_key` and without a key (a dry run) `act` gets no client. Exit code 1 when an
     order failed, its outcome is unknown, or it could not be sent at all (so cron sees it).
     """
-    from pipelines.actions import summary
+    from preorders.actions import summary
 
     def body() -> int:
         key = api_key() if needs_key else read_key()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.checks import ASSET_CHECKS
-from assets.preorders import offers_assets, orders_assets
 from assets.report import backlog_report
+from assets.sync_assets import offers_assets, orders_assets
 from pipelines.jobs import sync_preorders
 from pipelines.ops.balances import collect_balances
 from pipelines.ops.exports import export_report

@@ -30,9 +30,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines import actions
 from pipelines.ops.release import release_held_orders, release_orders
 from pipelines.resources import WarehouseResource
+from preorders import actions
 from warehouse import ledger
 
 ORDERS = dg.AssetKey("orders")

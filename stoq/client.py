@@ -221,7 +221,7 @@ class StoqClient:
         """A report's JSON; `from_`/`to` take dates, list values go out as `key[]`."""
         return self._get(f"/preorders/reports/{p.segment(name, 'report name')}", p.query(params))
 
-    def export_report(self, name: str, **params: Any) -> JobHandle:
+    def start_export(self, name: str, **params: Any) -> JobHandle:
         """Start a CSV export of a report; poll the handle for the download URL."""
         path = f"/preorders/reports/{p.segment(name, 'report name')}/export"
         body = p.body(params) or None
@@ -244,7 +244,7 @@ class StoqClient:
             malformed = scrub.exception(exc)
         raise malformed  # raised outside `except`: the unredacted original is not its context
 
-    def poll_job(
+    def wait_for_job(
         self,
         job: JobHandle | str,
         timeout: float = 600,

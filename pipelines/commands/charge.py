@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines import actions
 from pipelines.cli_support import Echo, add_selection_args, fail, run_actions
+from preorders import actions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

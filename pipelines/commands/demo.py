@@ -73,8 +73,8 @@ def step_dagster_home(demo: Demo) -> None:
 
 def _release(demo: Demo, dry_run: bool) -> int:
     """Release every releasable order through the ledger (or plan it); a few lines + a summary."""
-    from pipelines import actions
     from pipelines.cli_support import run_actions
+    from preorders import actions
 
     lines: list[str] = []
     code = run_actions(

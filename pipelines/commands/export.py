@@ -21,9 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def export(args: argparse.Namespace) -> None:
     """Submit (or re-attach), poll, download and load; print what happened."""
-    from pipelines.jobtracking import track_job
     from pipelines.ops.exports import ExportRequest, fetch_and_load, submit
     from pipelines.resources import WarehouseResource
+    from preorders.jobtracking import track_job
 
     request = ExportRequest(args.report, args.date_from, args.date_to, args.offer_id)
     warehouse = WarehouseResource()

@@ -33,7 +33,7 @@ def poll_status_url(args: argparse.Namespace) -> int:
         print(scrub(line), flush=True)
 
     with stoq_client() as client:
-        final = client.poll_job(
+        final = client.wait_for_job(
             args.status_url,
             timeout=args.timeout,
             stall_timeout=args.timeout,

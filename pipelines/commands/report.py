@@ -33,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
 def write(out: Path | None = None) -> Path:
     """Render the report of the warehouse in force ($PREORDERS_DUCKDB_PATH); returns the page."""
-    from assets import render
     from pipelines.resources import WarehouseResource
+    from preorders import render
     from warehouse import dashboards
 
     resource = WarehouseResource()

@@ -169,13 +169,13 @@ def summary(result: Any, seconds: float) -> str:
 
 @contextmanager
 def _stream_lines(echo: Echo) -> Iterator[None]:
-    """Echo the one-line summary assets.sync logs as each stream commits."""
+    """Echo the one-line summary preorders.sync logs as each stream commits."""
 
     class Echoing(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             echo(scrub(f"  {record.getMessage()}"))
 
-    logger, handler = logging.getLogger("assets.sync"), Echoing(logging.INFO)
+    logger, handler = logging.getLogger("preorders.sync"), Echoing(logging.INFO)
     previous = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

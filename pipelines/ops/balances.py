@@ -3,10 +3,10 @@
 import dagster as dg
 from pydantic import Field
 
-from assets.scrubbing import scrubbed
-from pipelines import actions
 from pipelines.ops.release import outcome_output
 from pipelines.resources import StoqResource, WarehouseResource
+from preorders import actions
+from preorders.scrubbing import scrubbed
 
 
 class ChargeConfig(dg.Config):

@@ -12,9 +12,9 @@ import duckdb
 import httpx
 from pydantic import Field
 
-from pipelines.jobtracking import batch_key, submit_or_attach
 from pipelines.ops.poll_job import poll_job
 from pipelines.resources import StoqResource, WarehouseResource
+from preorders.jobtracking import batch_key, submit_or_attach
 from stoq import JobHandle, JobStatus, StoqClient, errors
 from warehouse.exports import KNOWN_REPORTS, export_table, load_report
 
@@ -45,7 +45,7 @@ class ExportRequest:
         return export_table(self.report)
 
     def params(self) -> dict[str, Any]:
-        """Keyword arguments for `StoqClient.export_report` (None values are dropped there)."""
+        """Keyword arguments for `StoqClient.start_export` (None values are dropped there)."""
         return {"from_": self.date_from, "to": self.date_to, "offer_id": self.offer_id}
 
     def batch_key(self) -> str:
@@ -66,7 +66,7 @@ def submit(
 
     def start() -> JobHandle:
         require_in_catalog(client, request.report, log=log)
-        return client.export_report(request.report, **request.params())
+        return client.start_export(request.report, **request.params())
 
     return submit_or_attach(
         client, conn, request.batch_key(), start, "export", run_id=run_id, log=log

@@ -6,8 +6,8 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from assets.scrubbing import scrubbed
 from pipelines.resources import StoqResource
+from preorders.scrubbing import scrubbed
 from stoq import StoqClient, errors
 
 ACTIONS = ("enable", "disable", "add_variants", "remove_variants")

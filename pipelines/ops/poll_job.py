@@ -3,9 +3,9 @@
 import dagster as dg
 from pydantic import Field
 
-from assets.scrubbing import scrubbed
-from pipelines.jobtracking import track_job
 from pipelines.resources import StoqResource, WarehouseResource
+from preorders.jobtracking import track_job
+from preorders.scrubbing import scrubbed
 from stoq import JobHandle, JobStatus, errors
 
 

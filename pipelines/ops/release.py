@@ -3,9 +3,9 @@
 import dagster as dg
 from pydantic import Field
 
-from assets.scrubbing import Redact, scrubbed
-from pipelines import actions
 from pipelines.resources import StoqResource, WarehouseResource
+from preorders import actions
+from preorders.scrubbing import Redact, scrubbed
 
 
 class ReleaseConfig(dg.Config):

@@ -6,10 +6,10 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
-from assets.scrubbing import scrubbed
-from pipelines.jobtracking import batch_key, submit_or_attach
 from pipelines.ops.poll_job import poll_job
 from pipelines.resources import StoqResource, WarehouseResource
+from preorders.jobtracking import batch_key, submit_or_attach
+from preorders.scrubbing import scrubbed
 from stoq import JobHandle, StoqClient
 
 VARIANT_JOBS = (

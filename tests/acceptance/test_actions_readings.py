@@ -9,8 +9,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines import actions
-from pipelines.actions import ActionSettings
+from preorders import actions
+from preorders.actions import ActionSettings
 from sandbox import ChaosConfig
 from tests.acceptance.support import (
     applied_releases,

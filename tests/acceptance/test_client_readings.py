@@ -80,7 +80,7 @@ def test_job_error_as_object_surfaces_as_job_failed(tmp_path: Path) -> None:
         handle = client.bulk_release(ids)
         w.shop.force_job_status(handle.job_id, "failed", error="shopify timed out")
         with pytest.raises(errors.JobFailed) as failed:
-            client.poll_job(handle, initial_interval=0.1)
+            client.wait_for_job(handle, initial_interval=0.1)
     assert failed.value.status is not None
     assert failed.value.status.error == {"code": "job_failed", "message": "shopify timed out"}
     assert "shopify timed out" in str(failed.value)
@@ -90,6 +90,6 @@ def test_job_not_visible_right_after_submission_is_polled_on(tmp_path: Path) -> 
     w = world(tmp_path, job_404_polls=2, job_steps=2)
     ids = [o["shopify_order_id"] for o in w.shop.truth_orders()[:3]]
     with w.client() as client:
-        status = client.poll_job(client.bulk_release(ids), initial_interval=1.0)
+        status = client.wait_for_job(client.bulk_release(ids), initial_interval=1.0)
     assert status.status == "completed"
     assert w.log_count(404) == 2

@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 
 import warehouse.schema
-from assets.sync import SyncReport, sync_offers, sync_orders
+from preorders.sync import SyncReport, sync_offers, sync_orders
 from sandbox import DEFAULT_API_KEY, ChaosConfig, FakeClock, SandboxConfig, Shop, mock_transport
 from stoq import StoqClient
 

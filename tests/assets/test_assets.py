@@ -10,9 +10,9 @@ import pytest
 
 import sandbox
 from assets.checks import ASSET_CHECKS
-from assets.preorders import incomplete_reason, offers_assets, orders_assets
 from assets.resources import StoqResource, WarehouseResource
-from assets.sync import SyncReport
+from assets.sync_assets import incomplete_reason, offers_assets, orders_assets
+from preorders.sync import SyncReport
 from tests.assets.helpers import mature
 from tests.assets.truth import assert_matches_truth
 from tests.hostile import HostileServer, rewrite_json

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from assets.plan import plan_reread
+from preorders.reread import plan_reread
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -11,11 +11,11 @@ import duckdb
 import pytest
 
 import warehouse.schema
-from assets import render
 from assets.report import backlog_report
 from assets.resources import WarehouseResource
-from assets.sync import sync_offers, sync_orders
 from pipelines.cli import main
+from preorders import render
+from preorders.sync import sync_offers, sync_orders
 from tests.assets.helpers import client_for, make_shop, mature
 from warehouse import dashboards
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.sync import SyncSettings, choose_mode, sync_orders
+from preorders.sync import SyncSettings, choose_mode, sync_orders
 from tests.assets.helpers import CHAOS, client_for, make_shop, mature, run_sync
 from tests.assets.truth import assert_matches_truth
 from warehouse import checks, loads

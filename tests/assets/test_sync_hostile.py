@@ -12,8 +12,8 @@ import duckdb
 import pytest
 
 import warehouse.schema
-from assets import walks
-from assets.sync import SyncReport, SyncSettings, sync_offers, sync_orders
+from preorders import walks
+from preorders.sync import SyncReport, SyncSettings, sync_offers, sync_orders
 from sandbox import DEFAULT_API_KEY, Shop
 from stoq import StoqClient
 from tests.assets.helpers import make_shop

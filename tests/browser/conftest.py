@@ -72,7 +72,7 @@ def demo_data(tmp_path_factory) -> Iterator[DemoData]:
     import sandbox
     from assets.report import backlog_report
     from assets.resources import WarehouseResource
-    from assets.sync import sync_offers, sync_orders
+    from preorders.sync import sync_offers, sync_orders
     from stoq import StoqClient
 
     base = tmp_path_factory.mktemp("demo")

@@ -126,7 +126,7 @@ document.getElementById("report").addEventListener("load", () => {
 def test_report_page_renders_its_charts(
     demo_data: DemoData, chromium: Chromium, static_server, artifacts
 ):
-    from assets import render
+    from preorders import render
 
     url, folder = static_server
     copy_report(demo_data.report, folder)

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from pipelines import actions
-from pipelines.actions import ActionSettings
-from pipelines.actions.sending import send_one
+from preorders import actions
+from preorders.actions import ActionSettings
+from preorders.actions.sending import send_one
 from tests.pipelines.test_release_support import SINGLE_CHARGE, applied, make_world
 from warehouse import ledger
 

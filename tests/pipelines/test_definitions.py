@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.preorders import offers_assets, orders_assets
+from assets.sync_assets import offers_assets, orders_assets
 from pipelines.definitions import defs
 
 SYNC_ASSETS = {"offers", "offer_variants", "orders", "order_line_items"}

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 import warehouse.schema
-from pipelines.jobtracking import track_job
 from pipelines.ops.exports import (
     DownloadFailed,
     ExportRequest,
@@ -21,6 +20,7 @@ from pipelines.ops.exports import (
     submit,
 )
 from pipelines.resources import StoqResource, WarehouseResource
+from preorders.jobtracking import track_job
 from sandbox import DEFAULT_API_KEY, FakeClock, SandboxConfig, Shop, mock_transport, serve
 from stoq import JobStatus, StoqClient
 from warehouse import jobs
@@ -110,7 +110,7 @@ def test_an_expired_download_fails_clearly_without_leaking_the_signature(shop, c
     with StoqClient(
         DEFAULT_API_KEY, BASE_URL, transport=mock_transport(shop), sleep=clock.sleep
     ) as client:
-        status = track_job(client, conn, client.export_report("summary"))
+        status = track_job(client, conn, client.start_export("summary"))
     clock.advance(shop.config.download_ttl_seconds + 1)
     with pytest.raises(DownloadFailed, match="answered 403") as caught:
         fetch_and_load(conn, "summary", status, transport=mock_transport(shop))

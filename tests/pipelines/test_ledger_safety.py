@@ -14,8 +14,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from pipelines import actions
-from pipelines.actions import ActionSettings
+from preorders import actions
+from preorders.actions import ActionSettings
 from tests.pipelines.test_release_support import SINGLE_RELEASE, World, applied, make_world
 from warehouse import ledger
 

@@ -7,10 +7,10 @@ import duckdb
 import pytest
 
 import warehouse.schema
-from pipelines.jobtracking import batch_key, submit_or_attach, track_job
 from pipelines.ops.poll_job import poll_job
 from pipelines.ops.variants import bulk_variant_admin
 from pipelines.resources import StoqResource, WarehouseResource
+from preorders.jobtracking import batch_key, submit_or_attach, track_job
 from sandbox import DEFAULT_API_KEY, FakeClock, SandboxConfig, Shop, mock_transport, serve
 from stoq import StoqClient, errors
 from warehouse import jobs
@@ -90,7 +90,7 @@ def test_tracks_a_bulk_job_to_completed_recording_every_poll(make_shop, make_cli
 def test_tracks_an_export_to_ready_with_its_download_url(make_shop, make_client, conn):
     shop = make_shop(job_steps=2)
     client = make_client(shop)
-    handle = client.export_report("summary")
+    handle = client.start_export("summary")
     final = track_job(client, conn, handle, kind="export", batch_key="export:summary")
     assert final.status == "ready"
     row = jobs.find_job(conn, "export:summary")
@@ -121,7 +121,7 @@ def test_failed_and_cancelled_are_recorded_then_raised(
 def test_overall_timeout_leaves_the_job_open_for_reattach(make_shop, make_client, conn, clock):
     shop = make_shop(job_steps=1_000_000)
     client = make_client(shop)
-    handle = client.export_report("customers")
+    handle = client.start_export("customers")
     with pytest.raises(errors.JobTimeout, match="still running after 30s"):
         track_job(client, conn, handle, timeout=30, stall_timeout=1_000, kind="export")
     row = jobs.get_job(conn, handle.job_id)
@@ -180,7 +180,7 @@ def test_restart_after_a_crash_reattaches_without_a_second_post(make_shop, make_
 def test_an_expired_persisted_job_is_submitted_again(make_shop, make_client, conn, clock):
     shop = make_shop(job_steps=0, job_ttl_seconds=5)
     client = make_client(shop)
-    submit = lambda: client.export_report("summary")  # noqa: E731
+    submit = lambda: client.start_export("summary")  # noqa: E731
     first = submit_or_attach(client, conn, "k", submit, "export")
     clock.advance(10)
     second = submit_or_attach(client, conn, "k", submit, "export")
@@ -192,7 +192,7 @@ def test_an_expired_persisted_job_is_submitted_again(make_shop, make_client, con
 def test_a_finished_job_does_not_block_a_new_submission(make_shop, make_client, conn):
     shop = make_shop(job_steps=1)
     client = make_client(shop)
-    submit = lambda: client.export_report("summary")  # noqa: E731
+    submit = lambda: client.start_export("summary")  # noqa: E731
     first = submit_or_attach(client, conn, "k", submit, "export")
     track_job(client, conn, first)
     assert submit_or_attach(client, conn, "k", submit, "export").job_id != first.job_id
@@ -200,9 +200,9 @@ def test_a_finished_job_does_not_block_a_new_submission(make_shop, make_client, 
 
 def test_a_batch_key_of_another_kind_is_refused(make_shop, make_client, conn):
     client = make_client(make_shop(job_steps=3))
-    submit_or_attach(client, conn, "k", lambda: client.export_report("summary"), "export")
+    submit_or_attach(client, conn, "k", lambda: client.start_export("summary"), "export")
     with pytest.raises(ValueError, match="belongs to a export job"):
-        submit_or_attach(client, conn, "k", lambda: client.export_report("summary"), "bulk")
+        submit_or_attach(client, conn, "k", lambda: client.start_export("summary"), "bulk")
 
 
 def test_batch_key_is_deterministic():
@@ -309,7 +309,7 @@ def test_op_times_out_and_stalls_with_distinct_messages(db_path):
         stalled = run_poll(slow, db_path, submit_live(slow), timeout=30, stall_timeout=0.2)
         assert "timed out" in failure_text(stalled) and "stalled" in failure_text(stalled)
         with StoqClient(DEFAULT_API_KEY, slow.base_url) as client:
-            running = client.export_report("customers")
+            running = client.start_export("customers")
         late = run_poll(slow, db_path, running, timeout=0.2, stall_timeout=30, max_interval=0.01)
         assert "still running after" in failure_text(late)
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from pipelines import actions
-from pipelines.actions import ActionSettings, ForceWithoutReason
-from pipelines.actions.sending import send_one
+from preorders import actions
+from preorders.actions import ActionSettings, ForceWithoutReason
+from preorders.actions.sending import send_one
 from tests.pipelines.test_release_support import (
     applied,
     force_in_bodies,

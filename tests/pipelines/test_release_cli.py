@@ -20,7 +20,7 @@ def test_orders_that_could_not_be_reread_exit_1_and_stay_eligible(tmp_path, monk
     assert out.count("release not_sent") == 2 and KEY not in out
     world.attach()
     try:  # the claims were given back: both orders are still planned by the next run
-        from pipelines import actions
+        from preorders import actions
 
         assert len(actions.plan_release(world.conn, limit=2)) == 2
     finally:

@@ -12,10 +12,10 @@ import duckdb
 import pytest
 
 import warehouse.schema
-from assets.sync import sync_orders
 from pipelines import cli
 from pipelines.definitions import defs
 from pipelines.resources import StoqResource, WarehouseResource
+from preorders.sync import sync_orders
 from sandbox import DEFAULT_API_KEY, SandboxConfig, Shop, mock_transport, serve
 from stoq import StoqClient
 from tests.pipelines.test_release_support import BASE_URL, applied

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from assets.plan import plan_reread
-from pipelines import actions
-from pipelines.actions import ActionSettings
-from pipelines.actions.reads import read_orders
+from preorders import actions
+from preorders.actions import ActionSettings
+from preorders.actions.reads import read_orders
+from preorders.reread import plan_reread
 from sandbox import BASE_PATH
 from stoq import StoqClient, errors
 from tests.pipelines.test_release_support import BASE_URL, applied, force_in_bodies, make_world

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from pipelines import actions
-from pipelines.actions import ActionSettings
+from preorders import actions
+from preorders.actions import ActionSettings
 from tests.pipelines.test_release_support import SINGLE_RELEASE, applied, make_world
 from warehouse import ledger
 

@@ -16,7 +16,7 @@ import duckdb
 import httpx
 
 import warehouse.schema
-from assets.sync import sync_orders
+from preorders.sync import sync_orders
 from sandbox import DEFAULT_API_KEY, FakeClock, SandboxConfig, Shop, mock_transport
 from stoq import StoqClient
 

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
-from pipelines import actions
 from pipelines.ops.release import release_orders
 from pipelines.resources import WarehouseResource
 from pipelines.sensors import (
@@ -18,6 +17,7 @@ from pipelines.sensors import (
     build_releasable_orders_sensor,
     releasable_orders_sensor,
 )
+from preorders import actions
 from tests.pipelines.test_release_support import make_world
 from warehouse import ledger
 

@@ -77,18 +77,18 @@ def test_every_endpoint_once(shop_and_client):
     placed = [o["shopify_order_id"] for o in client.list_orders(state="balance_collected")]
     handle = client.bulk_release(placed[:5])
     assert handle.item_count == 5
-    done = client.poll_job(handle, initial_interval=0.5)
+    done = client.wait_for_job(handle, initial_interval=0.5)
     assert (done.status, done.processed) == ("completed", 5)
     assert all(client.get_order(i)["state"] == "released" for i in placed[:5])
 
     variant_job = client.bulk_variant_action("bulk_recalculate_preorder_counts")
-    assert client.poll_job(variant_job).status == "completed"
+    assert client.wait_for_job(variant_job).status == "completed"
 
     reports = client.list_reports()
     assert "summary" in {r["name"] for r in reports}
     assert isinstance(client.get_report("summary", from_="2020-01-01", to="2100-01-01"), dict)
-    export = client.export_report("summary")
-    ready = client.poll_job(export)
+    export = client.start_export("summary")
+    ready = client.wait_for_job(export)
     assert ready.status == "ready"
     assert ready.download_url is not None and ready.download_url.startswith("http")
 

@@ -219,7 +219,7 @@ def test_get_report_params(make_client):
 def test_export_report_returns_a_job_handle(make_client):
     job = {"job_id": "exp_a8c3f01", "status_url": f"{API}/preorders/reports/jobs/exp_a8c3f01"}
     api = FakeApi().on("POST", "/preorders/reports/summary/export", reply(202, job))
-    handle = make_client(api).export_report("summary", from_=dt.date(2025, 7, 1))
+    handle = make_client(api).start_export("summary", from_=dt.date(2025, 7, 1))
     assert handle.job_id == "exp_a8c3f01"
     assert handle.item_count is None
     assert api.body() == {"from": "2025-07-01"}

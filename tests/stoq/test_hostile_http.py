@@ -329,7 +329,7 @@ def test_a_job_echoing_the_key_fails_without_showing_it():
     failed = {"job_id": f"j-{SECRET[:12]}", "status": "failed", "error": {"detail": f"bad {KEY}"}}
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=failed))
     with StoqClient(KEY, transport=transport, sleep=lambda s: None) as client:
-        error, _ = timed(lambda: client.poll_job("/api/v2/external/jobs/j1"))
+        error, _ = timed(lambda: client.wait_for_job("/api/v2/external/jobs/j1"))
         assert isinstance(error, errors.JobFailed)
         assert_nothing_leaks(error)
         assert not leaks(repr(error.status)) and "<redacted>" in str(error)

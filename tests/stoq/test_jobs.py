@@ -28,7 +28,7 @@ def jobs_api(*bodies: dict) -> FakeApi:
 def test_polls_to_completed_with_doubling_intervals(make_client, clock):
     api = jobs_api(*(status("running", n) for n in (0, 5, 10, 20, 30, 40)), status("completed", 47))
     seen: list[JobStatus] = []
-    result = make_client(api).poll_job(HANDLE, max_interval=8.0, on_status=seen.append)
+    result = make_client(api).wait_for_job(HANDLE, max_interval=8.0, on_status=seen.append)
     assert result.status == "completed"
     assert result.terminal
     assert result.processed == 47
@@ -44,7 +44,7 @@ def test_export_ready_exposes_the_download_url(make_client):
         expires_at="2025-07-01T00:00:00Z",
         download_url="https://bucket.s3.amazonaws.com/exp.csv?X-Amz-Signature=abc",
     )
-    result = make_client(jobs_api(status("running"), ready)).poll_job(HANDLE)
+    result = make_client(jobs_api(status("running"), ready)).wait_for_job(HANDLE)
     assert result.status == "ready"
     assert result.download_url.startswith("https://bucket.s3.amazonaws.com/")
 
@@ -59,14 +59,14 @@ def test_download_url_takes_any_http_url_field_but_status_url():
 def test_failed_raises_with_the_status(make_client):
     api = jobs_api(status("running"), status("failed", 3, error="Shopify API unavailable"))
     with pytest.raises(errors.JobFailed, match="Shopify API unavailable") as info:
-        make_client(api).poll_job(HANDLE)
+        make_client(api).wait_for_job(HANDLE)
     assert info.value.status is not None
     assert info.value.status.error == "Shopify API unavailable"
 
 
 def test_cancelled_raises(make_client):
     with pytest.raises(errors.JobCancelled) as info:
-        make_client(jobs_api(status("cancelled", 3))).poll_job(HANDLE)
+        make_client(jobs_api(status("cancelled", 3))).wait_for_job(HANDLE)
     assert info.value.status.status == "cancelled"
 
 
@@ -78,7 +78,7 @@ def test_overall_timeout(make_client, clock):
 
     api = FakeApi().on("GET", STATUS_PATH, moving)
     with pytest.raises(errors.JobTimeout, match="after 60s") as info:
-        make_client(api).poll_job(HANDLE, timeout=60, stall_timeout=1000)
+        make_client(api).wait_for_job(HANDLE, timeout=60, stall_timeout=1000)
     assert info.value.status.status == "running"
     assert clock.now == pytest.approx(60.0)
 
@@ -86,14 +86,14 @@ def test_overall_timeout(make_client, clock):
 def test_stall_is_reported_as_such(make_client, clock):
     api = jobs_api(status("running", 0), status("running", 10))  # then stuck at 10
     with pytest.raises(errors.JobTimeout, match="stalled"):
-        make_client(api).poll_job(HANDLE, timeout=3600, stall_timeout=30, max_interval=4)
+        make_client(api).wait_for_job(HANDLE, timeout=3600, stall_timeout=30, max_interval=4)
     assert 30.0 <= clock.now < 40.0
 
 
 def test_expired_job_is_not_found(make_client):
     api = FakeApi().on("GET", STATUS_PATH, reply(404, {"errors": ["Job not found"]}))
     with pytest.raises(errors.JobNotFound, match=JOB_ID) as info:
-        make_client(api).poll_job(HANDLE)
+        make_client(api).wait_for_job(HANDLE)
     assert isinstance(info.value.__cause__, errors.NotFound)
 
 
@@ -139,7 +139,7 @@ def test_404s_in_the_grace_are_not_reported_as_statuses(make_client, clock):
     not_yet = reply(404, {"errors": ["Job not found"]})
     api = FakeApi().on("GET", STATUS_PATH, not_yet, not_yet, reply(200, status("completed", 47)))
     seen: list[JobStatus] = []
-    result = make_client(api).poll_job(HANDLE, on_status=seen.append)
+    result = make_client(api).wait_for_job(HANDLE, on_status=seen.append)
     assert result.status == "completed" and len(api.requests) == 3
     assert [s.status for s in seen] == ["completed"]
 
@@ -148,7 +148,7 @@ def test_a_timeout_inside_the_grace_with_only_404s_is_not_found(make_client, clo
     api = FakeApi().on("GET", STATUS_PATH, reply(404, {"errors": ["Job not found"]}))
     seen: list[JobStatus] = []
     with pytest.raises(errors.JobNotFound, match=f"job {JOB_ID} is unknown or expired") as info:
-        make_client(api).poll_job(f"{API}{STATUS_PATH}", timeout=3, on_status=seen.append)
+        make_client(api).wait_for_job(f"{API}{STATUS_PATH}", timeout=3, on_status=seen.append)
     assert seen == [] and info.value.status is None
     assert clock.now == pytest.approx(3.0)
 
@@ -157,7 +157,7 @@ def test_a_status_url_names_the_job_when_the_body_does_not(make_client):
     anonymous = {"status": "running", "progress": 0}
     api = jobs_api(anonymous, {"status": "completed", "progress": 100})
     seen: list[JobStatus] = []
-    result = make_client(api).poll_job(f"{API}{STATUS_PATH}", on_status=seen.append)
+    result = make_client(api).wait_for_job(f"{API}{STATUS_PATH}", on_status=seen.append)
     assert [s.job_id for s in seen] == [JOB_ID, JOB_ID] and result.job_id == JOB_ID
 
 
@@ -169,7 +169,7 @@ def test_a_relative_status_url_without_a_slash_is_a_malformed_response(make_clie
     api = FakeApi()
     client = make_client(api)
     with pytest.raises(errors.MalformedResponse, match="'jobs/x'"):
-        client.poll_job(JobHandle("x", "jobs/x"))
+        client.wait_for_job(JobHandle("x", "jobs/x"))
     with pytest.raises(errors.StoqError):
         client.job_status("preorders/orders/jobs/x")
     assert api.requests == []

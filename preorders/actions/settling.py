@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
-from pipelines.actions.outcomes import Log, Outcome, say
-from pipelines.actions.rules import DEFAULT_SETTINGS, SPECS, ActionSettings
-from pipelines.actions.sending import read_back_rows
-from pipelines.jobtracking import known_job_may_still_act
+from preorders.actions.outcomes import Log, Outcome, say
+from preorders.actions.rules import DEFAULT_SETTINGS, SPECS, ActionSettings
+from preorders.actions.sending import read_back_rows
+from preorders.jobtracking import known_job_may_still_act
 from stoq import StoqClient
 from warehouse import ledger
 from warehouse.ledger import OpenRow

@@ -2,8 +2,8 @@
 
 Every record returned was read after the call began (a list page is as fresh a read of an order
 as its GET), so it may stand in for the per-order GET before acting and for the read-back after a
-bulk job. `assets.plan.plan_reread` picks the window start; orders older than it, orders the walk
-did not show (drift, another sort order, clock skew, a summary-only list) and orders without a
+bulk job. `preorders.reread.plan_reread` picks the window start; orders older than it, orders the
+walk did not show (drift, another sort order, clock skew, a summary-only list) and orders without a
 known created_at are read with `GET /preorders/orders/:id` on a pool of `client.concurrency`.
 """
 
@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import duckdb
 
-from assets.plan import plan_reread
+from preorders.reread import plan_reread
 from stoq import StoqClient, errors
 from warehouse import ledger
 

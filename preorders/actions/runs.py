@@ -11,18 +11,18 @@ from datetime import datetime
 
 import duckdb
 
-from pipelines.actions.outcomes import Log, Outcome, say
-from pipelines.actions.plans import plan_charges, release_plan, unplanned
-from pipelines.actions.reads import OrderReads, read_rows
-from pipelines.actions.rules import (
+from preorders.actions.outcomes import Log, Outcome, say
+from preorders.actions.plans import plan_charges, release_plan, unplanned
+from preorders.actions.reads import OrderReads, read_rows
+from preorders.actions.rules import (
     CHARGE,
     DEFAULT_SETTINGS,
     RELEASE,
     ActionSettings,
     Spec,
 )
-from pipelines.actions.sending import send_bulk, send_one, settle
-from pipelines.actions.settling import settle_open_rows
+from preorders.actions.sending import send_bulk, send_one, settle
+from preorders.actions.settling import settle_open_rows
 from stoq import StoqClient, errors
 from warehouse import ledger
 from warehouse.ledger import Planned

@@ -92,7 +92,7 @@ def track_job(
             on_status(status)
 
     try:
-        return client.poll_job(
+        return client.wait_for_job(
             handle,
             timeout=timeout,
             stall_timeout=stall_timeout,

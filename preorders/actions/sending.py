@@ -12,10 +12,10 @@ from typing import Any
 
 import duckdb
 
-from pipelines.actions.outcomes import Log, Outcome, say
-from pipelines.actions.reads import OrderReads, read_rows
-from pipelines.actions.rules import DEFAULT_SETTINGS, NOT_APPLIED, SPECS, ActionSettings, Spec
-from pipelines.jobtracking import batch_key, may_still_act, submit_or_attach
+from preorders.actions.outcomes import Log, Outcome, say
+from preorders.actions.reads import OrderReads, read_rows
+from preorders.actions.rules import DEFAULT_SETTINGS, NOT_APPLIED, SPECS, ActionSettings, Spec
+from preorders.jobtracking import batch_key, may_still_act, submit_or_attach
 from stoq import StoqClient, errors
 from warehouse import ledger
 from warehouse.ledger import OpenRow, Planned

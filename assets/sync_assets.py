@@ -1,6 +1,6 @@
 """Dagster assets for the STOQ sync: offers (+ variants) and orders (+ line items).
 
-Thin wiring only: each body opens the client and the warehouse, calls `assets.sync`, and turns
+Thin wiring only: each body opens the client and the warehouse, calls `preorders.sync`, and turns
 the `SyncReport` into `MaterializeResult` metadata plus its blocking `<stream>_sync_complete`
 check (an incomplete walk, or every record rejected, fails the run). The other checks live in
 `assets/checks.py`. The key, and every piece of it, is scrubbed from what a failure records.
@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 import dagster as dg
 
-from assets import sync
 from assets.resources import StoqResource, WarehouseResource
-from assets.scrubbing import scrubbed
+from preorders import sync
+from preorders.scrubbing import scrubbed
 from warehouse import checks
 
 GROUP = "stoq"

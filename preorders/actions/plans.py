@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from pipelines.actions.outcomes import Outcome
-from pipelines.actions.rules import DEFAULT_SETTINGS, ActionSettings, retry_blocker
+from preorders.actions.outcomes import Outcome
+from preorders.actions.rules import DEFAULT_SETTINGS, ActionSettings, retry_blocker
 from warehouse import ledger
 from warehouse.ledger import Planned
 

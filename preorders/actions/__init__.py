@@ -24,10 +24,10 @@ points), `settling` (rows earlier runs left open), `reads` (batched order reads)
 (POSTs, the bulk job, read-back), `outcomes` (what a run reports).
 """
 
-from pipelines.actions.outcomes import Log, Outcome, counts, summary
-from pipelines.actions.plans import plan_charges, plan_release
-from pipelines.actions.reads import OrderReads, read_orders
-from pipelines.actions.rules import (
+from preorders.actions.outcomes import Log, Outcome, counts, summary
+from preorders.actions.plans import plan_charges, plan_release
+from preorders.actions.reads import OrderReads, read_orders
+from preorders.actions.rules import (
     CHARGE,
     FORCEABLE,
     NOT_APPLIED,
@@ -40,8 +40,8 @@ from pipelines.actions.rules import (
     money,
     release_blocker,
 )
-from pipelines.actions.runs import ForceWithoutReason, collect_balances, release_orders
-from pipelines.actions.settling import settle_open_rows
+from preorders.actions.runs import ForceWithoutReason, collect_balances, release_orders
+from preorders.actions.settling import settle_open_rows
 
 __all__ = [
     "CHARGE",

@@ -19,8 +19,8 @@ from typing import Any
 
 import duckdb
 
-from assets import walks
-from assets.plan import plan_reread
+from preorders import walks
+from preorders.reread import plan_reread
 from stoq import StoqClient, Walk, errors
 from warehouse import loads
 from warehouse.frames import offer_frames
