@@ -60,7 +60,8 @@ def checked_base_url(base_url: str, transport: httpx.BaseTransport | None = None
 
 def is_loopback(host: str) -> bool:
     """True for localhost, 127.0.0.0/8 and ::1: the key never leaves the machine."""
-    if host.lower().rstrip(".") == "localhost":
+    # Exactly "localhost": "localhost." is a fully qualified name that DNS resolves, not hosts.
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback

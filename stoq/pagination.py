@@ -94,7 +94,7 @@ class Walk:
             try:
                 while True:
                     fresh = self._take(body, number, seen)
-                    stop = self._ends_after(number, meta, per_page)
+                    stop = self._ends_after(number, meta, per_page, len(fresh))
                     # Fill the pipeline before yielding, so pages arrive while the caller works.
                     while (
                         not stop and next_page <= self._frontier() and len(pending) < self._prefetch
@@ -221,16 +221,27 @@ class Walk:
             sound = self._counts and self._unit and not self._inconsistent
         return bool(sound) and "state" in self.query
 
-    def _ends_after(self, page: int, meta: PageMeta, per_page: int | None) -> bool:
-        """Note whether the page held records; True when the walk should end after it."""
-        if meta.held:
+    def _ends_after(self, page: int, meta: PageMeta, per_page: int | None, fresh: int) -> bool:
+        """Note whether the page held new records; True when the walk should end after it.
+
+        A page of records seen already counts toward the run like an empty one: a server that
+        repeats old pages past the end must not keep the walk going for ever.
+        """
+        if fresh:
             self._last_data, self._run = page, 0
             return False
         self._run += 1
         count = meta.count if meta.count is not None else self.stats.total_count_end
         at = self._at(count)
-        # Without a post-fetch filter, a page within the count is never empty on an honest server.
-        if at is not None and page <= at and self._unit_exact and "state" not in self.query:
+        # Without a post-fetch filter, a page within the count is never empty on an honest server
+        # (one of duplicates only may be: orders arriving shift a newest-first list).
+        if (
+            not meta.held
+            and at is not None
+            and page <= at
+            and self._unit_exact
+            and "state" not in self.query
+        ):
             with self._lock:
                 self._empty_pages += 1
         if self._exempt() or self._run < EMPTY_RUN:

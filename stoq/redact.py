@@ -20,7 +20,8 @@ class Redactor:
     """`redact(text)` blanks the whole key and any run of 8+ characters of its secret part.
 
     Redact before cutting text short: a cut can leave a piece of the key that no longer
-    matches the whole key. The public prefix alone is not secret and stays.
+    matches the whole key. The public prefix alone is not secret and stays. Pieces match in
+    any letter case: a server that echoes the key upper-cased leaks it all the same.
     """
 
     def __init__(self, key: str) -> None:
@@ -29,8 +30,9 @@ class Redactor:
         # Every 8-character window of the key that holds at least one secret character:
         # a text window equal to one of them is part of a run of the key, so it is blanked.
         first = max(0, start - PIECE + 1)
+        folded = _fold(self._key)
         self._pieces = frozenset(
-            self._key[i : i + PIECE] for i in range(first, len(self._key) - PIECE + 1)
+            folded[i : i + PIECE] for i in range(first, len(folded) - PIECE + 1)
         )
 
     def redact(self, text: str) -> str:
@@ -40,7 +42,8 @@ class Redactor:
         text = text.replace(self._key, REDACTED)
         if not self._pieces or len(text) < PIECE:
             return text
-        hits = [i for i in range(len(text) - PIECE + 1) if text[i : i + PIECE] in self._pieces]
+        folded = _fold(text)
+        hits = [i for i in range(len(text) - PIECE + 1) if folded[i : i + PIECE] in self._pieces]
         if not hits:
             return text
         out: list[str] = []
@@ -102,6 +105,15 @@ class Redactor:
 
     def __repr__(self) -> str:
         return f"Redactor(key={REDACTED})"
+
+
+def _fold(text: str) -> str:
+    """`text` in lower case, character for character (positions stay those of `text`)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    # A few characters lower to two ("İ"): keep those as they are so indexes line up.
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
 def redact(text: str, key: str | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 import pandas as pd
@@ -18,6 +18,7 @@ _DIGITS = re.compile(r"-?[0-9]{1,40}")
 _NUMBER = re.compile(r"-?\d{1,40}(?:\.\d{1,40})?")
 #: pattern -> (integer digits, scale) of the column it feeds
 _COLUMNS = {MONEY: (16, 2), _PERCENT: (5, 4)}
+_WIDE = Context(prec=100)
 _INT64 = range(-(2**63), 2**63)
 _INT32 = range(-(2**31), 2**31)
 #: Ids are positive BIGINTs: 0, a negative or a wider id is not an id the shop can have.
@@ -57,7 +58,11 @@ def decimal_text(value: Any, field: str, pattern: re.Pattern[str] = MONEY) -> st
         return text
     digits, scale = _COLUMNS[pattern]
     # DuckDB rounds half away from zero when it casts; past the column's width it fails.
-    rounded = abs(Decimal(text)).quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+    # _NUMBER admits 80 digits: quantize in a context wide enough for all of them (the default
+    # 28 would raise InvalidOperation and fail the stream instead of rejecting the record).
+    rounded = abs(Decimal(text)).quantize(
+        Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP, context=_WIDE
+    )
     if rounded >= 10**digits:
         raise BadField(f"{field} is beyond DECIMAL({digits + scale}, {scale}): {show(value)}")
     return text

@@ -60,6 +60,7 @@ def timed(call: Any) -> tuple[BaseException, float]:
         "http://shop.example/api/v2/external",
         "http://127.0.0.1.nip.io/api/v2/external",
         "http://localhost.evil.example/api",
+        "http://localhost./api",  # a fully qualified name: resolved by DNS, not /etc/hosts
         "http://10.0.0.8:8080/api",
         "http://[::2]/api",
     ],

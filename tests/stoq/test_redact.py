@@ -25,6 +25,14 @@ def test_the_whole_key_and_any_piece_of_8_or_more_are_blanked():
     assert redactor.redact("stoq_api_key_ is public") == "stoq_api_key_ is public"
 
 
+def test_pieces_match_in_any_letter_case():
+    redactor = Redactor(KEY)
+    shouted = f"token={KEY.upper()} and {SECRET[5:17].lower()} and İ{SECRET[:9].swapcase()}"
+    text = redactor.redact(shouted)
+    assert not any(SECRET[i : i + 8].lower() in text.lower() for i in range(len(SECRET) - 7))
+    assert text.startswith("token=STOQ_A") and text.count(REDACTED) == 3
+
+
 @pytest.mark.parametrize("dots", [0, 150, 175, 185, 190, 199, 7_990, 7_995, 20_000])
 def test_clip_redacts_before_it_cuts(dots):
     text = "." * dots + f"token={KEY} trailing"

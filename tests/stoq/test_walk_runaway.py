@@ -57,6 +57,25 @@ def test_a_consistent_lie_stops_after_a_bounded_run_of_empty_pages(make_client):
     assert len(api.served) <= 3 + MAX_EMPTY_RUN + 8  # real pages + the run + the prefetch
 
 
+def test_pages_of_old_records_past_the_end_end_the_walk_like_empty_ones(make_client):
+    records = orders(30)
+    api = PagedApi(records, max_per_page=10)
+
+    def repeat_old(request: httpx.Request) -> httpx.Response:
+        answer = api(request)
+        body = answer.json()
+        body["meta"].update(total_pages=1_000_000, total_count=10_000_000)
+        if int(request.url.params["page"]) > 3:
+            body["orders"] = records[:10]  # page 1 again, for ever
+        return httpx.Response(200, json=body)
+
+    walk = make_client(repeat_old, per_page=10, concurrency=4).list_orders()
+    assert ids(walk) == ids(records)
+    assert walk.stats.stopped_early and not walk.stats.trustworthy
+    assert walk.stats.empty_pages == 0  # pages of duplicates are not "empty" (drift makes them)
+    assert len(api.served) <= 3 + MAX_EMPTY_RUN + 8  # real pages + the run + the prefetch
+
+
 def test_no_count_and_a_lying_total_pages_rereads_page_1_then_stops(make_client):
     api = PagedApi(orders(30), max_per_page=10)
 

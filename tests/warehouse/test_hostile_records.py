@@ -31,6 +31,7 @@ JUST_PAST = 2**63 + 5
         (order(5, tags=["a", "\udfff"]), "5", "tags[1] is not valid Unicode"),
         (order(6, total="9999999999999999.995"), "6", "total_price is beyond DECIMAL(18, 2)"),
         (order(7, total="12345678901234567"), "7", "total_price is beyond DECIMAL(18, 2)"),
+        (order(7, total="9" * 29 + ".99"), "7", "total_price is beyond DECIMAL(18, 2)"),
         (order(8, line_items=[{"quantity": 2**40}]), "8", "line_items[0].quantity is not a 32"),
         (
             order(9, line_items=[{"shopify_variant_id": HUGE}]),
