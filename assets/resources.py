@@ -1,24 +1,34 @@
-"""Dagster resources: the STOQ client and the DuckDB warehouse, configured from the environment."""
+"""Dagster resources: the STOQ client and the DuckDB warehouse, configured as preorders.settings.
+
+Each field, when set, wins over the environment; the rules (and their messages) live in
+preorders.settings, which the CLI uses too.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-import warehouse.schema
-from stoq import DEFAULT_BASE_URL, StoqClient
-from warehouse.connect import LOCK_WAIT_ENV, LOCK_WAIT_S, connect, lock_wait_from_env
+from preorders.settings import (
+    DEFAULT_DUCKDB_PATH,
+    StoqSettings,
+    WarehouseSettings,
+    resolve_base_url,
+    resolve_deadline,
+    resolve_duckdb_path,
+    resolve_lock_wait,
+    resolve_max_body_bytes,
+    resolve_max_retries,
+)
+from stoq import StoqClient
+from warehouse.connect import LOCK_WAIT_ENV, LOCK_WAIT_S
 
-DEFAULT_DUCKDB_PATH = "data/preorders.duckdb"
-DEFAULT_DEADLINE_S = 120.0
-DEFAULT_MAX_BODY_BYTES = 32 * 2**20
+__all__ = ["DEFAULT_DUCKDB_PATH", "StoqResource", "WarehouseResource"]
 
 
 class StoqResource(dg.ConfigurableResource):
@@ -47,65 +57,38 @@ class StoqResource(dg.ConfigurableResource):
         description="Largest response body accepted; None means $STOQ_MAX_BODY_BYTES, else 32 MiB.",
     )
 
-    def resolved_base_url(self) -> str:
-        """The base URL in force: field, then $STOQ_BASE_URL (read at run time), then production."""
-        return self.base_url or os.environ.get("STOQ_BASE_URL") or DEFAULT_BASE_URL
-
-    def resolved_max_retries(self) -> int:
-        """Retries in force: field, then $STOQ_MAX_RETRIES (read at run time), then 6."""
-        if self.max_retries is not None:
-            return self.max_retries
-        raw = os.environ.get("STOQ_MAX_RETRIES", "").strip()
-        try:
-            retries = int(raw or 6)
-        except ValueError:
-            raise ValueError(f"STOQ_MAX_RETRIES must be an integer (got {raw!r})") from None
-        if retries < 0:
-            raise ValueError(f"STOQ_MAX_RETRIES must be an integer >= 0 (got {raw!r})")
-        return retries
-
-    def resolved_deadline(self) -> float:
-        """Request deadline in force: field, then $STOQ_REQUEST_DEADLINE_S (run time), then 120."""
-        return _positive(self.deadline_s, "STOQ_REQUEST_DEADLINE_S", DEFAULT_DEADLINE_S, float)
-
-    def resolved_max_body_bytes(self) -> int:
-        """Body size cap in force: field, then $STOQ_MAX_BODY_BYTES (run time), then 32 MiB."""
-        return _positive(self.max_body_bytes, "STOQ_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, int)
-
-    def client(self) -> StoqClient:
-        """A new client; use it as a context manager."""
-        return StoqClient(
+    def settings(self) -> StoqSettings:
+        """The fields, each unset one resolved from the environment now (at run time)."""
+        return StoqSettings.from_env(
             self.api_key,
-            self.resolved_base_url(),
+            base_url=self.base_url,
+            max_retries=self.max_retries,
+            deadline_s=self.deadline_s,
+            max_body_bytes=self.max_body_bytes,
             concurrency=self.concurrency,
             points_per_window=self.points_per_window,
             timeout=self.timeout,
-            max_retries=self.resolved_max_retries(),
-            deadline=self.resolved_deadline(),
-            max_body_bytes=self.resolved_max_body_bytes(),
         )
 
+    def resolved_base_url(self) -> str:
+        """The base URL in force: field, then $STOQ_BASE_URL (read at run time), then production."""
+        return resolve_base_url(self.base_url)
 
-N = TypeVar("N", int, float)
+    def resolved_max_retries(self) -> int:
+        """Retries in force: field, then $STOQ_MAX_RETRIES (read at run time), then 6."""
+        return resolve_max_retries(self.max_retries)
 
+    def resolved_deadline(self) -> float:
+        """Request deadline in force: field, then $STOQ_REQUEST_DEADLINE_S (run time), then 120."""
+        return resolve_deadline(self.deadline_s)
 
-def _positive(field: N | None, env: str, default: N, kind: Callable[[str], N]) -> N:
-    """The field when set, else $`env` read now, else `default`; a value <= 0 is a ValueError."""
-    what = "an integer" if kind is int else "a number"
-    if field is not None:
-        value, source, shown = field, "the resource field for " + env, repr(field)
-    else:
-        raw = os.environ.get(env, "").strip()
-        if not raw:
-            return default
-        source, shown = env, repr(raw)
-        try:
-            value = kind(raw)
-        except ValueError:
-            raise ValueError(f"{source} must be {what} > 0 (got {shown})") from None
-    if not 0 < value < float("inf"):
-        raise ValueError(f"{source} must be {what} > 0 (got {shown})")
-    return value
+    def resolved_max_body_bytes(self) -> int:
+        """Body size cap in force: field, then $STOQ_MAX_BODY_BYTES (run time), then 32 MiB."""
+        return resolve_max_body_bytes(self.max_body_bytes)
+
+    def client(self) -> StoqClient:
+        """A new client; use it as a context manager."""
+        return self.settings().client()
 
 
 class WarehouseResource(DuckDBResource):
@@ -121,35 +104,20 @@ class WarehouseResource(DuckDBResource):
         f" ${LOCK_WAIT_ENV}, else {LOCK_WAIT_S:g}. Other open errors fail at once.",
     )
 
+    def settings(self) -> WarehouseSettings:
+        """The fields, each unset one resolved from the environment now (at run time)."""
+        return WarehouseSettings.from_env(self.database, self.lock_wait_s)
+
     def resolved_path(self) -> str:
         """The database file in force (read at run time, never at import)."""
-        return self.database or os.environ.get("PREORDERS_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH
+        return resolve_duckdb_path(self.database)[0]
 
     def resolved_lock_wait(self) -> float:
         """Lock wait in force: field, then $PREORDERS_LOCK_WAIT_S (read at run time), then 30."""
-        if self.lock_wait_s is not None:
-            if not self.lock_wait_s >= 0:
-                raise ValueError(f"lock_wait_s must be >= 0 (got {self.lock_wait_s!r})")
-            return self.lock_wait_s
-        return lock_wait_from_env()
+        return resolve_lock_wait(self.lock_wait_s)
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open the file (waiting, bounded, only on another process's lock), schema in place."""
-        if self.database:
-            label = "WarehouseResource.database"
-        elif os.environ.get("PREORDERS_DUCKDB_PATH"):
-            label = "PREORDERS_DUCKDB_PATH"
-        else:
-            label = "default DuckDB path"
-        conn = connect(
-            self.resolved_path(),
-            lock_wait=self.resolved_lock_wait(),
-            config=self.connection_config,
-            label=label,
-        )
-        try:
-            warehouse.schema.apply(conn)
+        with self.settings().connect(config=self.connection_config) as conn:
             yield conn
-        finally:
-            conn.close()

@@ -11,7 +11,12 @@ from pipelines import commands, stopping
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Collect every `register(subparsers)` found in pipelines/commands/."""
+    """Collect every `register(subparsers)` found in pipelines/commands/.
+
+    Every command imports every commands module, so a module's top imports only argparse, the
+    stdlib and cli_support; the core, the client, DuckDB, pandas and Dagster load in handlers
+    (tests/preorders/test_cli_startup.py checks that the short commands never load Dagster).
+    """
     parser = argparse.ArgumentParser(
         prog="preorders", description="STOQ Preorders v2: sandbox, sync, actions, reports."
     )
@@ -24,13 +29,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the chosen subcommand; its return value is the exit code."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt as exc:  # Ctrl-C while the commands load: the same one line
+        stopping.exit_stopped(exc, "")
     name = " ".join(filter(None, (args.command, getattr(args, "verb", None))))
     try:
         with stopping.on_signals(name):
             return int(args.handler(args) or 0)
     except KeyboardInterrupt as exc:  # SIGTERM, SIGINT (Ctrl-C): one line, exit 143 / 130
         stopping.exit_stopped(exc, name)
+    except Exception:
+        # A library may turn the Stopped a signal raised into its own error (DuckDB: "Query
+        # interrupted"): still a stop, with its one line, not a traceback.
+        signum = stopping.stop_signal()
+        if signum is None:
+            raise
+        stopping.exit_stopped(stopping.Stopped(signum), name)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,12 @@
     return run_guarded("offers list", lambda: list_offers(args))   # the exit code
 
 Inside the body, `stoq_client()` reads STOQ_API_KEY now (MissingKey when unset: exit 2) and
-builds the client as `StoqResource` would; `open_warehouse()` opens the DuckDB file in force.
+builds the client from preorders.settings, as `StoqResource` does; `open_warehouse()` opens the
+DuckDB file in force. No Dagster resource is involved, so no command imports Dagster for it.
 STOQ errors, ValueErrors and a locked, unreadable or uncreatable DuckDB file (an OSError) become
 one line on stderr and exit 1; an unusable base URL (`ConfigurationError`, e.g. plain http to a
 remote host) exits 2. The key, and every 8+ character piece of it, is scrubbed from every line
-printed. Lives outside
-`commands/`, whose every module is a subcommand.
+printed. Lives outside `commands/`, whose every module is a subcommand.
 """
 
 from __future__ import annotations
@@ -16,10 +16,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+# Re-exported: the commands import these from here. preorders.settings imports only the stdlib.
+from preorders.settings import (
+    NO_KEY,
+    MissingKey,
+    api_key,
+    client_from_env,
+    open_warehouse,
+    read_key,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -27,43 +37,32 @@ if TYPE_CHECKING:
     from preorders.actions import Outcome
     from stoq import StoqClient
 
+__all__ = [
+    "NO_KEY",
+    "USAGE",
+    "Echo",
+    "MissingKey",
+    "add_selection_args",
+    "api_key",
+    "ensure_dagster_home",
+    "fail",
+    "open_warehouse",
+    "read_key",
+    "run_actions",
+    "run_guarded",
+    "scrub",
+    "stoq_client",
+]
+
 Echo = Callable[[str], None]
 
-NO_KEY = "STOQ_API_KEY is not set; export your shop's API key"
 USAGE = 2  # the exit code of a usage error: no key, an unusable base URL, bad arguments
 
 
-class MissingKey(Exception):
-    """Raised by `api_key()` when STOQ_API_KEY is not set; `run_guarded` exits 2 on it."""
-
-
-def api_key(*, hint: str = "") -> str:
-    """STOQ_API_KEY read now (never at import); MissingKey, with `hint` appended, when unset."""
-    key = read_key()
-    if not key:
-        raise MissingKey(f"{NO_KEY} ({hint})" if hint else NO_KEY)
-    return key
-
-
-def read_key() -> str:
-    """STOQ_API_KEY read now, stripped; empty when unset."""
-    return os.environ.get("STOQ_API_KEY", "").strip()
-
-
 def stoq_client(key: str | None = None) -> StoqClient:
-    """A client configured like StoqResource (key: STOQ_API_KEY unless given); use it in `with`."""
-    from pipelines.resources import StoqResource  # late: `preorders --help` stays fast
-
-    return StoqResource(api_key=key or api_key()).client()
-
-
-@contextmanager
-def open_warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the warehouse in force ($PREORDERS_DUCKDB_PATH), schema applied."""
-    from pipelines.resources import WarehouseResource
-
-    with WarehouseResource().get_connection() as conn:
-        yield conn
+    """A client configured from the environment (key: STOQ_API_KEY unless given), as
+    StoqResource builds it; MissingKey (exit 2) before the client is imported. Use it in `with`."""
+    return client_from_env(api_key=key or None)
 
 
 #: What a Dagster home the CLI uses gets when it has no dagster.yaml: no telemetry, no banner.
@@ -83,13 +82,16 @@ def ensure_dagster_home(home: str | os.PathLike[str]) -> Path:
 
 def run_guarded(command: str, body: Callable[[], object]) -> int:
     """Run `body`; its int result is the exit code, its known errors one line and 1 (2: no key)."""
-    from stoq import errors
-
     try:
         result = body()
     except MissingKey as exc:
         return fail(command, str(exc), USAGE)
     except Exception as exc:
+        from pipelines.stopping import reraise_if_stopped
+        from stoq import errors  # late: `report` and a missing key never load the client
+
+        reraise_if_stopped(exc)  # e.g. DuckDB's "Query interrupted" after SIGTERM
+
         if isinstance(exc, errors.ConfigurationError):  # e.g. plain http to a remote host
             return fail(command, str(exc), USAGE)
         # The DuckDB lock, a bad path: one line, not a traceback.
@@ -146,6 +148,9 @@ def fail(command: str, message: str, code: int = 1) -> int:
 
 def scrub(text: str) -> str:
     """Never print the key, nor any 8+ character piece of it, whatever a message contains."""
+    key = read_key()
+    if not key:
+        return text  # nothing to blank (and no need to load the client package)
     from stoq.redact import redact
 
-    return redact(text, read_key())
+    return redact(text, key)

@@ -19,15 +19,14 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import NoReturn, TypeVar
-
-T = TypeVar("T")
+from collections.abc import Iterator
+from typing import NoReturn
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 GRACE_S = 10.0  # the orderly stop must finish within this; then the watchdog ends the process
 _said = threading.Lock()  # the stop line is printed once, by whichever path gets there first
-_command = {"name": "?"}  # the command running under on_signals(), for the stop line
+_command = {"name": ""}  # the command running under on_signals(), for the stop line
+_received: list[int] = []  # signals that arrived; DuckDB may swallow the Stopped they raised
 
 
 class Stopped(KeyboardInterrupt):
@@ -45,8 +44,8 @@ def exit_code(signum: int) -> int:
 
 def stop_line(command: str, signum: int) -> str:
     """The one line a stopped command prints."""
-    name = signal.Signals(signum).name
-    return f"preorders {command}: stopped by {name}; the last committed data is kept\n"
+    name, who = signal.Signals(signum).name, f"preorders {command}".strip()
+    return f"{who}: stopped by {name}; the last committed data is kept\n"
 
 
 @contextlib.contextmanager
@@ -56,9 +55,11 @@ def on_signals(command: str, grace: float = GRACE_S) -> Iterator[None]:
         yield  # signal handlers can only be set from the main thread
         return
     _command["name"] = command
+    _received.clear()
     previous = {s: signal.getsignal(s) for s in SIGNALS}
 
     def handler(signum: int, _frame: object) -> None:
+        _received.append(signum)
         raise Stopped(signum)
 
     for s in SIGNALS:
@@ -72,31 +73,6 @@ def on_signals(command: str, grace: float = GRACE_S) -> Iterator[None]:
         if write_end >= 0:
             signal.set_wakeup_fd(old_fd)
             os.close(write_end)  # the watchdog reads end-of-file and leaves
-
-
-def in_worker(fn: Callable[[], T], name: str) -> T:
-    """`fn()` run in a daemon thread while the main thread waits, so a signal stops the wait.
-
-    Dagster installs its own SIGINT/SIGTERM handlers around a run in the main thread (and turns
-    a signal into a failed step); in a worker thread it leaves ours alone.
-    """
-    values: list[T] = []
-    errors: list[BaseException] = []
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            values.append(fn())
-        except BaseException as exc:  # handed to the waiting thread, raised there
-            errors.append(exc)
-        finally:
-            done.set()
-
-    threading.Thread(target=target, name=name, daemon=True).start()
-    done.wait()  # a lock wait: a signal's handler runs (and raises) during it
-    if errors:
-        raise errors[0]
-    return values[0]
 
 
 def exit_stopped(exc: KeyboardInterrupt, command: str | None = None) -> NoReturn:
@@ -141,3 +117,15 @@ def _watchdog(command: str, grace: float) -> tuple[int, int]:
 
     threading.Thread(target=watch, name="stop-watchdog", daemon=True).start()
     return old_fd, write_end
+
+
+def reraise_if_stopped(exc: BaseException) -> None:
+    """Raise Stopped for an error a signal caused: DuckDB turns a Stopped raised during a query
+    into `RuntimeError: Query interrupted`."""
+    if _received:
+        raise Stopped(_received[0]) from exc
+
+
+def stop_signal() -> int | None:
+    """The first SIGTERM/SIGINT received under `on_signals`, if any."""
+    return _received[0] if _received else None

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-import uvicorn
-
-from sandbox import BASE_PATH, DEFAULT_API_KEY, ChaosConfig, SandboxConfig, create_app
-from sandbox.server import quiet_simulated_drops
+if TYPE_CHECKING:
+    from sandbox import SandboxConfig
 
 CHAOS_FLAGS = {
     "chaos_5xx": "error_5xx",
@@ -53,6 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def config_from(args: argparse.Namespace) -> SandboxConfig:
     """The SandboxConfig the flags describe."""
+    from sandbox import ChaosConfig, SandboxConfig  # late: every command builds this parser
+
     chaos = ChaosConfig(**{field: getattr(args, flag) for flag, field in CHAOS_FLAGS.items()})
     return SandboxConfig(
         seed=args.seed,
@@ -70,6 +71,11 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
 
 def run(args: argparse.Namespace) -> int:
     """Build the shop, print where it listens and with which key, then serve until Ctrl-C."""
+    import uvicorn
+
+    from sandbox import BASE_PATH, DEFAULT_API_KEY, create_app
+    from sandbox.server import quiet_simulated_drops
+
     app = create_app(config_from(args))
     shop = app.state.shop
     print(f"STOQ sandbox: {len(shop.orders)} orders, {len(shop.offers)} offers (seed {args.seed})")

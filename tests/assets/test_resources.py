@@ -113,3 +113,18 @@ def test_the_warehouse_opens_with_the_schema_and_closes(tmp_path):
         assert conn.execute("select count(*) from orders").fetchone() == (0,)
     with duckdb.connect(str(path)) as again:  # closed: no lock left behind
         assert again.execute("select count(*) from _rejects").fetchone() == (0,)
+
+
+def test_the_resources_resolve_exactly_as_the_cli_does(monkeypatch, tmp_path):
+    from preorders.settings import StoqSettings, warehouse_from_env
+
+    monkeypatch.setenv("STOQ_BASE_URL", "http://127.0.0.1:9/api/v2/external")
+    monkeypatch.setenv("STOQ_MAX_RETRIES", "2")
+    monkeypatch.setenv("STOQ_MAX_BODY_BYTES", "4096")
+    monkeypatch.setenv("PREORDERS_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("PREORDERS_LOCK_WAIT_S", "4")
+    resource = StoqResource(api_key=DEFAULT_API_KEY, deadline_s=9.0)
+    assert resource.settings() == StoqSettings.from_env(DEFAULT_API_KEY, deadline_s=9.0)
+    assert resource.settings().max_retries == 2 and resource.settings().max_body_bytes == 4096
+    assert WarehouseResource().settings() == warehouse_from_env()
+    assert WarehouseResource().settings().path == str(tmp_path / "w.duckdb")

@@ -12,12 +12,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli_env(tmp_path: Path, **env: str) -> dict[str, str]:
-    """The parent's environment minus any STOQ_* settings, plus a DAGSTER_HOME and `env`."""
+    """The parent's environment minus any STOQ_*/PREORDERS_* settings, plus a DAGSTER_HOME, a
+    DuckDB file in `tmp_path` (never data/preorders.duckdb in the repo) and `env`."""
     home = tmp_path / "dagster_home"
     home.mkdir(exist_ok=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
     base = {k: v for k, v in os.environ.items() if not k.startswith(("STOQ_", "PREORDERS_"))}
-    return base | {"DAGSTER_HOME": str(home), "PYTHONUNBUFFERED": "1"} | env
+    ours = {
+        "DAGSTER_HOME": str(home),
+        "PREORDERS_DUCKDB_PATH": str(tmp_path / "preorders.duckdb"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    return base | ours | env
 
 
 def command(*args: str) -> list[str]:
