@@ -3,7 +3,7 @@
     .venv/bin/python bench/release.py [--release 1000] [--orders 10000] [--latency-ms 20]
                                       [--points 600] [--window 10] [--profile]
 
-Both runs go through `preorders.actions.release_orders` (ledger claim, a GET of each order
+Both runs go through `preorders.actions.release` (ledger claim, a GET of each order
 just before acting, the write, settle): with `bulk_threshold` above the batch it sends one
 `POST .../release` per order; with the default threshold it sends one `bulk_release` job, polls
 it, then reads every order back (the job swallows per-item failures). Before each run the shop
@@ -36,7 +36,7 @@ from _common import (
     table,
 )
 
-from preorders.actions import ActionSettings, release_orders
+from preorders.actions import ActionSettings, release
 from preorders.sync import sync_orders
 
 STOQ_POINTS, STOQ_WINDOW = 360, 60.0
@@ -76,7 +76,7 @@ def run(server: SandboxProcess, args: argparse.Namespace, mode: str) -> dict:
         time.sleep(args.window)  # a fresh window for the release, as the sync ran before
         before = len(server.log())
         with measure(args.profile) as took:
-            outcomes = release_orders(
+            outcomes = release(
                 client, conn, limit=args.release, run_id=f"bench-{mode}", settings=settings
             )
     entries = server.log()[before:]
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     print_header(
         "release",
         f"release {args.release:,} of {args.orders:,} orders, latency {args.latency_ms} ms, "
-        f"limit {args.points} points / {args.window:g} s; through preorders.actions.release_orders",
+        f"limit {args.points} points / {args.window:g} s; through preorders.actions.release",
     )
     modes = [m for m in ("single", "bulk") if not args.only or m in args.only]
     results = {}

@@ -1,4 +1,9 @@
-"""Track STOQ async jobs in the `jobs` table: submit once, re-attach after a crash, poll, record."""
+"""Track STOQ async jobs in the `jobs` table: submit once, re-attach after a crash, poll, record.
+
+`track_job` polls a handle to its end, recording every status; `track_status_url` does the same
+for a bare status_url (`preorders jobs poll`); `describe_job_error` is the one line a failed,
+cancelled, timed-out or unknown job is reported with (the `poll_job` op and the CLI).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import duckdb
 
 import warehouse.jobs as jobs_table
 from stoq import JobHandle, JobStatus, StoqClient, errors
+from stoq.jobs import job_id_from_url
 
 #: A connection, or a factory of connection contexts (e.g. `WarehouseResource.get_connection`);
 #: a factory lets a long poll open the DuckDB file only while it writes (one writer per file).
@@ -109,6 +115,55 @@ def track_job(
         raise
 
 
+def track_status_url(
+    client: StoqClient,
+    open_conn: Connection,
+    status_url: str,
+    *,
+    timeout: float = 600,
+    stall_timeout: float = 120,
+    initial_interval: float = 1.0,
+    on_status: Callable[[JobStatus], None] | None = None,
+) -> JobStatus:
+    """`track_job` for a job known only by its status_url (kind `adhoc` unless already saved).
+
+    The job id is the URL's last path segment, as the client names it; a job already in `jobs`
+    (submitted by an export or a bulk run) keeps its row, kind and batch key.
+    """
+    return track_job(
+        client,
+        open_conn,
+        handle_from_status_url(status_url),
+        timeout=timeout,
+        stall_timeout=stall_timeout,
+        initial_interval=initial_interval,
+        on_status=on_status,
+    )
+
+
+def describe_job_error(handle: JobHandle, exc: errors.JobError) -> tuple[str, dict[str, Any]]:
+    """One line naming what went wrong (failed, cancelled, timed out/stalled, 404), and metadata."""
+    status = exc.status
+    meta: dict[str, Any] = {"job_id": handle.job_id, "status_url": handle.status_url}
+    if status is not None:
+        meta |= {"last_status": status.status, "progress": status.progress}
+    if isinstance(exc, errors.JobFailed):
+        error = status.error if status is not None else None
+        text = f"STOQ job {handle.job_id} failed: {error or 'no error text'}"
+    elif isinstance(exc, errors.JobCancelled):
+        text = f"STOQ job {handle.job_id} was cancelled by an operator"
+    elif isinstance(exc, errors.JobNotFound):
+        text = (
+            f"STOQ job {handle.job_id} not found (404): its id is unknown or it expired "
+            "after finishing; submit the batch again"
+        )
+    elif isinstance(exc, errors.JobTimeout):
+        text = f"STOQ job {handle.job_id} timed out: {exc} (it may still run; re-run to re-attach)"
+    else:
+        text = f"STOQ job {handle.job_id}: {exc}"
+    return text, meta
+
+
 def may_still_act(
     client: StoqClient, conn: Connection, handle: JobHandle, **poll: Any
 ) -> tuple[bool, str]:
@@ -145,6 +200,12 @@ def handle_from_row(row: dict[str, Any]) -> JobHandle:
     return JobHandle(
         job_id=row["job_id"], status_url=row["status_url"], item_count=row.get("item_count")
     )
+
+
+def handle_from_status_url(status_url: str, job_id: str = "") -> JobHandle:
+    """A JobHandle for a status_url (exactly as the API returned it); the id defaults to the
+    URL's last path segment."""
+    return JobHandle(job_id=job_id or job_id_from_url(status_url), status_url=status_url)
 
 
 def _record_error(conn: Connection, job_id: str, error: str, status: str | None = None) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from pipelines.cli_support import Echo, add_selection_args, fail, run_actions
-from preorders import actions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,13 +24,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, echo: Echo = print) -> int:
     """Charge (or plan), printing a line per order."""
+    from preorders import actions  # late: pandas and duckdb only for the commands that use them
+
     if args.limit is not None and args.limit < 1:
         return fail("charge", "--limit must be at least 1", 2)
     if not args.execute:
         echo("dry run: nothing will be charged (pass --execute to charge)")
     return run_actions(
         "charge",
-        lambda client, conn: actions.collect_balances(
+        lambda client, conn: actions.charge(
             client, conn, args.orders, offer_id=args.offer_id, dry_run=not args.execute,
             limit=args.limit,
         ),

@@ -21,23 +21,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def export(args: argparse.Namespace) -> None:
     """Submit (or re-attach), poll, download and load; print what happened."""
-    from pipelines.ops.exports import ExportRequest, fetch_and_load, submit
-    from pipelines.resources import WarehouseResource
+    from preorders.exports import ExportRequest, fetch_and_load, submit
     from preorders.jobtracking import track_job
+    from preorders.settings import warehouse_from_env
 
     request = ExportRequest(args.report, args.date_from, args.date_to, args.offer_id)
-    warehouse = WarehouseResource()
+    warehouse = warehouse_from_env()
     with stoq_client() as client:
-        with warehouse.get_connection() as conn:
+        with warehouse.connect() as conn:
             handle = submit(client, conn, request, log=print)
         # The file is opened per poll, not held, so a Dagster run can still write meanwhile.
         status = track_job(
             client,
-            warehouse.get_connection,
+            warehouse.connect,
             handle,
             timeout=args.timeout,
             initial_interval=args.interval,
         )
-    with warehouse.get_connection() as conn:
+    with warehouse.connect() as conn:
         rows = fetch_and_load(conn, request.report, status)
-    print(f"loaded {rows} row(s) into {request.table} in {warehouse.resolved_path()}")
+    print(f"loaded {rows} row(s) into {request.table} in {warehouse.path}")

@@ -1,17 +1,23 @@
-"""`preorders jobs poll STATUS_URL`: poll a STOQ async job to its end, a line per change."""
+"""`preorders jobs poll STATUS_URL`: poll a STOQ async job to its end, a line per change.
+
+Every status is recorded in the `jobs` table ($PREORDERS_DUCKDB_PATH) like the `poll_job` op
+does: both call `preorders.jobtracking`.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from pipelines.cli_support import run_guarded, scrub, stoq_client
+from pipelines.cli_support import open_warehouse, run_guarded, scrub, stoq_client
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `jobs` subcommand."""
     p = subparsers.add_parser("jobs", help="Poll STOQ async jobs.")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
-    poll = verbs.add_parser("poll", help="Poll a job's status_url until it finishes.")
+    poll = verbs.add_parser(
+        "poll", help="Poll a job's status_url until it finishes, recording it in table jobs."
+    )
     poll.add_argument("status_url", help="the status_url exactly as the API returned it")
     poll.add_argument("--timeout", type=float, default=600.0, help="give up after S seconds")
     poll.add_argument("--interval", type=float, default=1.0, help="first poll interval (s)")
@@ -19,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def poll_status_url(args: argparse.Namespace) -> int:
-    """Poll with backoff; print each status change; Job* errors exit 1 via run_guarded."""
+    """Poll with backoff, recording each status; print each change; Job* errors exit 1."""
+    from preorders.jobtracking import track_status_url
     from stoq import JobStatus
 
     last: list[tuple[str, object]] = []
@@ -33,7 +40,10 @@ def poll_status_url(args: argparse.Namespace) -> int:
         print(scrub(line), flush=True)
 
     with stoq_client() as client:
-        final = client.wait_for_job(
+        # The file is opened per status, not held, so a Dagster run can still write meanwhile.
+        final = track_status_url(
+            client,
+            open_warehouse,
             args.status_url,
             timeout=args.timeout,
             stall_timeout=args.timeout,

@@ -57,7 +57,7 @@ def show_offer(offer_id: str) -> None:
 
 def _action_handler(verb: str, action: str) -> Callable[[argparse.Namespace], int]:
     def body(args: argparse.Namespace) -> int:
-        from pipelines.ops.offers import describe_error, manage
+        from preorders.offers import describe_error, manage
         from stoq import errors
 
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from pipelines.cli_support import Echo, add_selection_args, fail, run_actions
-from preorders import actions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,15 +25,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, echo: Echo = print) -> int:
     """Release, printing a line per order; 1 when an order failed or its outcome is unknown."""
-    if args.force and not (args.reason or "").strip():
+    from preorders import actions  # late: pandas and duckdb only for the commands that use them
+
+    try:  # the core's rule, checked before the key is asked for; worded for the flags
+        actions.force_reason(args.force, args.reason)
+    except actions.ForceWithoutReason:
         return fail("release", "--force needs --reason TEXT (it is recorded); nothing was sent", 2)
-    if args.reason and not args.force:
+    except actions.ReasonWithoutForce:
         return fail("release", "--reason only goes with --force; nothing was sent", 2)
     if args.limit is not None and args.limit < 1:
         return fail("release", "--limit must be at least 1", 2)
     return run_actions(
         "release",
-        lambda client, conn: actions.release_orders(
+        lambda client, conn: actions.release(
             client, conn, args.orders, dry_run=args.dry_run, limit=args.limit,
             force=args.force, reason=args.reason,
         ),

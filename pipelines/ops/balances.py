@@ -33,7 +33,7 @@ def charge_balances(
         stoq.client() as client,
         warehouse.get_connection() as conn,
     ):
-        outcomes = actions.collect_balances(
+        outcomes = actions.charge(
             client,
             conn,
             config.order_ids or None,

@@ -1,10 +1,10 @@
-"""`poll_job`: the reusable op that polls a STOQ async job to a terminal status, persisting it."""
+"""`poll_job`: the reusable op that polls a STOQ async job to its end (`preorders.jobtracking`)."""
 
 import dagster as dg
 from pydantic import Field
 
 from pipelines.resources import StoqResource, WarehouseResource
-from preorders.jobtracking import track_job
+from preorders.jobtracking import describe_job_error, track_job
 from preorders.scrubbing import scrubbed
 from stoq import JobHandle, JobStatus, errors
 
@@ -59,7 +59,8 @@ def poll_job(
                 on_status=log_status,
             )
         except errors.JobError as exc:
-            raise job_failure(handle, exc) from exc
+            text, meta = describe_job_error(handle, exc)  # failed, cancelled, timed out, 404
+            raise dg.Failure(description=text, metadata=meta, allow_retries=False) from exc
     return dg.Output(
         final,
         metadata={
@@ -81,26 +82,3 @@ def handle_from_config(config: PollJobConfig) -> JobHandle:
             "poll_job needs a job handle from an upstream op, or job_id and status_url in config"
         )
     return JobHandle(job_id=config.job_id, status_url=config.status_url)
-
-
-def job_failure(handle: JobHandle, exc: errors.JobError) -> dg.Failure:
-    """A step failure naming what went wrong: failed, cancelled, timed out/stalled, or 404."""
-    status = exc.status
-    meta = {"job_id": handle.job_id, "status_url": handle.status_url}
-    if status is not None:
-        meta |= {"last_status": status.status, "progress": status.progress}
-    if isinstance(exc, errors.JobFailed):
-        error = status.error if status is not None else None
-        text = f"STOQ job {handle.job_id} failed: {error or 'no error text'}"
-    elif isinstance(exc, errors.JobCancelled):
-        text = f"STOQ job {handle.job_id} was cancelled by an operator"
-    elif isinstance(exc, errors.JobNotFound):
-        text = (
-            f"STOQ job {handle.job_id} not found (404): its id is unknown or it expired "
-            "after finishing; submit the batch again"
-        )
-    elif isinstance(exc, errors.JobTimeout):
-        text = f"STOQ job {handle.job_id} timed out: {exc} (it may still run; re-run to re-attach)"
-    else:
-        text = f"STOQ job {handle.job_id}: {exc}"
-    return dg.Failure(description=text, metadata=meta, allow_retries=False)

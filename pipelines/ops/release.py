@@ -1,4 +1,4 @@
-"""`release_orders` job: release held, fully paid orders exactly once (see pipelines/actions/)."""
+"""`release_orders` job: release held, fully paid orders exactly once (`preorders.actions`)."""
 
 import dagster as dg
 from pydantic import Field
@@ -43,26 +43,27 @@ def release_held_orders(
     warehouse: WarehouseResource,
 ) -> dg.Output[int]:
     """Settle open ledger rows, re-read each order, release it (one POST, or one bulk job)."""
-    if config.force and not config.reason.strip():
-        raise dg.Failure("force needs a reason (config: reason); nothing was sent")
     settings = actions.ActionSettings(bulk_threshold=config.bulk_threshold)
     with (
         scrubbed(stoq.api_key) as redact,
         stoq.client() as client,
         warehouse.get_connection() as conn,
     ):
-        outcomes = actions.release_orders(
-            client,
-            conn,
-            config.order_ids or None,
-            dry_run=config.dry_run,
-            limit=config.limit or None,
-            force=config.force,
-            reason=config.reason,
-            run_id=context.run_id,
-            settings=settings,
-            log=lambda line: context.log.info(redact(line)),
-        )
+        try:
+            outcomes = actions.release(
+                client,
+                conn,
+                config.order_ids or None,
+                dry_run=config.dry_run,
+                limit=config.limit or None,
+                force=config.force,
+                reason=config.reason,
+                run_id=context.run_id,
+                settings=settings,
+                log=lambda line: context.log.info(redact(line)),
+            )
+        except (actions.ForceWithoutReason, actions.ReasonWithoutForce) as exc:
+            raise dg.Failure(str(exc), allow_retries=False) from exc
     return outcome_output(outcomes, redact)
 
 

@@ -1,48 +1,13 @@
-"""`bulk_variant_admin` job: submit a bulk variant job (SPEC §4, §7.1) and poll it to the end."""
-
-from collections.abc import Callable
+"""`bulk_variant_admin` job: submit a bulk job (`preorders.variants`), poll it to the end."""
 
 import dagster as dg
-import duckdb
 from pydantic import Field
 
 from pipelines.ops.poll_job import poll_job
 from pipelines.resources import StoqResource, WarehouseResource
-from preorders.jobtracking import batch_key, submit_or_attach
 from preorders.scrubbing import scrubbed
-from stoq import JobHandle, StoqClient
-
-VARIANT_JOBS = (
-    "bulk_recalculate_preorder_counts",
-    "bulk_reset_metafields",
-    "bulk_sync_metafields",
-)
-
-
-def submit_variant_job(
-    client: StoqClient,
-    conn: duckdb.DuckDBPyConnection,
-    action: str,
-    variant_ids: list[int] | None = None,
-    *,
-    run_id: str | None = None,
-    log: Callable[[str], None] | None = None,
-) -> JobHandle:
-    """Submit `action` for the variants (None: every attached variant), or re-attach to it."""
-    if action not in VARIANT_JOBS:
-        raise ValueError(
-            f"unknown variant job {action!r}; expected one of {', '.join(VARIANT_JOBS)}"
-        )
-    ids = sorted(set(variant_ids)) if variant_ids else None
-    return submit_or_attach(
-        client,
-        conn,
-        batch_key("bulk_variants", action=action, variant_ids=ids),
-        lambda: client.bulk_variant_action(action, ids),
-        "bulk_variants",
-        run_id=run_id,
-        log=log,
-    )
+from preorders.variants import VARIANT_JOBS, submit_variant_job
+from stoq import JobHandle
 
 
 class VariantJobConfig(dg.Config):

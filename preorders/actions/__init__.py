@@ -1,10 +1,10 @@
 """Release held orders and charge balances exactly once, through the `order_actions` ledger.
 
 Plain Python, no Dagster: the `release_orders` / `collect_balances` jobs and the `preorders
-release` / `preorders charge` commands all call these functions.
+release` / `preorders charge` commands all call `release` / `charge`.
 
-    plan = plan_release(conn, limit=10)                      # what would go out (no writes)
-    outcomes = release_orders(client, conn, dry_run=False)   # list[Outcome], one per order
+    plan = plan_release(conn, limit=10)               # what would go out (no writes)
+    outcomes = release(client, conn, dry_run=False)   # list[Outcome], one per order
 
 Per order: the `planned` row is committed (the claim: a key another run holds is skipped), the
 order is read again (all claimed orders in one batch: a created-at window walk and/or concurrent
@@ -14,14 +14,14 @@ connection, 5xx) is settled by reading the order back, never by posting again; r
 run left open are settled that way before anything new is sent. Many orders go out as one
 `bulk_release` job (persisted in `jobs` before polling), after which every order of the batch is
 read back, because the job swallows per-item failures. `force` is sent only when asked for with
-a reason. A release that failed without effect (5xx, timeout: read back as not applied) goes out
-again on a later run once its backoff has passed (`ActionSettings.retry_backoff`, at most
-`max_attempts`); a refusal (409, or another 4xx) never does. Every releasable order a run does
-not send is named with why.
+a reason (`rules.force_reason`, the one place that rule lives). A release that failed without
+effect (5xx, timeout: read back as not applied) goes out again on a later run once its backoff
+has passed (`ActionSettings.retry_backoff`, at most `max_attempts`); a refusal (409, or another
+4xx) never does. Every releasable order a run does not send is named with why.
 
-Modules: `rules` (checks, read-back tests, settings), `plans` (warehouse only), `runs` (the entry
-points), `settling` (rows earlier runs left open), `reads` (batched order reads), `sending`
-(POSTs, the bulk job, read-back), `outcomes` (what a run reports).
+Modules: `rules` (checks, read-back tests, settings, the force rule), `plans` (warehouse only),
+`runs` (the entry points), `settling` (rows earlier runs left open), `reads` (batched order
+reads), `sending` (POSTs, the bulk job, read-back), `outcomes` (what a run reports).
 """
 
 from preorders.actions.outcomes import Log, Outcome, counts, summary
@@ -35,12 +35,15 @@ from preorders.actions.rules import (
     RELEASED,
     SPECS,
     ActionSettings,
+    ForceWithoutReason,
+    ReasonWithoutForce,
     Spec,
     charge_blocker,
+    force_reason,
     money,
     release_blocker,
 )
-from preorders.actions.runs import ForceWithoutReason, collect_balances, release_orders
+from preorders.actions.runs import charge, release
 from preorders.actions.settling import settle_open_rows
 
 __all__ = [
@@ -55,16 +58,18 @@ __all__ = [
     "Log",
     "OrderReads",
     "Outcome",
+    "ReasonWithoutForce",
     "Spec",
+    "charge",
     "charge_blocker",
-    "collect_balances",
     "counts",
+    "force_reason",
     "money",
     "plan_charges",
     "plan_release",
     "read_orders",
+    "release",
     "release_blocker",
-    "release_orders",
     "settle_open_rows",
     "summary",
 ]

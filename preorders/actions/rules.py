@@ -1,4 +1,5 @@
-"""The rules of each ledger action: when an order may be sent, how a write is read back, knobs."""
+"""The rules of each ledger action: when an order may be sent, how a write is read back, knobs,
+and the one force/reason rule (`force_reason`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,30 @@ from warehouse.ledger import Planned
 RELEASED = frozenset({"released", "fulfilled"})
 FORCEABLE = frozenset({"placed", "awaiting_balance", "balance_collected"})
 NOT_APPLIED = "not applied (read back)"
+
+
+class ForceWithoutReason(ValueError):
+    """Raised by `force_reason` when force is asked for without a reason to record."""
+
+
+class ReasonWithoutForce(ValueError):
+    """Raised by `force_reason` when a reason is given without force (nothing would use it)."""
+
+
+def force_reason(force: bool, reason: str | None) -> str | None:
+    """The reason a forced release records (None when not forced): the one force/reason rule.
+
+    Force needs a non-blank reason (it goes into the ledger); a reason goes only with force.
+    The CLI checks it before asking for the key; `release` checks it before anything else.
+    """
+    text = (reason or "").strip() or None
+    if force and text is None:
+        raise ForceWithoutReason(
+            "force needs a reason (it is recorded in the ledger); nothing was sent"
+        )
+    if text is not None and not force:
+        raise ReasonWithoutForce("a reason only goes with force; nothing was sent")
+    return text
 
 
 @dataclass(frozen=True)

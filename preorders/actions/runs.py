@@ -20,6 +20,7 @@ from preorders.actions.rules import (
     RELEASE,
     ActionSettings,
     Spec,
+    force_reason,
 )
 from preorders.actions.sending import send_bulk, send_one, settle
 from preorders.actions.settling import settle_open_rows
@@ -28,11 +29,7 @@ from warehouse import ledger
 from warehouse.ledger import Planned
 
 
-class ForceWithoutReason(ValueError):
-    """Raised when force is asked for without a reason to record."""
-
-
-def release_orders(
+def release(
     client: StoqClient | None,
     conn: duckdb.DuckDBPyConnection,
     order_ids: Sequence[int] | None = None,
@@ -50,18 +47,18 @@ def release_orders(
 
     A dry run sends nothing (client may be None): it writes `planned` rows with dry_run=true.
     Every releasable order not sent is named with why (a retry in its backoff: until when).
-    `now` (default: the clock) is when the run judges retry backoffs.
+    `now` (default: the clock) is when the run judges retry backoffs. Force without a reason
+    (ForceWithoutReason) or a reason without force (ReasonWithoutForce) raises before anything
+    is read or written (`rules.force_reason`).
     """
-    reason = (reason or "").strip() or None
-    if force and reason is None:
-        raise ForceWithoutReason("force needs a reason (it is recorded in the ledger)")
+    recorded = force_reason(force, reason)
     return _plan_and_run(
-        client, conn, RELEASE, order_ids, dry_run, limit, reason if force else None, run_id,
-        settings, log, force=force, now=now,
+        client, conn, RELEASE, order_ids, dry_run, limit, recorded, run_id, settings, log,
+        force=force, now=now,
     )  # fmt: skip
 
 
-def collect_balances(
+def charge(
     client: StoqClient | None,
     conn: duckdb.DuckDBPyConnection,
     order_ids: Sequence[int] | None = None,
@@ -103,7 +100,9 @@ def _plan_and_run(
     now: datetime | None = None,
 ) -> list[Outcome]:
     dry_run = dry_run or client is None
-    done = [] if dry_run else settle_open_rows(client, conn, spec.action, settings, log=log)
+    done: list[Outcome] = []
+    if client is not None and not dry_run:
+        done = settle_open_rows(client, conn, spec.action, settings, log=log)
     waiting: list[Outcome] = []
     if spec is RELEASE:
         full, waiting = release_plan(conn, order_ids, force=force, settings=settings, now=now)
@@ -138,18 +137,19 @@ def _run(
             out.append(Outcome(item.order_id, spec.action, "skipped", "another run is handling it"))
         else:
             ready.append(item)
-    live: list[Planned] = []
-    reads = _pre_read(client, conn, ready, log) if client is not None and ready else OrderReads()
-    for item in ready if client is not None else []:
-        skipped = _pre_check(conn, spec, item, reads)
-        if skipped is None:
-            live.append(item)
+    if client is not None and ready:  # a dry run has no client and readies nothing
+        reads = _pre_read(client, conn, ready, log)
+        live: list[Planned] = []
+        for item in ready:
+            skipped = _pre_check(conn, spec, item, reads)
+            if skipped is None:
+                live.append(item)
+            else:
+                out.append(skipped)
+        if spec is RELEASE and live and len(live) >= max(1, settings.bulk_threshold):
+            out += send_bulk(client, conn, live, run_id, settings, log)
         else:
-            out.append(skipped)
-    if spec is RELEASE and live and len(live) >= max(1, settings.bulk_threshold):
-        out += send_bulk(client, conn, live, run_id, settings, log)
-    else:
-        out += [send_one(client, conn, spec, item, settings) for item in live]
+            out += [send_one(client, conn, spec, item, settings) for item in live]
     for outcome in out:
         say(log, outcome.line())
     return out

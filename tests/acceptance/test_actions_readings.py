@@ -29,7 +29,7 @@ BULK = ActionSettings(
 
 def release(w: Any, settings: ActionSettings) -> list[actions.Outcome]:
     with w.client() as client, duckdb.connect(str(w.db)) as conn:
-        return actions.release_orders(client, conn, settings=settings)
+        return actions.release(client, conn, settings=settings)
 
 
 def assert_released_once(w: Any, expected: set[int]) -> None:
@@ -69,7 +69,7 @@ def test_charges_settle_under_every_write_answer(tmp_path: Path, reading: str) -
         o["shopify_order_id"] for o in w.shop.truth_orders() if o["state"] == "awaiting_balance"
     }
     with w.client() as client, duckdb.connect(str(w.db)) as conn:
-        outcomes = actions.collect_balances(client, conn, dry_run=False, settings=SINGLES)
+        outcomes = actions.charge(client, conn, dry_run=False, settings=SINGLES)
     assert {o.order_id for o in outcomes if o.status == "succeeded"} == owing
     charges = [e for e in w.shop.log if e["path"].endswith("/payments/charge_balance")]
     assert len(charges) == len(owing)

@@ -1,4 +1,4 @@
-"""collect_balances through the ledger (plain Python): dry run by default, one charge per order."""
+"""`preorders.actions.charge` through the ledger: dry run by default, one charge per order."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_dry_run_is_the_default_and_charges_nothing(world):
     assert ids
     before = world.shop.count_requests()
     with world.client() as client:
-        out = actions.collect_balances(client, world.conn)
+        out = actions.charge(client, world.conn)
     assert {o.status for o in out} == {"planned"} and len(out) == len(ids)
     assert world.shop.count_requests() == before
     assert [p.order_id for p in actions.plan_charges(world.conn)] == ids
@@ -46,7 +46,7 @@ def test_each_balance_is_charged_at_most_once(world, chaos):
     world.shop.set_chaos(chaos)
     for _ in range(3):  # reruns and re-ticks
         with world.client() as client:
-            actions.collect_balances(client, world.conn, dry_run=False, settings=NOW)
+            actions.charge(client, world.conn, dry_run=False, settings=NOW)
         world.sync()
     counts = applied(world.shop, world.transport.sent, SINGLE_CHARGE)
     assert set(counts.values()) <= {1} and set(counts) <= ids
@@ -69,18 +69,16 @@ def test_a_charge_read_back_as_not_applied_is_not_retried(world):
 
     world.transport.after = fail_after_the_pre_read
     with world.client() as client:
-        (out,) = actions.collect_balances(client, world.conn, [target], dry_run=False)
+        (out,) = actions.charge(client, world.conn, [target], dry_run=False)
     assert out.status == "unknown"  # the read-back hit 5xx too
     world.transport.after = None
     world.shop.set_chaos(error_5xx=0.0)
     with world.client() as client:  # within the hold a late charge may still land: unknown
-        held = actions.collect_balances(client, world.conn, [target], dry_run=False)
+        held = actions.charge(client, world.conn, [target], dry_run=False)
     assert [o.status for o in held] == ["unknown", "skipped"]
     assert "not applied yet" in held[0].detail and "still unsettled" in held[1].detail
     with world.client() as client:
-        settled = actions.collect_balances(
-            client, world.conn, [target], dry_run=False, settings=NOW
-        )
+        settled = actions.charge(client, world.conn, [target], dry_run=False, settings=NOW)
     assert [o.status for o in settled] == ["failed", "skipped"]
     assert "not applied (read back)" in settled[0].detail
     assert world.shop.count_requests("POST") == 1
@@ -102,8 +100,6 @@ def test_offer_scope_and_409(world):
         out = send_one(client, world.conn, actions.CHARGE, item)
     assert out.status == "rejected" and "nothing is outstanding" in out.detail
     with world.client() as client:
-        rest = actions.collect_balances(
-            client, world.conn, offer_id=offer, dry_run=False, settings=NOW
-        )
+        rest = actions.charge(client, world.conn, offer_id=offer, dry_run=False, settings=NOW)
     assert target not in {o.order_id for o in rest}
     assert {o.status for o in rest} <= {"succeeded"}

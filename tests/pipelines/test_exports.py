@@ -11,15 +11,9 @@ import httpx
 import pytest
 
 import warehouse.schema
-from pipelines.ops.exports import (
-    DownloadFailed,
-    ExportRequest,
-    UnknownReport,
-    export_report,
-    fetch_and_load,
-    submit,
-)
+from pipelines.ops.exports import export_report
 from pipelines.resources import StoqResource, WarehouseResource
+from preorders.exports import DownloadFailed, ExportRequest, UnknownReport, fetch_and_load, submit
 from preorders.jobtracking import track_job
 from sandbox import DEFAULT_API_KEY, FakeClock, SandboxConfig, Shop, mock_transport, serve
 from stoq import JobStatus, StoqClient

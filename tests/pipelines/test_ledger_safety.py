@@ -53,9 +53,7 @@ def world(tmp_path):
 
 def charge(world: World, target: int, settings: ActionSettings = NOW) -> list[actions.Outcome]:
     with world.client() as client:
-        return actions.collect_balances(
-            client, world.conn, [target], dry_run=False, settings=settings
-        )
+        return actions.charge(client, world.conn, [target], dry_run=False, settings=settings)
 
 
 def owing(world: World) -> int:
@@ -182,14 +180,14 @@ def assert_released_at_most_once(world: World) -> None:
 def test_a_bulk_job_still_running_is_not_judged_and_its_orders_not_sent_again(slow_jobs):
     world = slow_jobs
     with world.client() as client:
-        first = actions.release_orders(client, world.conn, settings=BULK)
+        first = actions.release(client, world.conn, settings=BULK)
     pending = {o.order_id for o in first if o.status == "unknown"}
     ((job_id, status),) = world.conn.execute("select job_id, last_status from jobs").fetchall()
     assert pending and status == "running"
     rows = [r for r in ledger.rows(world.conn, action="release") if r["order_id"] in pending]
     assert {r["job_id"] for r in rows} == {job_id}
     with world.client() as client:  # the next run: the job is still queued server-side
-        second = actions.release_orders(client, world.conn, settings=SINGLES)
+        second = actions.release(client, world.conn, settings=SINGLES)
     assert not world.shop.jobs.jobs[job_id].terminal
     # Polling advanced the job: what it processed reads back released, the rest stays open.
     still = [o for o in second if o.order_id in pending and o.status != "succeeded"]
@@ -204,7 +202,7 @@ def test_a_bulk_job_still_running_is_not_judged_and_its_orders_not_sent_again(sl
         bulk_threshold=10_000, stale_after=timedelta(0), settle_job_timeout=600
     )
     with world.client() as client:  # once the job ends its orders are read back as released
-        third = actions.release_orders(client, world.conn, settings=patient)
+        third = actions.release(client, world.conn, settings=patient)
     assert {o.order_id for o in third if o.status == "succeeded"} == {o.order_id for o in still}
     assert single_release_posts(world) == 0
     assert_released_at_most_once(world)
@@ -219,12 +217,12 @@ def test_a_crash_while_polling_leaves_the_job_on_the_rows(slow_jobs):
 
     world.transport.after = crash_on_poll
     with world.client() as client, pytest.raises(RuntimeError):
-        actions.release_orders(client, world.conn, settings=BULK)
+        actions.release(client, world.conn, settings=BULK)
     world.transport.after = None
     rows = ledger.rows(world.conn, action="release")
     assert {r["status"] for r in rows} == {"sent"} and len({r["job_id"] for r in rows}) == 1
     with world.client() as client:
-        again = actions.release_orders(client, world.conn, settings=SINGLES)
+        again = actions.release(client, world.conn, settings=SINGLES)
     # The job is polled first: still running, so what it has not processed stays unknown.
     assert "unknown" in {o.status for o in again} <= {"unknown", "succeeded"}
     assert single_release_posts(world) == 0
@@ -237,12 +235,12 @@ def test_a_lost_bulk_submission_is_held_then_judged_and_sent_once(tmp_path):
         ids = {c.order_id for c in ledger.releasable(world.conn)}
         world.shop.set_chaos(drop_after_apply=1.0)
         with world.client() as client:
-            first = actions.release_orders(client, world.conn, settings=BULK)
+            first = actions.release(client, world.conn, settings=BULK)
         assert {o.status for o in first} == {"unknown"}
         assert {r["job_id"] for r in ledger.rows(world.conn, action="release")} == {None}
         world.shop.set_chaos(drop_after_apply=0.0)
         with world.client() as client:  # within the hold: nothing is judged, nothing sent
-            held = actions.release_orders(client, world.conn, settings=SINGLES)
+            held = actions.release(client, world.conn, settings=SINGLES)
         assert {o.status for o in held} == {"unknown"} and len(held) == len(ids)
         assert all("bulk submission outcome unknown" in o.detail for o in held)
         assert single_release_posts(world) == 0
@@ -253,7 +251,7 @@ def test_a_lost_bulk_submission_is_held_then_judged_and_sent_once(tmp_path):
             retry_backoff=(),
         )
         with world.client() as client:
-            judged = actions.release_orders(client, world.conn, settings=later)
+            judged = actions.release(client, world.conn, settings=later)
         assert {o.order_id for o in judged if o.status == "failed"} == ids
         assert {o.order_id for o in judged if o.status == "succeeded"} == ids
         assert single_release_posts(world) == len(ids)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.ops.offers import describe_error, manage, manage_offer
+from pipelines.ops.offers import manage_offer
 from pipelines.resources import StoqResource
+from preorders.offers import describe_error, manage
 from sandbox import DEFAULT_API_KEY, FakeClock, SandboxConfig, Shop, mock_transport, serve
 from stoq import StoqClient, errors
 

@@ -53,7 +53,7 @@ def test_dry_run_plans_writes_nothing_and_does_not_block(world):
     assert [p.order_id for p in plan] == ids[:3]
     synced = world.shop.count_requests()
     with world.client() as client:
-        outcomes = actions.release_orders(client, world.conn, dry_run=True)
+        outcomes = actions.release(client, world.conn, dry_run=True)
     assert {o.status for o in outcomes} == {"planned"} and len(outcomes) == len(ids)
     assert world.shop.count_requests() == synced
     assert all(r["dry_run"] for r in ledger.rows(world.conn))
@@ -64,9 +64,9 @@ def test_release_happy_path_then_rerun_sends_nothing(world):
     ids = set(releasable_ids(world))
     before = world.states()
     with world.client() as client:
-        first = actions.release_orders(client, world.conn, settings=SINGLES)
+        first = actions.release(client, world.conn, settings=SINGLES)
         posts = world.shop.count_requests("POST")
-        again = actions.release_orders(client, world.conn, settings=SINGLES)
+        again = actions.release(client, world.conn, settings=SINGLES)
     assert {o.order_id for o in first if o.status == "succeeded"} == ids
     assert again == [] and world.shop.count_requests("POST") == posts == len(ids)
     assert_exactly_once(world, ids, before)
@@ -96,11 +96,11 @@ def test_exactly_once_under_faults(world, chaos, settings):
     while runs < 12 and any(world.states()[i] != "released" for i in ids):
         runs += 1
         with world.client() as client:
-            actions.release_orders(client, world.conn, settings=settings)
+            actions.release(client, world.conn, settings=settings)
         world.sync()  # the next run sees released orders as changed
     with world.client() as client:  # a final re-tick and settle: nothing more goes out
         world.shop.set_chaos({k: 0 for k in chaos})
-        actions.release_orders(client, world.conn, settings=settings)
+        actions.release(client, world.conn, settings=settings)
     assert_exactly_once(world, ids, before)
     statuses = {r["status"] for r in ledger.rows(world.conn, action="release")}
     assert statuses <= {"succeeded", "failed", "skipped", "not_sent"}
@@ -110,7 +110,7 @@ def test_lost_response_is_settled_by_read_back_not_by_a_second_post(world):
     world.shop.set_chaos(drop_after_apply=1.0)
     (target, *_) = releasable_ids(world)
     with world.client() as client:
-        (outcome,) = actions.release_orders(client, world.conn, [target], settings=SINGLES)
+        (outcome,) = actions.release(client, world.conn, [target], settings=SINGLES)
     assert outcome.status == "succeeded" and "read back" in outcome.detail
     assert world.shop.count_requests("POST", f"/preorders/orders/{target}/release") == 1
 
@@ -127,12 +127,12 @@ def test_unknown_when_the_read_back_fails_then_settled_by_the_next_run(world):
     world.transport.after = fail_reads_after_the_post
     world.shop.set_chaos(drop_after_apply=1.0)
     with world.client() as client:
-        (outcome,) = actions.release_orders(client, world.conn, [target], settings=SINGLES)
+        (outcome,) = actions.release(client, world.conn, [target], settings=SINGLES)
     assert outcome.status == "unknown"
     world.transport.after = None
     world.shop.set_chaos(error_5xx=0.0, drop_after_apply=0.0)
     with world.client() as client:
-        settled = actions.release_orders(client, world.conn, [target], settings=SINGLES)
+        settled = actions.release(client, world.conn, [target], settings=SINGLES)
     assert [o.status for o in settled] == ["succeeded", "skipped"]
     assert world.shop.count_requests("POST") == len(calls) == 1
 
@@ -150,13 +150,13 @@ def test_409_is_rejected_with_hint_not_retried_until_the_order_changes(world):
     assert (ledger_row["status"], ledger_row["http_status"]) == ("rejected", 409)
     assert "balance" in ledger_row["hint"]
     with world.client() as client:  # unchanged: not retried
-        again = actions.release_orders(client, world.conn, [unpaid], settings=SINGLES)
+        again = actions.release(client, world.conn, [unpaid], settings=SINGLES)
     assert [o.status for o in again] == ["skipped"] and "already handled" in again[0].detail
     assert world.shop.count_requests("POST") == 1
     world.shop.orders.get(unpaid).charge_balance(world.clock.time())  # paid: it changed
     world.sync()
     with world.client() as client:
-        (released,) = actions.release_orders(client, world.conn, [unpaid], settings=SINGLES)
+        (released,) = actions.release(client, world.conn, [unpaid], settings=SINGLES)
     assert released.status == "succeeded"
     assert world.states()[unpaid] == "released"
 
@@ -165,7 +165,7 @@ def test_stale_order_is_skipped_after_the_pre_read(world):
     (target, *_) = releasable_ids(world)
     world.shop.orders.get(target).cancel(world.clock.time())  # cancelled after the last sync
     with world.client() as client:
-        (outcome,) = actions.release_orders(client, world.conn, [target], settings=SINGLES)
+        (outcome,) = actions.release(client, world.conn, [target], settings=SINGLES)
     assert (outcome.status, outcome.detail) == ("skipped", "the order is cancelled")
     assert world.shop.count_requests("POST") == 0
 
@@ -173,10 +173,10 @@ def test_stale_order_is_skipped_after_the_pre_read(world):
 def test_force_needs_a_reason_and_is_recorded(world):
     unpaid = next(o["id"] for o in world.shop.truth_orders() if o["state"] == "awaiting_balance")
     with world.client() as client, pytest.raises(ForceWithoutReason):
-        actions.release_orders(client, world.conn, [unpaid], force=True)
+        actions.release(client, world.conn, [unpaid], force=True)
     with world.client() as client:
-        plain = actions.release_orders(client, world.conn, [unpaid], settings=SINGLES)
-        forced = actions.release_orders(
+        plain = actions.release(client, world.conn, [unpaid], settings=SINGLES)
+        forced = actions.release(
             client, world.conn, [unpaid], force=True, reason="VIP, paid by phone", settings=SINGLES
         )
     assert plain[0].status == "skipped" and "not held and fully paid" in plain[0].detail
@@ -197,7 +197,7 @@ def test_two_runs_at_once_release_each_order_once(world):
         cursor = world.conn.cursor()
         with world.client() as client:
             barrier.wait()
-            results.append(actions.release_orders(client, cursor, settings=settings))
+            results.append(actions.release(client, cursor, settings=settings))
         cursor.close()
 
     threads = [threading.Thread(target=run, args=(s,)) for s in (SINGLES, SINGLES)]
@@ -222,7 +222,7 @@ def test_bulk_release_reads_back_every_order_and_records_swallowed_failures(worl
     world.transport.after = cancel_some_after_submit
     before = world.states()
     with world.client() as client:
-        outcomes = actions.release_orders(client, world.conn, settings=BULK)
+        outcomes = actions.release(client, world.conn, settings=BULK)
     assert world.shop.count_requests("POST") == 1  # one bulk job, not one POST per order
     by_id = {o.order_id: o for o in outcomes}
     assert {by_id[i].status for i in victims} == {"rejected"}
@@ -242,18 +242,18 @@ def test_lost_bulk_submission_stays_unknown_then_is_settled_and_retried_once(wor
     ids = set(releasable_ids(world))
     world.shop.set_chaos(drop_after_apply=1.0)
     with world.client() as client:
-        first = actions.release_orders(client, world.conn, settings=BULK)
+        first = actions.release(client, world.conn, settings=BULK)
     assert {o.status for o in first} == {"unknown"}  # the job may still run: never re-posted
     world.shop.set_chaos(drop_after_apply=0.0)
     posts = world.shop.count_requests("POST")
     with world.client() as client:  # within unknown_submission_hold: still unknown, nothing sent
-        held = actions.release_orders(client, world.conn, settings=BULK)
+        held = actions.release(client, world.conn, settings=BULK)
     assert {o.status for o in held} == {"unknown"} and len(held) == len(ids)
     assert world.shop.count_requests("POST") == posts
     # The hold and the retry backoff have passed.
     later = replace(BULK, unknown_submission_hold=timedelta(0), retry_backoff=())
     with world.client() as client:
-        second = actions.release_orders(client, world.conn, settings=later)
+        second = actions.release(client, world.conn, settings=later)
     settled = [o for o in second if "read back" in o.detail and o.status == "failed"]
     assert len(settled) == len(ids)  # the orphaned job never ran in the sandbox
     assert {o.order_id for o in second if o.status == "succeeded"} == ids
@@ -264,9 +264,7 @@ def test_lost_bulk_submission_stays_unknown_then_is_settled_and_retried_once(wor
 def test_limit_and_named_orders_explain_what_was_not_planned(world):
     ids = releasable_ids(world)
     with world.client() as client:
-        out = actions.release_orders(
-            client, world.conn, [ids[0], ids[1], 42], dry_run=True, limit=1
-        )
+        out = actions.release(client, world.conn, [ids[0], ids[1], 42], dry_run=True, limit=1)
     lines = sorted(o.line() for o in out)
     assert f"order {ids[0]}: release planned (dry run)" in lines
     assert f"order {ids[1]}: release skipped: over the limit" in lines

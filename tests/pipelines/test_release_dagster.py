@@ -116,6 +116,8 @@ def test_job_releases_once_under_lost_responses_and_reruns(
 def test_job_refuses_force_without_a_reason(server, db, instance):
     with pytest.raises(dg.Failure, match="force needs a reason"):
         run_job("release_orders", server, db, instance, {"force": True})
+    with pytest.raises(dg.Failure, match="a reason only goes with force"):
+        run_job("release_orders", server, db, instance, {"reason": "VIP"})
     assert ledger_rows(db) == []
 
 

@@ -71,7 +71,7 @@ def test_release_in_a_recent_window_reads_pages_not_orders(recent, settings, wal
     ids = releasable_ids(recent)
     since = len(recent.shop.log)
     with client(recent) as c:
-        out = actions.release_orders(c, recent.conn, settings=settings)
+        out = actions.release(c, recent.conn, settings=settings)
     assert {o.order_id for o in out if o.status == "succeeded"} == ids
     pages, gets = reads(recent, since)
     # Single path: one walk before acting. Bulk path: that walk plus one after the job.
@@ -90,7 +90,7 @@ def test_orders_scattered_in_time_still_get_the_cheaper_plan(world):
     planned = plan_reread(opens, known, per_page=PER_PAGE, floor=max(c for _, c in opens))
     since = len(world.shop.log)
     with client(world) as c:
-        out = actions.release_orders(c, world.conn, settings=SINGLES)
+        out = actions.release(c, world.conn, settings=SINGLES)
     assert {o.order_id for o in out if o.status == "succeeded"} == ids
     pages, gets = reads(world, since)
     assert pages + gets <= min(len(ids), planned.estimated_requests)
@@ -110,7 +110,7 @@ def test_an_order_the_window_walk_does_not_show_falls_back_to_a_get(recent):
     assert old["id"] in ids and len(ids) == FRESH + 1
     since = len(recent.shop.log)
     with client(recent) as c:
-        out = actions.release_orders(c, recent.conn, settings=SINGLES)
+        out = actions.release(c, recent.conn, settings=SINGLES)
     assert {o.order_id for o in out if o.status == "succeeded"} == ids
     assert reads(recent, since) == (math.ceil(FRESH / PER_PAGE), 1)
     assert recent.shop.count_requests("GET", f"/preorders/orders/{old['id']}") == 1
@@ -127,7 +127,7 @@ def test_claims_are_committed_before_the_window_is_read(recent):
 
     recent.transport.after = check_ledger
     with client(recent) as c:
-        actions.release_orders(c, recent.conn, settings=SINGLES)
+        actions.release(c, recent.conn, settings=SINGLES)
     assert seen == [{"planned"}]
 
 
@@ -149,7 +149,7 @@ def test_read_orders_maps_404_to_none_and_reads_the_rest_from_the_window(recent)
 def test_unauthorized_pre_read_gives_every_claim_back(recent):
     bad = StoqClient("stoq_api_key_" + "x" * 32, BASE_URL, transport=recent.transport)
     with bad, pytest.raises(errors.Unauthorized):
-        actions.release_orders(bad, recent.conn, settings=SINGLES)
+        actions.release(bad, recent.conn, settings=SINGLES)
     assert ledger.rows(recent.conn, action="release") == []
     assert recent.shop.count_requests("POST") == 0
 
@@ -164,11 +164,11 @@ def test_exactly_once_under_drop_after_apply(recent, settings):
     while runs < 12 and any(recent.states()[i] != "released" for i in ids):
         runs += 1
         with client(recent) as c:
-            actions.release_orders(c, recent.conn, settings=settings)
+            actions.release(c, recent.conn, settings=settings)
         recent.sync()
     recent.shop.set_chaos(drop_after_apply=0.0)
     with client(recent) as c:  # a final re-tick and settle: nothing more goes out
-        actions.release_orders(c, recent.conn, settings=settings)
+        actions.release(c, recent.conn, settings=settings)
     counts = applied(recent.shop, recent.transport.sent)
     assert set(counts) == ids and set(counts.values()) == {1}
     after = recent.states()
@@ -194,7 +194,7 @@ def test_other_server_readings_still_read_the_window(tmp_path, reading):
         ids = releasable_ids(add_recent(w))
         since = len(w.shop.log)
         with client(w) as c:
-            out = actions.release_orders(c, w.conn, settings=BULK)
+            out = actions.release(c, w.conn, settings=BULK)
         assert {o.order_id for o in out if o.status == "succeeded"} == ids
         pages, gets = reads(w, since)
         assert gets == 0 and pages <= 2 * (math.ceil(FRESH / PER_PAGE) + 1)

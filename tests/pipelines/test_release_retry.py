@@ -49,7 +49,7 @@ def refuse(world, times: int, status: int = 503) -> int:
 def release(world, target: int, settings=SINGLES, at: timedelta = timedelta(0)):
     """One run, judging backoffs `at` from now; the outcome for `target` (None: not named)."""
     with world.client() as client:
-        outcomes = actions.release_orders(
+        outcomes = actions.release(
             client, world.conn, settings=settings, now=datetime.now(UTC) + at
         )
     return next((o for o in outcomes if o.order_id == target), None)

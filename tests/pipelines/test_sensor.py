@@ -102,7 +102,7 @@ def test_cap_leaves_work_for_the_next_tick_and_the_ledger_moves_it_on(instance, 
     assert repeat.run_requests[0].run_key == first.run_requests[0].run_key
     world.attach()  # the requested run releases its four orders
     with world.client() as client:
-        done = actions.release_orders(client, world.conn, ids[:4])
+        done = actions.release(client, world.conn, ids[:4])
     world.detach()
     assert {o.status for o in done} == {"succeeded"}
     second = tick(sensor, instance, world, cursor=first.cursor)
@@ -146,7 +146,7 @@ def test_dry_run_policy_goes_into_run_config_and_run_key(instance, world):
 def test_nothing_to_do_is_a_skip(instance, world):
     world.attach()
     with world.client() as client:
-        actions.release_orders(client, world.conn)
+        actions.release(client, world.conn)
     world.detach()
     synced(instance)
     result = tick(releasable_orders_sensor, instance, world)
