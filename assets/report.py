@@ -1,7 +1,7 @@
 """The `backlog_report` asset: the dashboard views rendered to PNG charts and one HTML page.
 
-Thin wiring: read the views (`warehouse.dashboards`), render them (`preorders.render`), attach the
-key figures, a markdown table and the page's path. The page lands next to the DuckDB file.
+Thin wiring: `preorders.render.write_backlog_report` reads the views and writes the page next to
+the DuckDB file; the body attaches the key figures, a markdown table and the page's path.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import dagster as dg
 
 from assets.resources import WarehouseResource
 from preorders import render
-from warehouse import dashboards
 
 
 @dg.asset(deps=["orders"], group_name="reports", kinds={"duckdb", "html"})
@@ -18,8 +17,7 @@ def backlog_report(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Charts of the open preorder backlog (by offer and state, over time, by age), the releasable
     queue and the release actions, in one self-contained HTML page next to the DuckDB file."""
     with warehouse.get_connection() as conn:
-        data = dashboards.load(conn)
-    files = render.write_report(data, render.report_dir(warehouse.resolved_path()))
+        data, files = render.write_backlog_report(conn, warehouse.resolved_path())
     figures = {k: v for k, v in data.key_figures.items() if isinstance(v, int | float)}
     return dg.MaterializeResult(
         metadata={

@@ -3,7 +3,7 @@
 No Dagster and no pyplot state: each chart is a `matplotlib.figure.Figure` drawn by the Agg
 canvas, so rendering works offline, headless and from any thread. The page embeds every chart as
 a base64 `data:` URI and carries its own CSS: it opens from disk, e-mail or CI artifacts with
-no network. Used by the `backlog_report` asset and `preorders report`.
+no network. The `backlog_report` asset and `preorders report` both call `write_backlog_report`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import duckdb
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from warehouse import dashboards
 from warehouse.dashboards import STATE_ORDER, Dashboard
 
 PAGE = "backlog.html"
@@ -66,6 +68,15 @@ def report_dir(duckdb_path: str) -> Path:
     return Path(duckdb_path).resolve().parent / "report"
 
 
+def write_backlog_report(
+    conn: duckdb.DuckDBPyConnection, db_path: str, out: Path | None = None
+) -> tuple[Dashboard, ReportFiles]:
+    """Read the dashboard views of `conn` and write the report of the warehouse file `db_path`
+    into `out` (default: `report/` next to that file); the one path of the asset and the CLI."""
+    data = dashboards.load(conn)
+    return data, write_report(data, out or report_dir(db_path), source=db_path)
+
+
 def write_report(data: Dashboard, out_dir: Path, *, source: str = "") -> ReportFiles:
     """Write every chart as `<out_dir>/<name>.png` and the page as `<out_dir>/backlog.html`."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -92,7 +103,7 @@ def write_report(data: Dashboard, out_dir: Path, *, source: str = "") -> ReportF
 
 def _stacked(ax: Axes, wide: pd.DataFrame, *, horizontal: bool = False) -> None:
     """Stack the columns (states or statuses) of a wide frame as bars."""
-    kind = "barh" if horizontal else "bar"
+    kind: Literal["bar", "barh"] = "barh" if horizontal else "bar"
     colors = [COLORS.get(str(c), "#888888") for c in wide.columns]
     wide.plot(kind=kind, stacked=True, ax=ax, color=colors, width=0.75, legend=True)
     ax.legend(fontsize=8, frameon=False)

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import time
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from warehouse.frames import offer_frames
 
 OPEN_STATES = ("placed", "awaiting_balance", "balance_collected", "released")
 RUN_STATS = ("pages", "requests", "retries", "rate_limited", "drift")  # what sync_runs keeps
+TABLES = {"offers": ("offers", "offer_variants"), "orders": ("orders", "order_line_items")}
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def sync_offers(client: StoqClient, conn: duckdb.DuckDBPyConnection, *, run_id: 
             try:
                 records = _walk_records(client.list_offers(status=status), report)
                 for chunk in walks.chunks(records, 1000):
-                    seen.update(str(r["id"]) for r in chunk if "id" in r)
+                    seen.update(_text_ids(chunk))
                     load.add(offer_frames(chunk))
             except errors.ValidationError:
                 if status is None:
@@ -217,6 +218,20 @@ def _incremental(
     return max(newest, state["high_water_mark"])
 
 
+def _text_ids(records: list[dict[str, Any]]) -> Iterator[str]:
+    """The ids of offer records that a VARCHAR column can hold (others are rejected, and a
+    lone surrogate must not reach the missing-offers stage, which DuckDB would refuse)."""
+    for record in records:
+        if "id" not in record:
+            continue
+        text = str(record["id"])
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            continue
+        yield text
+
+
 def _walk_records(walk: Walk, report: SyncReport) -> Iterator[dict[str, Any]]:
     return walks.walk_records(walk, report)
 
@@ -242,6 +257,62 @@ def _finish(
     load.finish(high_water_mark=high_water_mark, total_count=report.total_count, stats=stats)
     report.counts = dataclasses.asdict(load.counts)
     log.info("%s", summary_line(report))
+
+
+def incomplete_reason(report: SyncReport) -> str | None:
+    """Why one stream's sync cannot be trusted as complete (None: it can)."""
+    rejected, read = report.counts.get("rejected", 0), report.records
+    if read > 0 and rejected >= read:
+        return (
+            f"every one of the {read:,} {report.stream} read was rejected (see _rejects); "
+            "nothing was loaded"
+        )
+    if report.complete:
+        return None
+    kept = "; the high-water mark was not moved" if report.stream == "orders" else ""
+    if report.total_count is None:  # the walk could not prove what it saw is everything
+        return (
+            f"sync incomplete: the {report.stream} walk could not prove it saw every record the "
+            f"API counts ({read:,} records read){kept}"
+        )
+    of = f"{report.total_count:,} {report.stream}"
+    return f"sync incomplete: saw {read:,} of {of} the API counts{kept}"
+
+
+def report_metadata(report: SyncReport) -> dict[str, Any]:
+    """The figures of one stream's sync, named for the Dagster UI (counts only, no PII)."""
+    counts = report.counts
+    return {
+        "mode": report.mode,
+        "rows_inserted": counts.get("inserted", 0),
+        "rows_updated": counts.get("updated", 0),
+        "rows_unchanged": counts.get("unchanged", 0),
+        "rows_rejected": counts.get("rejected", 0),
+        "rows_missing": counts.get("missing", 0),
+        "state_changes": counts.get("state_changes", 0),
+        "records_read": report.records,
+        "walks": report.walks,
+        "pages": report.pages,
+        "single_reads": report.singles,
+        "requests": report.requests,
+        "retries": report.retries,
+        "rate_limited_429": report.rate_limited,
+        "drift": report.drift,
+        "complete": report.complete,
+        "api_total_count": report.total_count,
+        "duration_s": float(report.duration_s),
+    }
+
+
+def table_metadata(
+    reports: Iterable[SyncReport], rows: Mapping[str, int]
+) -> dict[str, dict[str, Any]]:
+    """Per table the reports' streams wrote (`TABLES`): the stream's figures, the table's rows."""
+    return {
+        table: {**report_metadata(report), "table_rows": rows.get(table)}
+        for report in reports
+        for table in TABLES[report.stream]
+    }
 
 
 def summary_line(report: SyncReport) -> str:

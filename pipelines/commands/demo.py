@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_DEMO_DB = "data/demo.duckdb"
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # no Dagster log lines
 
 
 @dataclass
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def step_sync(demo: Demo) -> int:
-    """Run the sync_preorders job against the sandbox (a first, full sync)."""
+    """Sync the sandbox (a first, full sync), recorded into the Dagster home."""
     from pipelines.commands.sync import run_sync
 
     return run_sync("auto")
@@ -79,7 +80,7 @@ def _release(demo: Demo, dry_run: bool) -> int:
     lines: list[str] = []
     code = run_actions(
         "release",
-        lambda client, conn: actions.release_orders(client, conn, dry_run=dry_run),
+        lambda client, conn: actions.release(client, conn, dry_run=dry_run),
         needs_key=not dry_run,
         echo=lines.append,
     )
@@ -113,18 +114,10 @@ def step_report(demo: Demo) -> int:
     """Materialize the backlog_report asset: PNG charts and one HTML page next to the warehouse."""
     import dagster as dg
 
-    from assets.report import backlog_report
-    from pipelines.commands.sync import QUIET
-    from pipelines.resources import WarehouseResource
+    from pipelines.recording import materialize_report
 
     with dg.DagsterInstance.get() as instance:
-        result = dg.materialize(
-            [backlog_report],
-            instance=instance,
-            resources={"warehouse": WarehouseResource()},
-            run_config=QUIET,
-            raise_on_error=False,
-        )
+        result = materialize_report(instance, QUIET)
     if not result.success:
         print("backlog_report failed; see `dagster dev` for the run's logs")
         return 1

@@ -33,12 +33,10 @@ def run(args: argparse.Namespace) -> int:
 
 def write(out: Path | None = None) -> Path:
     """Render the report of the warehouse in force ($PREORDERS_DUCKDB_PATH); returns the page."""
-    from pipelines.resources import WarehouseResource
     from preorders import render
-    from warehouse import dashboards
+    from preorders.settings import warehouse_from_env
 
-    resource = WarehouseResource()
-    with resource.get_connection() as conn:
-        data = dashboards.load(conn)
-    folder = out or render.report_dir(resource.resolved_path())
-    return render.write_report(data, folder, source=resource.resolved_path()).html
+    settings = warehouse_from_env()
+    with settings.connect() as conn:
+        _, files = render.write_backlog_report(conn, str(settings.path), out)
+    return files.html

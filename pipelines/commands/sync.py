@@ -1,32 +1,45 @@
-"""`preorders sync`: run the `sync_preorders` Dagster job in-process, with a line per stream."""
+"""`preorders sync`: sync offers and orders with the core, then record the sync into Dagster.
+
+No Dagster run: the walks and loads are `preorders.sync`, the checks `preorders.checks`, and the
+outcome goes into the Dagster instance as runless materializations and check evaluations
+(`pipelines.recording`, in a helper process started before the walk, so that loading Dagster
+overlaps it), and `releasable_orders_sensor` and the UI see the sync. This process never imports
+Dagster; with no DAGSTER_HOME nothing is recorded.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import subprocess
+import sys
 import time
 import uuid
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-from pipelines import stopping
 from pipelines.cli_support import (
     USAGE,
     Echo,
     api_key,
     ensure_dagster_home,
     fail,
+    open_warehouse,
     run_guarded,
     scrub,
     stoq_client,
 )
 
-JOB = "sync_preorders"
-ORDERS_OP = "orders_assets"
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+if TYPE_CHECKING:
+    from preorders.checks import CheckOutcome
+    from preorders.sync import SyncReport
+    from stoq import StoqClient
+
+STREAMS = ("offers", "orders")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,124 +60,167 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Check the key, run the job, print the summary; 1 with a one-line reason on failure."""
-
-    def body() -> int:
-        api_key(hint="or try `preorders demo`, which needs none")  # the job reads it itself
-        # Build the client once before the run: an unusable base URL (e.g. plain http to a
-        # remote host) is a usage error now, before any request, not a failed Dagster step.
-        with stoq_client():
-            pass
-        return run_sync(args.mode)
-
-    return run_guarded("sync", body)
+    """Check the key, sync, record, print the summary; 1 with a one-line reason on failure."""
+    return run_guarded("sync", lambda: run_sync(args.mode))
 
 
 def run_sync(mode: str = "auto", echo: Echo = print) -> int:
-    """Execute the `sync_preorders` job in-process; returns the exit code."""
-    with warnings.catch_warnings():
-        # Beta/preview notes from Dagster are for developers, not for an operator's terminal.
-        warnings.filterwarnings("ignore", module=r"dagster")
-        return _run_sync(mode, echo)
+    """Sync both streams, evaluate the checks, record them into Dagster; returns the exit code.
 
-
-def _run_sync(mode: str, echo: Echo) -> int:
-    from pipelines.definitions import defs  # Dagster loads only when a sync runs
-    from pipelines.resources import StoqResource, WarehouseResource
-
-    base_url = StoqResource(api_key="-").resolved_base_url()  # the job's resource holds the key
-    path = WarehouseResource().resolved_path()
-    echo(f"sync ({mode}) from {base_url} into {path}")
-    run_config = {**QUIET, "ops": {ORDERS_OP: {"config": {"mode": mode}}}}
-    started = time.monotonic()
-    job, run_id = defs.resolve_job_def(JOB), str(uuid.uuid4())
-    with _stream_lines(echo), _instance() as instance:
+    Each stream runs even when the other failed (as the two assets of the job do). The exit
+    code is 1 when a stream raised or its blocking `<stream>_sync_complete` check failed.
+    """
+    key = api_key(hint="or try `preorders demo`, which needs none")
+    # The client first: an unusable base URL (plain http to a remote host) exits 2 before any
+    # request, before the warehouse is touched and before Dagster starts loading.
+    with stoq_client(key) as client:
+        recorder = Recorder.start()  # Dagster loads in another process while this one syncs
         try:
-            # In a worker thread: Dagster leaves our SIGTERM/SIGINT handlers in place there.
-            result = stopping.in_worker(
-                lambda: job.execute_in_process(
-                    run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id
-                ),
-                "sync-run",
-            )
-        except KeyboardInterrupt as exc:  # a signal: record the run as canceled, then exit
-            _mark_canceled(instance, run_id, exc)
-            stopping.exit_stopped(exc)
-    if not result.success:
-        reason, code = failure_reason(result, base_url)
-        return fail("sync", reason, code)
-    echo(summary(result, time.monotonic() - started))
+            reports, errors, rows, table_checks = _sync(client, key, mode, echo)
+        except Exception:
+            recorder.cancel()  # it records nothing and exits
+            raise
+    from preorders import checks  # loaded by _sync
+
+    outcomes = [checks.completeness(r) for r in reports] + table_checks
+    incomplete = [o for o in outcomes if o.name.endswith("_sync_complete") and not o.passed]
+    failures = [(stream, *failure_line(exc, client.base_url, stream)) for stream, exc in errors]
+    outcomes += [checks.failed_sync(stream, text) for stream, text, _ in failures]
+    unrecorded = recorder.record(reports, outcomes, rows)
+    if incomplete:  # a blocking check says why first, as the job's failed run did
+        return fail("sync", str(incomplete[0].metadata["reason"]), 1)
+    if failures:
+        _, text, code = failures[0]
+        return fail("sync", text, code)
+    if unrecorded:
+        return fail("sync", unrecorded, 1)
+    echo(summary(reports, outcomes, rows, time.monotonic() - recorder.started))
     return 0
 
 
-def _mark_canceled(instance: Any, run_id: str, exc: KeyboardInterrupt) -> None:
-    """Best effort: the Dagster run shows as canceled, not started forever."""
-    try:
-        run = instance.get_run_by_id(run_id)
-        if run is not None and not run.is_finished:
-            instance.report_run_canceled(run, message=f"stopped by {exc}")
-    except Exception:  # the stop must go on whatever the instance says
-        pass
+def _sync(
+    client: StoqClient, key: str, mode: str, echo: Echo
+) -> tuple[list[SyncReport], list[tuple[str, Exception]], dict[str, int], list[CheckOutcome]]:
+    """Both streams into the warehouse, then the table checks of the streams that finished."""
+    from preorders import checks, sync
+    from preorders.scrubbing import scrubbed
+    from preorders.settings import warehouse_from_env
+    from warehouse import checks as warehouse_checks
+
+    run_id = str(uuid.uuid4())
+    reports: list[SyncReport] = []
+    errors: list[tuple[str, Exception]] = []
+    echo(f"sync ({mode}) from {client.base_url} into {warehouse_from_env().path}")
+    with _stream_lines(echo), open_warehouse() as conn:
+        for stream in STREAMS:
+            try:
+                with scrubbed(key):
+                    if stream == "offers":
+                        report = sync.sync_offers(client, conn, run_id=run_id)
+                    else:
+                        report = sync.sync_orders(client, conn, run_id=run_id, mode=mode)
+            except Exception as exc:  # recorded as a failed check; the other stream goes on
+                errors.append((stream, exc))
+                continue
+            reports.append(report)
+        rows = warehouse_checks.row_counts(conn)
+        synced = {r.stream for r in reports}
+        table_checks = [o for o in checks.evaluate_checks(conn) if o.asset in synced]
+    return reports, errors, rows, table_checks
 
 
-def failure_reason(result: Any, base_url: str) -> tuple[str, int]:
-    """(one line naming why the run failed, the exit code): 2 for a usage error, else 1."""
-    for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed and evaluation.check_name.endswith("_sync_complete"):
-            reason = evaluation.metadata.get("reason")
-            return str(getattr(reason, "value", reason)), 1
-    for event in result.all_events:
-        if not event.is_step_failure:
-            continue
-        chain, error = [], event.step_failure_data.error
-        while error is not None:
-            chain.append(error)
-            error = error.cause
-        return _reason({e.cls_name: e for e in chain}, chain[-1], event.step_key, base_url)
-    return "the sync_preorders run failed (no step failure recorded)", 1
+def failure_line(exc: BaseException, base_url: str, stream: str) -> tuple[str, int]:
+    """(one line naming why a stream's sync failed, the exit code): 2 for a usage error, else 1."""
+    from stoq import errors
 
+    chain = [exc]
+    while chain[-1].__cause__ is not None and chain[-1].__cause__ not in chain:
+        chain.append(chain[-1].__cause__)
+    root = chain[-1]
 
-def _reason(named: dict[str, Any], root: Any, step: str, base_url: str) -> tuple[str, int]:
-    """The line and exit code for a failed step, from the class names in its error chain."""
-    if "ConfigurationError" in named:
-        return _text(named["ConfigurationError"]), USAGE
-    if "Unauthorized" in named:
+    def first(kind: type[BaseException]) -> BaseException | None:
+        return next((e for e in chain if isinstance(e, kind)), None)
+
+    if (found := first(errors.ConfigurationError)) is not None:
+        return _text(found), USAGE
+    if first(errors.Unauthorized) is not None:
         return "STOQ rejected the API key (401 Unauthorized): check STOQ_API_KEY", 1
-    if "MalformedResponse" in named:
-        text = _text(named["MalformedResponse"])
-        prefix = "malformed response from STOQ"
+    if (found := first(errors.MalformedResponse)) is not None:
+        text, prefix = _text(found), "malformed response from STOQ"
         return (text if text.startswith(prefix) else f"{prefix}: {text}"), 1
     # Only a connection that could not be made is "cannot reach"; a deadline, a size cap or a
     # body that broke off says so itself.
-    if "Unreachable" in named:
+    if first(errors.Unreachable) is not None:
         return f"cannot reach the STOQ API at {base_url}: {_text(root)}", 1
-    if "TransportError" in named:
-        return f"STOQ API at {base_url}: {_text(named['TransportError'])}", 1
-    return f"{step} failed: {root.cls_name}: {_text(root)}", 1
+    if (found := first(errors.TransportError)) is not None:
+        return f"STOQ API at {base_url}: {_text(found)}", 1
+    return f"{stream} sync failed: {type(root).__name__}: {_text(root)}", 1
 
 
-def _text(error: Any) -> str:
-    """An error's first line without the `module.Class: ` Dagster puts in front of it."""
-    lines = (error.message or "").strip().splitlines()
-    line = lines[0] if lines else ""
-    head, sep, rest = line.partition(": ")
-    return rest if sep and head.split(".")[-1] == error.cls_name else line
+def _text(error: BaseException) -> str:
+    """An error's first line."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""
 
 
-def summary(result: Any, seconds: float) -> str:
-    """Rows per table and check outcomes of a successful run."""
-    rows = {}
-    for event in result.get_asset_materialization_events():
-        materialization = event.materialization
-        table_rows = materialization.metadata.get("table_rows")
-        rows[materialization.asset_key.to_user_string()] = getattr(table_rows, "value", None)
-    evaluations = result.get_asset_check_evaluations()
-    failed = [e.check_name for e in evaluations if not e.passed]
-    tables = ", ".join(f"{name} {n}" for name, n in rows.items())
-    checks = f"checks {len(evaluations) - len(failed)}/{len(evaluations)} passed"
+def summary(
+    reports: list[SyncReport], outcomes: list[CheckOutcome], rows: dict[str, int], seconds: float
+) -> str:
+    """Rows per table and check outcomes of a successful sync."""
+    from preorders.sync import TABLES
+
+    tables = ", ".join(f"{t} {rows.get(t)}" for r in reports for t in TABLES[r.stream])
+    failed = sorted(o.name for o in outcomes if not o.passed)
+    checks = f"checks {len(outcomes) - len(failed)}/{len(outcomes)} passed"
     if failed:
-        checks += f" (failed: {', '.join(sorted(failed))})"
+        checks += f" (failed: {', '.join(failed)})"
     return f"done in {seconds:.1f}s | rows: {tables} | {checks}"
+
+
+class Recorder:
+    """`python -m pipelines.recording` started before the walk, fed the sync's events after it.
+
+    Importing Dagster and opening its storage take about 2 s of CPU: in a process of its own
+    they run on the other core while this one walks the API and loads the warehouse. Without a
+    DAGSTER_HOME nothing is recorded and nothing is started.
+    """
+
+    def __init__(self, proc: subprocess.Popen[str] | None) -> None:
+        self._proc = proc
+        self.started = time.monotonic()
+
+    @classmethod
+    def start(cls) -> Recorder:
+        home = os.environ.get("DAGSTER_HOME")
+        if not home:
+            return cls(None)
+        ensure_dagster_home(home)  # a minimal dagster.yaml: no banner, no telemetry
+        command = [sys.executable, "-m", "pipelines.recording"]
+        pipe = subprocess.PIPE
+        return cls(subprocess.Popen(command, stdin=pipe, stdout=pipe, stderr=pipe, text=True))
+
+    def record(
+        self, reports: list[SyncReport], outcomes: list[CheckOutcome], rows: dict[str, int]
+    ) -> str | None:
+        """Hand the events over and wait until they are written; why not, or None when they were."""
+        if self._proc is None:
+            return None
+        from preorders.sync import table_metadata
+
+        payload = {
+            "materializations": table_metadata(reports, rows),
+            "checks": [asdict(o) for o in outcomes],
+        }
+        out, err = self._proc.communicate(json.dumps(payload))
+        if self._proc.returncode == 0:
+            return None
+        last = (err or out).strip().splitlines()[-1:] or [f"exit {self._proc.returncode}"]
+        return f"synced, but recording into the Dagster home failed: {last[0]}"
+
+    def cancel(self) -> None:
+        """Record nothing: close the helper's stdin and let it exit."""
+        if self._proc is not None:
+            self._proc.communicate("")
 
 
 @contextmanager
@@ -184,17 +240,3 @@ def _stream_lines(echo: Echo) -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)
-
-
-@contextmanager
-def _instance() -> Iterator[Any]:
-    """The DAGSTER_HOME instance when one is configured (given a minimal dagster.yaml when it has
-    none, so Dagster prints no warning or telemetry banner), else a throwaway in-memory one."""
-    import dagster as dg
-
-    home = os.environ.get("DAGSTER_HOME")
-    if home:
-        ensure_dagster_home(home)
-    instance = dg.DagsterInstance.get() if home else None
-    with instance or dg.DagsterInstance.ephemeral() as active:
-        yield active

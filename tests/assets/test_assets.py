@@ -11,8 +11,9 @@ import pytest
 import sandbox
 from assets.checks import ASSET_CHECKS
 from assets.resources import StoqResource, WarehouseResource
-from assets.sync_assets import incomplete_reason, offers_assets, orders_assets
-from preorders.sync import SyncReport
+from assets.sync_assets import offers_assets, orders_assets
+from preorders import checks
+from preorders.sync import SyncReport, incomplete_reason
 from tests.assets.helpers import mature
 from tests.assets.truth import assert_matches_truth
 from tests.hostile import HostileServer, rewrite_json
@@ -108,3 +109,13 @@ def test_incomplete_reason_names_what_was_seen_and_what_was_kept() -> None:
     rejected = SyncReport("offers", "full", "r1", records=3, counts={"rejected": 3})
     assert "every one of the 3 offers read was rejected" in incomplete_reason(rejected)
     assert incomplete_reason(SyncReport("orders", "full", "r1", records=3)) is None
+
+
+def test_each_asset_check_wires_one_core_check_with_its_blocking_flag() -> None:
+    specs = {spec.key.name: spec for check in ASSET_CHECKS for spec in check.check_specs}
+    assert {name: spec.blocking for name, spec in specs.items()} == {
+        spec.name: spec.blocking for spec in checks.CHECKS
+    }
+    assert {name: spec.asset_key.to_user_string() for name, spec in specs.items()} == {
+        spec.name: spec.asset for spec in checks.CHECKS
+    }

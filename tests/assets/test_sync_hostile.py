@@ -193,3 +193,25 @@ def test_offers_pages_emptied_by_the_server_flag_no_offer_missing(tmp_path):
             flagged = conn.execute("select count(*) from offers where missing_since is not null")
             assert flagged.fetchone() == (0,)
     assert not report.complete and report.empty_pages >= 1
+
+
+def test_an_offer_id_with_a_lone_surrogate_is_rejected_and_the_rest_load(tmp_path):
+    shop = make_shop(orders=20)
+    db = tmp_path / "w.duckdb"
+
+    def bad_first_id(ex: Exchange, payload: Any) -> Any:
+        if payload["offers"] and ex.query.get("page", "1") == "1":
+            payload["offers"][0]["id"] = "offer-\ud800"
+        return payload
+
+    with (
+        HostileServer(shop, fault=rewrite_json("/preorders/offers", bad_first_id)) as server,
+        StoqClient(DEFAULT_API_KEY, server.base_url) as client,
+        duckdb.connect(str(db)) as conn,
+    ):
+        warehouse.schema.apply(conn)
+        report = sync_offers(client, conn, run_id="offers")
+        stored = conn.execute("select count(*) from offers").fetchone()
+        rejects = conn.execute("select reason from _rejects").fetchall()
+    assert report.rejected >= 1 and stored is not None and stored[0] >= 1
+    assert any("not valid Unicode" in reason for (reason,) in rejects)

@@ -52,8 +52,8 @@ def test_a_key_echoing_error_leaves_no_piece_of_the_key_anywhere(tmp_path: Path)
     assert leaks(" ".join(m for (m,) in messages)) == set()  # ...without the key
     home = Path(env["DAGSTER_HOME"])
     stored = [p for p in home.rglob("*") if p.is_file()]
-    assert stored, "the Dagster home recorded the run"
+    assert stored, "the Dagster home recorded the failed sync"
     texts = {p: p.read_bytes().decode("utf-8", "replace") for p in stored}
-    assert any("token=" in t for t in texts.values()), "the event log holds the error text"
+    assert any("token=" in t for t in texts.values()), "the failed check holds the error text"
     for path, text in texts.items():  # event log, run storage, compute logs, whatever the format
         assert leaks(text) == set(), path

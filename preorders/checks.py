@@ -1,0 +1,173 @@
+"""Data-quality checks on the synced tables, as plain outcomes (the SQL is `warehouse/checks.py`).
+
+    for outcome in evaluate_checks(conn):        # the six table checks, after a sync
+        print(outcome.name, outcome.passed)
+    completeness(report)                         # `<stream>_sync_complete` of one stream's walk
+
+Dagster wires each `CheckSpec` as an asset check (`assets/checks.py`) and records the outcomes of
+a CLI sync as check evaluations (`pipelines/recording.py`); name, asset, severity and blocking
+flag are decided here, once. Metadata holds counts and timestamps only, never a customer's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import duckdb
+
+from preorders.sync import SyncReport, incomplete_reason
+from warehouse import checks
+
+FRESHNESS = timedelta(hours=3)  # an hourly schedule may miss two runs before this fails
+
+Severity = Literal["ERROR", "WARN"]
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check's verdict on one asset (a table), with the figures behind it."""
+
+    name: str
+    asset: str
+    passed: bool
+    severity: Severity = "ERROR"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    blocking: bool = False
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A check on the warehouse: what it is called, what it guards, how it is evaluated."""
+
+    name: str
+    asset: str
+    description: str
+    run: Callable[[duckdb.DuckDBPyConnection], tuple[bool, dict[str, Any]]]
+    blocking: bool = False
+    severity: Severity = "ERROR"
+
+    def evaluate(self, conn: duckdb.DuckDBPyConnection) -> CheckOutcome:
+        passed, metadata = self.run(conn)
+        return CheckOutcome(self.name, self.asset, passed, self.severity, metadata, self.blocking)
+
+
+def _ids_unique(table: str) -> Callable[[duckdb.DuckDBPyConnection], tuple[bool, dict[str, Any]]]:
+    def run(conn: duckdb.DuckDBPyConnection) -> tuple[bool, dict[str, Any]]:
+        duplicates = checks.duplicate_ids(conn, table)
+        return duplicates == 0, {"duplicate_rows": duplicates}
+
+    return run
+
+
+def _states_documented(conn: duckdb.DuckDBPyConnection) -> tuple[bool, dict[str, Any]]:
+    unknown = checks.unknown_states(conn)
+    return not unknown, {"unknown_states": unknown, "orders": sum(unknown.values())}
+
+
+def _count_matches_api(conn: duckdb.DuckDBPyConnection) -> tuple[bool, dict[str, Any]]:
+    live, total = checks.live_orders_vs_api(conn)
+    return total is not None and live == total, {"live_orders": live, "api_total_count": total}
+
+
+def _synced_recently(
+    stream: str,
+) -> Callable[[duckdb.DuckDBPyConnection], tuple[bool, dict[str, Any]]]:
+    def run(conn: duckdb.DuckDBPyConnection) -> tuple[bool, dict[str, Any]]:
+        last = checks.last_success(conn, stream)
+        age = None if last is None else datetime.now(UTC) - last
+        return age is not None and age <= FRESHNESS, {
+            "last_success": str(last),
+            "age_hours": None if age is None else round(age.total_seconds() / 3600, 2),
+            "max_hours": FRESHNESS.total_seconds() / 3600,
+        }
+
+    return run
+
+
+def _freshness(stream: str) -> CheckSpec:
+    hours = FRESHNESS.total_seconds() / 3600
+    return CheckSpec(
+        f"{stream}_synced_recently",
+        stream,
+        f"The {stream} stream had a successful sync within the last {hours:g} hours.",
+        _synced_recently(stream),
+    )
+
+
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec(
+        "orders_ids_unique",
+        "orders",
+        "Every order id (the Shopify order id) appears once.",
+        _ids_unique("orders"),
+        blocking=True,
+    ),
+    CheckSpec(
+        "offers_ids_unique",
+        "offers",
+        "Every offer UUID appears once.",
+        _ids_unique("offers"),
+        blocking=True,
+    ),
+    CheckSpec(
+        "orders_states_documented",
+        "orders",
+        "Every order state is one SPEC §3.1 documents (placed ... refunded).",
+        _states_documented,
+    ),
+    CheckSpec(
+        "orders_count_matches_api",
+        "orders",
+        "Orders still listed by the API equal the total_count its last complete walk reported.",
+        _count_matches_api,
+        severity="WARN",  # orders arriving mid-walk can make this blink
+    ),
+    _freshness("orders"),
+    _freshness("offers"),
+)
+
+
+def evaluate_checks(conn: duckdb.DuckDBPyConnection) -> list[CheckOutcome]:
+    """Every table check of `CHECKS`, in order."""
+    return [spec.evaluate(conn) for spec in CHECKS]
+
+
+def completeness_description(stream: str) -> str:
+    """What `<stream>_sync_complete` promises (the UI description of the check)."""
+    return (
+        f"This run's {stream} walk provably saw every record the API counts, "
+        "and not every record it read was rejected."
+    )
+
+
+def completeness(report: SyncReport) -> CheckOutcome:
+    """The blocking `<stream>_sync_complete` outcome of one stream's walk (ERROR when it fails)."""
+    reason = incomplete_reason(report)
+    return CheckOutcome(
+        f"{report.stream}_sync_complete",
+        report.stream,
+        passed=reason is None,
+        severity="ERROR",
+        metadata={
+            "reason": reason or "complete",
+            "records_read": report.records,
+            "rows_rejected": report.counts.get("rejected", 0),
+            "api_total_count": report.total_count,
+        },
+        blocking=True,
+    )
+
+
+def failed_sync(stream: str, reason: str) -> CheckOutcome:
+    """`<stream>_sync_complete` for a walk that raised: failed, with the (scrubbed) reason."""
+    return CheckOutcome(
+        f"{stream}_sync_complete",
+        stream,
+        passed=False,
+        severity="ERROR",
+        metadata={"reason": reason},
+        blocking=True,
+    )
