@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# dlt for bench/vs_dlt.py, in its own venv (never the main one); the stamp holds the requirements
+# it was built from, as bench/vs_dlt.py checks it.
+DLT_VENV := bench/.venvs/dlt
+DLT_STAMP := $(DLT_VENV)/.installed
 
-.PHONY: demo test lint typecheck venv clean
+.PHONY: demo test lint typecheck venv bench-venv clean
 
 venv: $(STAMP)
 
@@ -14,10 +18,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+bench-venv: $(DLT_STAMP)
+
+$(DLT_STAMP): bench/requirements-dlt.txt | $(STAMP)
+	$(PY) -m venv $(DLT_VENV)
+	$(DLT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-dlt.txt
+	cp bench/requirements-dlt.txt $(DLT_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/preorders demo
 
-test: $(STAMP)
+# Every suite runs (the dlt arm of tests/bench needs bench-venv); the last line names what skipped.
+test: $(STAMP) $(DLT_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
@@ -30,4 +42,4 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(DLT_VENV) .pytest_cache build *.egg-info
