@@ -13,7 +13,7 @@ import dagster as dg
 
 from assets.checks import check_result
 from assets.resources import StoqResource, WarehouseResource
-from preorders import checks, sync
+from preorders import checks, sync, sync_report
 from preorders.scrubbing import scrubbed
 from warehouse import checks as warehouse_checks
 
@@ -39,10 +39,10 @@ def _complete_spec(stream: str) -> dg.AssetCheckSpec:
 
 
 def _results(
-    report: sync.SyncReport, rows: dict[str, int]
+    report: sync_report.SyncReport, rows: dict[str, int]
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """One materialization per table of the stream, then its completeness check."""
-    for table, meta in sync.table_metadata([report], rows).items():
+    for table, meta in sync_report.table_metadata([report], rows).items():
         yield dg.MaterializeResult(asset_key=table, metadata=meta)
     yield check_result(checks.completeness(report))
 

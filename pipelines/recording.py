@@ -30,7 +30,7 @@ import dagster as dg
 
 if TYPE_CHECKING:
     from preorders.checks import CheckOutcome
-    from preorders.sync import SyncReport
+    from preorders.sync_report import SyncReport
 
 
 def record_sync(
@@ -41,7 +41,7 @@ def record_sync(
     rows: Mapping[str, int] | None = None,
 ) -> None:
     """Materializations of every table each report's stream wrote, then every check outcome."""
-    from preorders.sync import table_metadata
+    from preorders.sync_report import table_metadata
 
     record_events(instance, table_metadata(reports, rows or {}), [asdict(o) for o in outcomes])
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from preorders.sync import SyncReport, incomplete_reason
+from preorders.sync_report import SyncReport, incomplete_reason
 from warehouse import checks
 
 FRESHNESS = timedelta(hours=3)  # an hourly schedule may miss two runs before this fails

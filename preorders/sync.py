@@ -12,8 +12,8 @@ import dataclasses
 import logging
 import time
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,13 +21,13 @@ import duckdb
 
 from preorders import walks
 from preorders.reread import plan_reread
+from preorders.sync_report import SyncReport, summary_line
 from stoq import StoqClient, Walk, errors
 from warehouse import loads
 from warehouse.frames import offer_frames
 
 OPEN_STATES = ("placed", "awaiting_balance", "balance_collected", "released")
 RUN_STATS = ("pages", "requests", "retries", "rate_limited", "drift")  # what sync_runs keeps
-TABLES = {"offers": ("offers", "offer_variants"), "orders": ("orders", "order_line_items")}
 
 log = logging.getLogger(__name__)
 
@@ -41,53 +41,6 @@ class SyncSettings:
     max_walks: int = 3  # full re-walks when a walk provably missed orders
     per_page: int = 100
     chunk: int = 2000  # records per frame/merge: bounds memory, keeps merges set-based
-
-
-@dataclass
-class SyncReport:
-    """What one stream's sync did, for run metadata and the CLI summary."""
-
-    stream: str
-    mode: str
-    run_id: str
-    walks: int = 0
-    pages: int = 0
-    singles: int = 0
-    records: int = 0
-    complete: bool = True
-    drift: bool = False
-    counts: dict[str, int] = field(default_factory=dict)
-    requests: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    duration_s: float = 0.0
-    total_count: int | None = None
-    planned_requests: int | None = None
-    gone: int = 0  # open orders answering 404 on a single read
-    meta_inconsistent: bool = False  # a page's total_pages and total_count disagreed
-    stopped_early: bool = False  # a walk ended on empty pages the API still counted
-    empty_pages: int = 0  # pages the API's count says hold records that held none
-
-    @property
-    def rejected(self) -> int:
-        """Records the warehouse could not hold (in `_rejects`); known once the load finished."""
-        return int(self.counts.get("rejected", 0))
-
-    @property
-    def doubt(self) -> str | None:
-        """Why the API's own figures cannot be trusted this run (None: nothing seen amiss)."""
-        if self.stopped_early:
-            return "the walk stopped on a run of empty pages the API still counted"
-        if self.empty_pages:
-            return f"{self.empty_pages} page(s) the API counted records on came back empty"
-        if self.meta_inconsistent:
-            return "the API's total_pages disagreed with its total_count"
-        return None
-
-    def as_metadata(self) -> dict[str, Any]:
-        """A flat dict of the figures, for Dagster metadata and sync_runs."""
-        flat = {k: v for k, v in self.__dict__.items() if k != "counts"}
-        return {**flat, **self.counts}
 
 
 def choose_mode(
@@ -257,76 +210,6 @@ def _finish(
     load.finish(high_water_mark=high_water_mark, total_count=report.total_count, stats=stats)
     report.counts = dataclasses.asdict(load.counts)
     log.info("%s", summary_line(report))
-
-
-def incomplete_reason(report: SyncReport) -> str | None:
-    """Why one stream's sync cannot be trusted as complete (None: it can)."""
-    rejected, read = report.counts.get("rejected", 0), report.records
-    if read > 0 and rejected >= read:
-        return (
-            f"every one of the {read:,} {report.stream} read was rejected (see _rejects); "
-            "nothing was loaded"
-        )
-    if report.complete:
-        return None
-    kept = "; the high-water mark was not moved" if report.stream == "orders" else ""
-    if report.total_count is None:  # the walk could not prove what it saw is everything
-        return (
-            f"sync incomplete: the {report.stream} walk could not prove it saw every record the "
-            f"API counts ({read:,} records read){kept}"
-        )
-    of = f"{report.total_count:,} {report.stream}"
-    return f"sync incomplete: saw {read:,} of {of} the API counts{kept}"
-
-
-def report_metadata(report: SyncReport) -> dict[str, Any]:
-    """The figures of one stream's sync, named for the Dagster UI (counts only, no PII)."""
-    counts = report.counts
-    return {
-        "mode": report.mode,
-        "rows_inserted": counts.get("inserted", 0),
-        "rows_updated": counts.get("updated", 0),
-        "rows_unchanged": counts.get("unchanged", 0),
-        "rows_rejected": counts.get("rejected", 0),
-        "rows_missing": counts.get("missing", 0),
-        "state_changes": counts.get("state_changes", 0),
-        "records_read": report.records,
-        "walks": report.walks,
-        "pages": report.pages,
-        "single_reads": report.singles,
-        "requests": report.requests,
-        "retries": report.retries,
-        "rate_limited_429": report.rate_limited,
-        "drift": report.drift,
-        "complete": report.complete,
-        "api_total_count": report.total_count,
-        "duration_s": float(report.duration_s),
-    }
-
-
-def table_metadata(
-    reports: Iterable[SyncReport], rows: Mapping[str, int]
-) -> dict[str, dict[str, Any]]:
-    """Per table the reports' streams wrote (`TABLES`): the stream's figures, the table's rows."""
-    return {
-        table: {**report_metadata(report), "table_rows": rows.get(table)}
-        for report in reports
-        for table in TABLES[report.stream]
-    }
-
-
-def summary_line(report: SyncReport) -> str:
-    """One human line per stream: what was read, what changed, what it cost."""
-    c = report.counts
-    return (
-        f"{report.stream:<7} {report.mode:<11} {report.records:>7} read in {report.pages} pages"
-        f" + {report.singles} single reads | +{c.get('inserted', 0)} new,"
-        f" {c.get('updated', 0)} updated, {c.get('unchanged', 0)} unchanged,"
-        f" {c.get('rejected', 0)} rejected, {c.get('missing', 0)} missing |"
-        f" {report.requests} requests, {report.retries} retries, {report.rate_limited} x 429"
-        f"{', drift' if report.drift else ''}{'' if report.complete else ', INCOMPLETE'}"
-        f" | {report.duration_s:.1f}s"
-    )
 
 
 def _now() -> datetime:

@@ -36,7 +36,7 @@ from pipelines.cli_support import (
 
 if TYPE_CHECKING:
     from preorders.checks import CheckOutcome
-    from preorders.sync import SyncReport
+    from preorders.sync_report import SyncReport
     from stoq import StoqClient
 
 STREAMS = ("offers", "orders")
@@ -167,7 +167,7 @@ def summary(
     reports: list[SyncReport], outcomes: list[CheckOutcome], rows: dict[str, int], seconds: float
 ) -> str:
     """Rows per table and check outcomes of a successful sync."""
-    from preorders.sync import TABLES
+    from preorders.sync_report import TABLES
 
     tables = ", ".join(f"{t} {rows.get(t)}" for r in reports for t in TABLES[r.stream])
     failed = sorted(o.name for o in outcomes if not o.passed)
@@ -205,7 +205,7 @@ class Recorder:
         """Hand the events over and wait until they are written; why not, or None when they were."""
         if self._proc is None:
             return None
-        from preorders.sync import table_metadata
+        from preorders.sync_report import table_metadata
 
         payload = {
             "materializations": table_metadata(reports, rows),

@@ -8,7 +8,8 @@ from typing import Any
 import duckdb
 
 import warehouse.schema
-from preorders.sync import SyncReport, sync_offers, sync_orders
+from preorders.sync import sync_offers, sync_orders
+from preorders.sync_report import SyncReport
 from sandbox import DEFAULT_API_KEY, ChaosConfig, FakeClock, SandboxConfig, Shop, mock_transport
 from stoq import StoqClient
 

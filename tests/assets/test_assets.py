@@ -13,7 +13,7 @@ from assets.checks import ASSET_CHECKS
 from assets.resources import StoqResource, WarehouseResource
 from assets.sync_assets import offers_assets, orders_assets
 from preorders import checks
-from preorders.sync import SyncReport, incomplete_reason
+from preorders.sync_report import SyncReport, incomplete_reason
 from tests.assets.helpers import mature
 from tests.assets.truth import assert_matches_truth
 from tests.hostile import HostileServer, rewrite_json

@@ -13,7 +13,8 @@ import pytest
 
 import warehouse.schema
 from preorders import walks
-from preorders.sync import SyncReport, SyncSettings, sync_offers, sync_orders
+from preorders.sync import SyncSettings, sync_offers, sync_orders
+from preorders.sync_report import SyncReport
 from sandbox import DEFAULT_API_KEY, Shop
 from stoq import StoqClient
 from tests.assets.helpers import make_shop

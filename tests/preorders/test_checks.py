@@ -8,7 +8,8 @@ import duckdb
 
 import warehouse.schema
 from preorders import checks
-from preorders.sync import SyncReport, sync_offers, sync_orders
+from preorders.sync import sync_offers, sync_orders
+from preorders.sync_report import SyncReport
 from tests.assets.helpers import client_for, make_shop
 
 EXPECTED = {  # name: (asset, severity, blocking), as the Dagster definitions always had them
