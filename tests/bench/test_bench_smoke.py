@@ -92,3 +92,16 @@ def test_vs_dlt_loads_the_same_rows_three_ways(run, with_dlt: bool) -> None:
     for loader in ["ours", "httpx", *(["dlt"] if with_dlt else [])]:
         assert table[loader][4] == "300", table[loader]  # loader  wall s  requests  429s  rows
     assert ("dlt wall / our wall" in out) is with_dlt
+
+
+def test_cli_overhead_prints_a_row_per_command(run) -> None:
+    out = run("cli_overhead.py", "--runs", "1", "--only", "offers list, no key", "python")
+    assert "python -c pass (floor)" in out
+    assert "offers list, no key (exit 2)  2" in out and "--help " not in out
+
+
+def test_sync_overhead_prints_wall_and_overhead_per_home(run) -> None:
+    out = run("sync_overhead.py", "--runs", "1", "--orders", "10")
+    for home in ("warm", "fresh"):
+        for figure in ("wall", "api + load", "overhead"):
+            assert f"{home:<12}  {figure}" in out, out
