@@ -3,11 +3,38 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import pkgutil
+import re
 import sys
+from importlib import metadata
+from typing import NoReturn
 
 from pipelines import commands, stopping
+
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, plus "did you mean …?" for a mistyped command or verb."""
+
+    def error(self, message: str) -> NoReturn:
+        found = _INVALID_CHOICE.search(message)
+        if found:
+            choices = re.findall(r"'([^']*)'", found.group(2))
+            close = difflib.get_close_matches(found.group(1), choices, n=1)
+            if close:
+                message += f"; did you mean '{close[0]}'?"
+        super().error(message)
+
+
+def version() -> str:
+    """The installed package's version ("unknown" when run from a bare checkout)."""
+    try:
+        return metadata.version("stoq-preorders")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,9 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     stdlib and cli_support; the core, the client, DuckDB, pandas and Dagster load in handlers
     (tests/preorders/test_cli_startup.py checks that the short commands never load Dagster).
     """
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="preorders", description="STOQ Preorders v2: sandbox, sync, actions, reports."
     )
+    parser.add_argument("--version", action="version", version=f"preorders {version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")

@@ -98,11 +98,27 @@ def run_guarded(command: str, body: Callable[[], object]) -> int:
         if type(exc).__module__.startswith(("duckdb", "_duckdb")):
             return fail(command, f"warehouse unavailable: {exc}")
         if isinstance(exc, errors.StoqError | ValueError):
-            return fail(command, str(exc))
+            return fail(command, str(exc) + base_url_hint(exc))
         if isinstance(exc, OSError):  # e.g. PREORDERS_DUCKDB_PATH where no folder can be made
             return fail(command, f"warehouse unavailable: {exc}")
         raise
     return result if isinstance(result, int) else 0
+
+
+#: Paths every STOQ shop answers: a 404 on one of them means the base URL is wrong.
+EVERY_SHOP_HAS = ("/help", "/preorders/offers", "/preorders/orders", "/preorders/reports")
+
+
+def base_url_hint(exc: BaseException) -> str:
+    """ "; check STOQ_BASE_URL …" for a 404 on a path every shop has, else ""."""
+    from stoq import errors
+
+    if isinstance(exc, errors.NotFound) and exc.path.rstrip("/") in EVERY_SHOP_HAS:
+        return (
+            "; check STOQ_BASE_URL: every STOQ shop has this path, so the base URL is probably "
+            "wrong (it ends in /api/v2/external)"
+        )
+    return ""
 
 
 def run_actions(

@@ -24,27 +24,37 @@ CHAOS_FLAGS = {
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `sandbox` subcommand."""
     p = subparsers.add_parser("sandbox", help="Serve the local STOQ v2 API emulator.")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--orders", type=int, default=500)
-    p.add_argument("--offers", type=int, default=12)
-    p.add_argument("--per-page-max", type=int, default=100)
-    p.add_argument("--state-filter", choices=("post_fetch", "pre_fetch"), default="post_fetch")
-    p.add_argument("--rate-limit-points", type=int, default=360)
-    p.add_argument("--rate-limit-body", choices=("v1", "errors"), default="v1")
-    p.add_argument("--job-steps", type=int, default=4)
-    p.add_argument("--latency-ms", type=int, default=0)
-    for flag, kind in (
-        ("5xx", float),
-        ("429", float),
-        ("drop", float),
-        ("truncate", float),
-        ("drop-after-apply", float),
-        ("latency-ms", int),
-        ("jitter-ms", int),
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only)")
+    p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free one)")
+    p.add_argument("--seed", type=int, default=7, help="seed of the generated shop and faults")
+    p.add_argument("--orders", type=int, default=500, help="preorder orders in the shop")
+    p.add_argument("--offers", type=int, default=12, help="preorder offers in the shop")
+    p.add_argument(
+        "--per-page-max", type=int, default=100, help="largest per_page served (larger: clamped)"
+    )
+    p.add_argument(
+        "--state-filter", choices=("post_fetch", "pre_fetch"), default="post_fetch",
+        help="apply the orders `state` filter after paging (short pages) or before it",
+    )  # fmt: skip
+    p.add_argument(
+        "--rate-limit-points", type=int, default=360, help="points per rolling 60 s window"
+    )
+    p.add_argument(
+        "--rate-limit-body", choices=("v1", "errors"), default="v1",
+        help="429 body shape: v1 {error, message, retry_after} or {errors: [...]}",
+    )  # fmt: skip
+    p.add_argument("--job-steps", type=int, default=4, help="polls a bulk or export job takes")
+    p.add_argument("--latency-ms", type=int, default=0, help="added to every answer (ms)")
+    for flag, kind, meaning in (
+        ("5xx", float, "share of requests answered 5xx (0-1)"),
+        ("429", float, "share of requests starting a burst of 429s (0-1)"),
+        ("drop", float, "share of connections dropped before answering (0-1)"),
+        ("truncate", float, "share of answers cut short (0-1)"),
+        ("drop-after-apply", float, "share of writes applied, then dropped (0-1)"),
+        ("latency-ms", int, "random extra latency per request (ms)"),
+        ("jitter-ms", int, "jitter on that latency (ms)"),
     ):
-        p.add_argument(f"--chaos-{flag}", type=kind, default=0)
+        p.add_argument(f"--chaos-{flag}", type=kind, default=0, help=meaning)
     p.add_argument("--drift", type=int, default=0, help="new orders per drift step")
     p.add_argument("--drift-every", type=int, default=1, help="list-orders requests per step")
     p.set_defaults(handler=run)

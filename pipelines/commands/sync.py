@@ -26,6 +26,7 @@ from pipelines.cli_support import (
     USAGE,
     Echo,
     api_key,
+    base_url_hint,
     ensure_dagster_home,
     fail,
     open_warehouse,
@@ -154,7 +155,8 @@ def failure_line(exc: BaseException, base_url: str, stream: str) -> tuple[str, i
         return f"cannot reach the STOQ API at {base_url}: {_text(root)}", 1
     if (found := first(errors.TransportError)) is not None:
         return f"STOQ API at {base_url}: {_text(found)}", 1
-    return f"{stream} sync failed: {type(root).__name__}: {_text(root)}", 1
+    hint = next((h for e in chain if (h := base_url_hint(e))), "")
+    return f"{stream} sync failed: {type(root).__name__}: {_text(root)}{hint}", 1
 
 
 def _text(error: BaseException) -> str:
