@@ -15,7 +15,10 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from preorders.settings import (
+    DEFAULT_DEADLINE_S,
     DEFAULT_DUCKDB_PATH,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_RETRIES,
     StoqSettings,
     WarehouseSettings,
     resolve_base_url,
@@ -25,7 +28,7 @@ from preorders.settings import (
     resolve_max_body_bytes,
     resolve_max_retries,
 )
-from stoq import StoqClient
+from stoq import DEFAULT_BASE_URL, StoqClient
 from warehouse.connect import LOCK_WAIT_ENV, LOCK_WAIT_S
 
 __all__ = ["DEFAULT_DUCKDB_PATH", "StoqResource", "WarehouseResource"]
@@ -34,27 +37,33 @@ __all__ = ["DEFAULT_DUCKDB_PATH", "StoqResource", "WarehouseResource"]
 class StoqResource(dg.ConfigurableResource):
     """The STOQ Preorders v2 API client; the key comes from `EnvVar("STOQ_API_KEY")`."""
 
-    api_key: str = Field(description="Shop API key, sent only in the X-Auth-Token header.")
+    api_key: str = Field(
+        description="Shop API key; the code location sets it from EnvVar STOQ_API_KEY. Sent only"
+        " in the X-Auth-Token header."
+    )
     base_url: str = Field(
         default="",
-        description="API base URL; empty means $STOQ_BASE_URL, else the production API.",
+        description="API base URL; empty means $STOQ_BASE_URL (read at run time), else"
+        f" {DEFAULT_BASE_URL}.",
     )
     concurrency: int = Field(default=4, description="Pages fetched at once during a walk.")
     points_per_window: int = Field(default=360, description="Rate budget per rolling minute.")
     timeout: float = Field(default=30.0, description="Seconds per request before it times out.")
     max_retries: int | None = Field(
         default=None,
-        description="Extra attempts per read; None means $STOQ_MAX_RETRIES, else 6.",
+        description="Extra attempts per read; None means $STOQ_MAX_RETRIES (read at run time),"
+        f" else {DEFAULT_MAX_RETRIES}.",
     )
 
     deadline_s: float | None = Field(
         default=None,
         description="Seconds per request in all (connect, send, whole body); None means"
-        " $STOQ_REQUEST_DEADLINE_S, else 120.",
+        f" $STOQ_REQUEST_DEADLINE_S (read at run time), else {DEFAULT_DEADLINE_S:g}.",
     )
     max_body_bytes: int | None = Field(
         default=None,
-        description="Largest response body accepted; None means $STOQ_MAX_BODY_BYTES, else 32 MiB.",
+        description="Largest response body accepted (bytes); None means $STOQ_MAX_BODY_BYTES"
+        f" (read at run time), else {DEFAULT_MAX_BODY_BYTES // 2**20} MiB.",
     )
 
     def settings(self) -> StoqSettings:
@@ -96,12 +105,14 @@ class WarehouseResource(DuckDBResource):
 
     database: str = Field(
         default="",
-        description=f"DuckDB file; empty means $PREORDERS_DUCKDB_PATH, else {DEFAULT_DUCKDB_PATH}.",
+        description="DuckDB file; empty means $PREORDERS_DUCKDB_PATH (read at run time), else"
+        f" {DEFAULT_DUCKDB_PATH} (relative to the working directory).",
     )
     lock_wait_s: float | None = Field(
         default=None,
         description="Seconds to wait while another process holds the file's lock; None means"
-        f" ${LOCK_WAIT_ENV}, else {LOCK_WAIT_S:g}. Other open errors fail at once.",
+        f" ${LOCK_WAIT_ENV} (read at run time), else {LOCK_WAIT_S:g}. Other open errors fail at"
+        " once.",
     )
 
     def settings(self) -> WarehouseSettings:

@@ -70,6 +70,7 @@ def evaluate(
     if not tick.batch:
         return dg.SensorResult(skip_reason=tick.skip, cursor=Cursor(event, False).dump())
     batch = tick.batch
+    # dry_run always explicit: the job's own default (a manual launch) is a dry run.
     config = {
         "order_ids": [p.order_id for p in batch],
         "dry_run": policy.dry_run,

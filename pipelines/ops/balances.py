@@ -17,7 +17,11 @@ class ChargeConfig(dg.Config):
         default_factory=list, description="Orders to charge; empty = every awaiting_balance order."
     )
     limit: int = Field(default=0, description="At most this many orders (0 = no limit).")
-    dry_run: bool = Field(default=True, description="Write planned ledger rows, charge nothing.")
+    dry_run: bool = Field(
+        default=True,
+        description="On by default: write planned ledger rows, charge nothing. Set false to"
+        " charge for real.",
+    )
 
 
 @dg.op(tags={"kind": "stoq"})

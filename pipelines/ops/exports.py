@@ -14,15 +14,27 @@ from warehouse.exports import KNOWN_REPORTS, export_table
 
 
 class ExportConfig(dg.Config):
-    """Which report to export and its common filters (SPEC §5.2)."""
+    """Which report to export and its common filters (SPEC §5.2): only what an operator picks.
+
+    The job's polling state (job id, status URL, batch key, kind) never appears here: the submit
+    op hands the job to `poll_job` as an output, and the `jobs` table holds the rest.
+    """
 
     report: str = Field(
         description="A report the live catalog lists (GET /preorders/reports), e.g. "
         f"{', '.join(KNOWN_REPORTS)}."
     )
-    date_from: str = Field(default="", description="Window start (ISO 8601 date), inclusive.")
-    date_to: str = Field(default="", description="Window end (ISO 8601 date), inclusive.")
-    offer_id: str = Field(default="", description="Limit to one offer (UUID).")
+    date_from: str = Field(
+        default="",
+        description="Window start, inclusive: a date as YYYY-MM-DD (ISO 8601, UTC), e.g."
+        " 2026-01-31; empty = the API's default window.",
+    )
+    date_to: str = Field(
+        default="",
+        description="Window end, inclusive: a date as YYYY-MM-DD (ISO 8601, UTC), e.g."
+        " 2026-02-28; empty = the API's default window.",
+    )
+    offer_id: str = Field(default="", description="Limit to one offer (UUID); empty = all offers.")
 
     def request(self) -> ExportRequest:
         """The validated request."""

@@ -1,8 +1,14 @@
-"""`poll_job`: the reusable op that polls a STOQ async job to its end (`preorders.jobtracking`)."""
+"""`poll_job`: the reusable op that polls a STOQ async job to its end (`preorders.jobtracking`).
+
+The job's handle always arrives as an input, from the op that submitted it (`submit_export`,
+`submit_variant_action`) or from `attach_job`, which names a job by hand. So a job's launch form
+shows only how patiently to poll, never job ids or status URLs the run itself produces.
+"""
 
 import dagster as dg
 from pydantic import Field
 
+import warehouse.jobs as jobs_table
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders.jobtracking import describe_job_error, track_job
 from preorders.scrubbing import scrubbed
@@ -10,32 +16,53 @@ from stoq import JobHandle, JobStatus, errors
 
 
 class PollJobConfig(dg.Config):
-    """Which job to poll (when no upstream op hands one over) and how patiently."""
+    """How patiently to poll."""
 
-    job_id: str = Field(default="", description="Job id; only when no handle comes upstream.")
-    status_url: str = Field(default="", description="status_url exactly as the API returned it.")
-    kind: str = Field(default="adhoc", description="Job kind recorded for a job not yet saved.")
-    batch_key: str = Field(default="", description="Batch key for a job not yet saved.")
     timeout: float = Field(default=600.0, description="Seconds before giving up overall.")
     stall_timeout: float = Field(default=120.0, description="Seconds without progress allowed.")
     initial_interval: float = Field(default=1.0, description="First wait between polls (s).")
     max_interval: float = Field(default=15.0, description="Backoff ceiling between polls (s).")
 
 
-@dg.op(
-    ins={"handle": dg.In(dg.Optional[JobHandle], default_value=None)},
-    out=dg.Out(JobStatus),
-    tags={"kind": "stoq"},
-)
+class AttachJobConfig(dg.Config):
+    """A job submitted elsewhere (e.g. seen in `preorders jobs`), to poll in a job of its own."""
+
+    job_id: str = Field(description="The job's id, as the API returned it.")
+    status_url: str = Field(description="status_url exactly as the API returned it.")
+    kind: str = Field(default="adhoc", description="Job kind recorded for a job not yet saved.")
+    batch_key: str = Field(
+        default="", description="Batch key for a job not yet saved; empty = the job id."
+    )
+
+
+@dg.op(out=dg.Out(JobHandle), tags={"kind": "duckdb"})
+def attach_job(
+    context: dg.OpExecutionContext, config: AttachJobConfig, warehouse: WarehouseResource
+) -> JobHandle:
+    """The job named in config, saved in `jobs` (a job already there keeps its kind and key)."""
+    if not config.job_id or not config.status_url:
+        raise dg.Failure("attach_job needs both job_id and status_url", allow_retries=False)
+    handle = JobHandle(job_id=config.job_id, status_url=config.status_url)
+    with warehouse.get_connection() as conn:
+        jobs_table.save_job(
+            conn,
+            handle,
+            kind=config.kind,
+            batch_key=config.batch_key or handle.job_id,
+            run_id=context.run_id,
+        )
+    return handle
+
+
+@dg.op(out=dg.Out(JobStatus), tags={"kind": "stoq"})
 def poll_job(
     context: dg.OpExecutionContext,
     config: PollJobConfig,
     stoq: StoqResource,
     warehouse: WarehouseResource,
-    handle: JobHandle | None = None,
+    handle: JobHandle,
 ) -> dg.Output[JobStatus]:
     """Poll a STOQ job to completed/ready with backoff, recording every status in `jobs`."""
-    handle = handle or handle_from_config(config)
     seen: list[str] = []
 
     def log_status(status: JobStatus) -> None:
@@ -45,12 +72,11 @@ def poll_job(
 
     with scrubbed(stoq.api_key), stoq.client() as client:
         try:
+            # The upstream op saved the job (kind, batch key) before handing it over.
             final = track_job(
                 client,
                 warehouse.get_connection,
                 handle,
-                kind=config.kind,
-                batch_key=config.batch_key or None,
                 run_id=context.run_id,
                 timeout=config.timeout,
                 stall_timeout=config.stall_timeout,
@@ -73,12 +99,3 @@ def poll_job(
             "download_ready": final.download_url is not None,
         },
     )
-
-
-def handle_from_config(config: PollJobConfig) -> JobHandle:
-    """The handle named in op config; both job_id and status_url are needed."""
-    if not config.job_id or not config.status_url:
-        raise dg.Failure(
-            "poll_job needs a job handle from an upstream op, or job_id and status_url in config"
-        )
-    return JobHandle(job_id=config.job_id, status_url=config.status_url)

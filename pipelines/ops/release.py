@@ -9,12 +9,20 @@ from preorders.scrubbing import Redact, scrubbed
 
 
 class ReleaseConfig(dg.Config):
-    """Which orders to release and how; the sensor fills order_ids and dry_run."""
+    """Which orders to release and how; a dry run unless dry_run is set to false.
+
+    The launch form's defaults plan and send nothing; the sensor's runs always set order_ids and
+    dry_run (its policy) explicitly.
+    """
 
     order_ids: list[int] = Field(
         default_factory=list, description="Orders to release; empty = every releasable order."
     )
-    dry_run: bool = Field(default=False, description="Write planned ledger rows, send nothing.")
+    dry_run: bool = Field(
+        default=True,
+        description="On by default: write planned ledger rows, release nothing. Set false to"
+        " release for real.",
+    )
     limit: int = Field(default=0, description="At most this many orders (0 = no limit).")
     force: bool = Field(default=False, description="Skip the balance check; needs a reason.")
     reason: str = Field(default="", description="Why force is used (recorded in the ledger).")
@@ -68,7 +76,8 @@ def release_held_orders(
 
 
 @dg.job(
-    description="Release held, fully paid orders exactly once (ledger: order_actions).",
+    description="Release held, fully paid orders exactly once (ledger: order_actions); dry run"
+    " unless dry_run is false.",
     executor_def=dg.in_process_executor,
 )
 def release_orders() -> None:

@@ -266,3 +266,24 @@ def test_export_job_refuses_an_unknown_report(live, tmp_path, dagster_home):
 def test_export_report_job_is_a_dagster_job():
     assert isinstance(export_report, dg.JobDefinition)
     assert {n.name for n in export_report.nodes} == {"submit_export", "poll_job", "load_export"}
+
+
+def config_fields(job: dg.JobDefinition) -> dict[str, dict[str, str | None]]:
+    """Every op's config fields in the job's launch form: {op: {field: description}}."""
+    ops = job.run_config_schema.config_type.fields["ops"].config_type.fields
+    out: dict[str, dict[str, str | None]] = {}
+    for op, shape in ops.items():
+        config = shape.config_type.fields.get("config")
+        fields = (getattr(config.config_type, "fields", None) or {}) if config else {}
+        out[op] = {name: field.description for name, field in fields.items()}
+    return out
+
+
+def test_export_form_shows_only_what_an_operator_chooses():
+    fields = config_fields(export_report)
+    assert set(fields) == {"submit_export", "poll_job", "load_export"}
+    names = {name for op in fields.values() for name in op}
+    assert not names & {"job_id", "status_url", "batch_key", "kind"}
+    assert set(fields["submit_export"]) == {"report", "date_from", "date_to", "offer_id"}
+    for date in ("date_from", "date_to"):
+        assert "YYYY-MM-DD" in fields["submit_export"][date]

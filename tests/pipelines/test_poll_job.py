@@ -7,12 +7,12 @@ import duckdb
 import pytest
 
 import warehouse.schema
-from pipelines.ops.poll_job import poll_job
+from pipelines.ops.poll_job import attach_job, poll_job
 from pipelines.ops.variants import bulk_variant_admin
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders.jobtracking import batch_key, submit_or_attach, track_job
 from sandbox import DEFAULT_API_KEY, FakeClock, SandboxConfig, Shop, mock_transport, serve
-from stoq import StoqClient, errors
+from stoq import JobHandle, StoqClient, errors
 from warehouse import jobs
 
 BASE_URL = "http://sandbox.test/api/v2/external"
@@ -231,7 +231,10 @@ def live():
 
 @dg.job
 def poll_only():
-    poll_job()
+    poll_job(attach_job())
+
+
+ATTACH = ("kind", "batch_key")
 
 
 def run_poll(live, db_path, handle, **config):
@@ -239,9 +242,11 @@ def run_poll(live, db_path, handle, **config):
         "stoq": StoqResource(api_key=DEFAULT_API_KEY, base_url=live.base_url),
         "warehouse": WarehouseResource(database=db_path),
     }
-    op_config = {"job_id": handle.job_id, "status_url": handle.status_url, **FAST, **config}
+    named = {"job_id": handle.job_id, "status_url": handle.status_url}
+    named |= {k: v for k, v in config.items() if k in ATTACH}
+    patience = FAST | {k: v for k, v in config.items() if k not in ATTACH}
     return poll_only.execute_in_process(
-        run_config={"ops": {"poll_job": {"config": op_config}}},
+        run_config={"ops": {"attach_job": {"config": named}, "poll_job": {"config": patience}}},
         resources=resources,
         raise_on_error=False,
     )
@@ -297,8 +302,6 @@ def test_op_fails_clearly_on_a_404(live, db_path):
 
 
 def _unknown_handle():
-    from stoq import JobHandle
-
     path = "/api/v2/external/preorders/product_variants/jobs/bulk_sync_metafields_0000"
     return JobHandle("bulk_sync_metafields_0000", path)
 
@@ -314,15 +317,44 @@ def test_op_times_out_and_stalls_with_distinct_messages(db_path):
         assert "still running after" in failure_text(late)
 
 
-def test_op_without_a_handle_says_what_it_needs(live, db_path):
-    result = poll_only.execute_in_process(
-        resources={
-            "stoq": StoqResource(api_key=DEFAULT_API_KEY, base_url=live.base_url),
-            "warehouse": WarehouseResource(database=db_path),
-        },
-        raise_on_error=False,
+def test_attaching_without_a_job_says_what_it_needs(live, db_path):
+    resources = {
+        "stoq": StoqResource(api_key=DEFAULT_API_KEY, base_url=live.base_url),
+        "warehouse": WarehouseResource(database=db_path),
+    }
+    with pytest.raises(dg.DagsterInvalidConfigError, match="job_id"):
+        poll_only.execute_in_process(resources=resources, raise_on_error=False)
+    result = run_poll(live, db_path, JobHandle("", ""))
+    assert "needs both job_id and status_url" in failure_text(result)
+    assert live.shop.count_requests() == 0
+
+
+def test_an_attached_job_already_saved_keeps_its_kind_and_key(live, db_path):
+    handle = submit_live(live)
+    with duckdb.connect(db_path) as conn:
+        warehouse.schema.apply(conn)
+        jobs.save_job(conn, handle, kind="bulk_variants", batch_key="kept")
+    result = run_poll(live, db_path, handle, kind="other", batch_key="ignored")
+    assert result.success
+    row = saved(db_path, handle.job_id)
+    assert (row["kind"], row["batch_key"], row["dagster_run_id"]) == (
+        "bulk_variants",
+        "kept",
+        result.run_id,
     )
-    assert "job_id and status_url" in failure_text(result)
+
+
+def test_poll_job_config_is_only_patience():
+    fields = set(poll_job.config_schema.config_type.fields)
+    assert fields == {"timeout", "stall_timeout", "initial_interval", "max_interval"}
+    ops = bulk_variant_admin.run_config_schema.config_type.fields["ops"].config_type.fields
+    assert set(ops["poll_job"].config_type.fields["config"].config_type.fields) == fields
+    assert set(attach_job.config_schema.config_type.fields) == {
+        "job_id",
+        "status_url",
+        "kind",
+        "batch_key",
+    }
 
 
 # -- poll_job fed by an upstream op: bulk_variant_admin ------------------------------------------

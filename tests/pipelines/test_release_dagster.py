@@ -94,7 +94,7 @@ def test_job_releases_once_under_lost_responses_and_reruns(
     ids = releasable(db)
     assert len(ids) >= 10
     shop.set_chaos(drop_after_apply=0.5 if bulk_threshold > 1 else 1.0)
-    config = {"order_ids": ids, "bulk_threshold": bulk_threshold}
+    config = {"order_ids": ids, "bulk_threshold": bulk_threshold, "dry_run": False}
     first = run_job("release_orders", server, db, instance, config)
     assert first.success
     shop.set_chaos(drop_after_apply=0.0)
@@ -111,6 +111,37 @@ def test_job_releases_once_under_lost_responses_and_reruns(
     assert all(states[i] == "released" for i in ids)
     assert {r["status"] for r in ledger_rows(db)} <= {"succeeded", "failed", "skipped"}
     assert all(r["dagster_run_id"] for r in ledger_rows(db))
+
+
+def op_config_default(job: str, op: str, name: str):
+    """The default a field shows in the job's launch form."""
+    ops = defs.resolve_job_def(job).run_config_schema.config_type.fields["ops"].config_type
+    field = ops.fields[op].config_type.fields["config"].config_type.fields[name]
+    return field.default_value if field.default_provided else None
+
+
+def test_manual_launches_default_to_a_dry_run():
+    assert op_config_default("release_orders", "release_held_orders", "dry_run") is True
+    assert op_config_default("collect_balances", "charge_balances", "dry_run") is True
+
+
+def test_release_orders_launched_with_an_empty_form_sends_nothing(server, shop, db, instance):
+    ids = releasable(db)
+    assert ids
+    result = defs.resolve_job_def("release_orders").execute_in_process(
+        run_config=QUIET,  # no op config at all: every field at its default
+        resources={
+            "stoq": StoqResource(api_key=DEFAULT_API_KEY, base_url=server.base_url),
+            "warehouse": WarehouseResource(database=db),
+        },
+        instance=instance,
+    )
+    assert result.success and result.output_for_node("release_held_orders") == 0
+    assert shop.count_requests("POST") == 0
+    rows = ledger_rows(db)
+    assert sorted(r["order_id"] for r in rows) == sorted(ids)
+    assert {(r["dry_run"], r["status"]) for r in rows} == {(True, "planned")}
+    assert releasable(db) == ids  # nothing was released
 
 
 def test_job_refuses_force_without_a_reason(server, db, instance):

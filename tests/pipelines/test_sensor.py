@@ -143,6 +143,19 @@ def test_dry_run_policy_goes_into_run_config_and_run_key(instance, world):
     assert request.run_key.startswith("release-dry-")
 
 
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_sensor_runs_carry_their_dry_run_explicitly(instance, world, dry_run):
+    # A manual launch of release_orders is a dry run by default; the sensor's runs never lean
+    # on that default: the policy's setting is in the run config itself.
+    synced(instance)
+    sensor = build_releasable_orders_sensor(ReleasePolicy(dry_run=dry_run))
+    (request,) = tick(sensor, instance, world).run_requests
+    assert request.run_config["ops"][OP]["config"]["dry_run"] is dry_run
+    assert request.tags["preorders/dry_run"] == str(dry_run)
+    resolved = dg.validate_run_config(release_orders, request.run_config)
+    assert resolved["ops"][OP]["config"]["dry_run"] is dry_run
+
+
 def test_nothing_to_do_is_a_skip(instance, world):
     world.attach()
     with world.client() as client:
