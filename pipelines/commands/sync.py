@@ -10,6 +10,7 @@ Dagster; with no DAGSTER_HOME nothing is recorded.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from stoq import StoqClient
 
 STREAMS = ("offers", "orders")
+CANCEL_WAIT_S = 6.0  # the helper opens the Dagster storage in ~1-2 s; the stop's grace is 10 s
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -78,8 +80,10 @@ def run_sync(mode: str = "auto", echo: Echo = print) -> int:
         recorder = Recorder.start()  # Dagster loads in another process while this one syncs
         try:
             reports, errors, rows, table_checks = _sync(client, key, mode, echo)
-        except Exception:
-            recorder.cancel()  # it records nothing and exits
+        except BaseException:  # a failure, or a stop (SIGTERM/SIGINT raise Stopped)
+            # It records nothing and exits; wait for it, so that a stop never leaves it
+            # half-way through creating the Dagster home's storage behind our back.
+            recorder.cancel()
             raise
     from preorders import checks  # loaded by _sync
 
@@ -219,10 +223,13 @@ class Recorder:
         last = (err or out).strip().splitlines()[-1:] or [f"exit {self._proc.returncode}"]
         return f"synced, but recording into the Dagster home failed: {last[0]}"
 
-    def cancel(self) -> None:
-        """Record nothing: close the helper's stdin and let it exit."""
-        if self._proc is not None:
-            self._proc.communicate("")
+    def cancel(self, wait: float = CANCEL_WAIT_S) -> None:
+        """Record nothing: close the helper's stdin and wait (bounded) until it has exited."""
+        if self._proc is None:
+            return
+        # Never killed: a kill mid-way through creating the storage would leave it broken.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.communicate("", timeout=wait)
 
 
 @contextmanager
