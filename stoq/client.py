@@ -90,6 +90,11 @@ class StoqClient:
     def __repr__(self) -> str:
         return f"StoqClient(base_url={self.base_url!r})"
 
+    @property
+    def rate_limit_headers(self) -> dict[str, str]:
+        """The X-RateLimit-* headers on the last answer (a copy; {} when it sent none)."""
+        return self._budget.last_headers
+
     # -- discovery ---------------------------------------------------------------------------
 
     def help(self, prefix: str | None = None) -> dict[str, Any]:
@@ -258,17 +263,11 @@ class StoqClient:
         a 404 within `not_found_grace` s of the first poll means "not visible yet": poll on."""
         job_id = job.job_id if isinstance(job, JobHandle) else job_id_from_url(job)
         return poll(
-            lambda: self.job_status(job),
-            clock=self._clock,
-            sleep=self._sleep,
-            timeout=timeout,
-            stall_timeout=stall_timeout,
-            initial_interval=initial_interval,
-            max_interval=max_interval,
-            on_status=on_status,
+            lambda: self.job_status(job), clock=self._clock, sleep=self._sleep,
+            timeout=timeout, stall_timeout=stall_timeout, initial_interval=initial_interval,
+            max_interval=max_interval, on_status=on_status, not_found_grace=not_found_grace,
             job_id=self._session.redactor.clip(job_id),
-            not_found_grace=not_found_grace,
-        )
+        )  # fmt: skip
 
     # -- plumbing ----------------------------------------------------------------------------
 

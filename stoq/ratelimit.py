@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Mapping
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
 
 def cost_of(method: str) -> int:
@@ -48,6 +49,13 @@ class RateBudget:
         self._lock = threading.Lock()
         # Spends (ours and phantom ones standing for the server's view) that still count.
         self._entries: list[Ticket] = []
+        self._last_headers: dict[str, str] = {}
+
+    @property
+    def last_headers(self) -> dict[str, str]:
+        """The X-RateLimit-* headers of the last answer observed (a copy; {} if it sent none)."""
+        with self._lock:
+            return dict(self._last_headers)
 
     def used(self) -> int:
         """Points counted in the window right now."""
@@ -89,6 +97,8 @@ class RateBudget:
         remaining = _number(headers.get("x-ratelimit-remaining"))
         reset = _number(headers.get("x-ratelimit-reset"))
         with self._lock:
+            seen = {name: headers.get(name.lower()) for name in RATE_LIMIT_HEADERS}
+            self._last_headers = {name: value for name, value in seen.items() if value is not None}
             if limit is not None and 2 <= limit < self.limit:
                 self.limit = int(limit)
             if remaining is None:

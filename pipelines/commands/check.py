@@ -1,0 +1,37 @@
+"""`preorders check`: base URL, warehouse, key, an authenticated request, rate-limit headers,
+the /help manifest; one line each (preorders/check.py), stopping at the first failure."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipelines.cli_support import fail, run_guarded, scrub, stoq_client
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `check` subcommand."""
+    p = subparsers.add_parser(
+        "check",
+        help="Check the setup: base URL, warehouse, key, a request, rate limit, /help.",
+        description=(
+            "One line per check, in order; stops at the first failure. Exit 0 when all pass, "
+            "1 on a failed check, 2 on a usage error (an unusable base URL, no STOQ_API_KEY). "
+            "The key's value is never printed."
+        ),
+    )
+    p.set_defaults(handler=lambda a: run_guarded("check", run_check))
+
+
+def run_check() -> int:
+    """Print each passing check's line as it comes (stdout) and a failing one as an error line
+    (stderr); the exit code is the core's (0, 1, or 2 for a usage error)."""
+    from preorders.check import checks, exit_code
+
+    results = []
+    for result in checks(stoq_client):
+        results.append(result)
+        if result.ok:
+            print(scrub(result.line), flush=True)
+        else:
+            fail("check", result.line)
+    return exit_code(results)
