@@ -137,7 +137,11 @@ def run_actions(
 
     def body() -> int:
         key = api_key() if needs_key else read_key()
+        from preorders.settings import warehouse_from_env
+        from preorders.status import require_synced
+
         with stoq_client(key) if key else nullcontext() as client, open_warehouse() as conn:
+            require_synced(conn, warehouse_from_env().path, ("orders",))
             outcomes = act(client, conn)
         for outcome in outcomes:
             echo(scrub(outcome.line()))  # a detail may quote the server's error text

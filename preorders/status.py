@@ -31,6 +31,21 @@ def never_synced(path: str, why: str = "no sync has run") -> str:
     return f"the warehouse {path} was never synced ({why}); run `preorders sync` first"
 
 
+class NeverSynced(ValueError):
+    """Raised by `require_synced` for a warehouse whose needed streams never synced."""
+
+
+def require_synced(
+    conn: duckdb.DuckDBPyConnection, path: str, streams: tuple[str, ...] = STREAMS
+) -> None:
+    """NeverSynced unless every stream in `streams` has synced successfully at least once, so
+    that "nothing to do" or an empty report never stands for "nothing was ever read"."""
+    done = {s["stream"] for s in queries.streams(conn) if s["last_success_at"] is not None}
+    missing = [s for s in streams if s not in done]
+    if missing:
+        raise NeverSynced(never_synced(path, f"no successful sync of {', '.join(missing)}"))
+
+
 @dataclass(frozen=True)
 class StreamSync:
     """One stream's last sync run, its cursor and the rows its table holds now."""

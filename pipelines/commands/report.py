@@ -35,8 +35,10 @@ def write(out: Path | None = None) -> Path:
     """Render the report of the warehouse in force ($PREORDERS_DUCKDB_PATH); returns the page."""
     from preorders import render
     from preorders.settings import warehouse_from_env
+    from preorders.status import require_synced
 
     settings = warehouse_from_env()
     with settings.connect() as conn:
+        require_synced(conn, str(settings.path))  # an empty page must not pass for a report
         _, files = render.write_backlog_report(conn, str(settings.path), out)
     return files.html
