@@ -7,8 +7,8 @@ checkout) and the table shows min / median / max wall seconds: interpreter start
 argument parsing and the command's own work. The commands "with key" talk to a sandbox this
 script starts on 127.0.0.1 (no latency, no rate limit in the way: a handful of requests), so
 their wall is the overhead plus a few loopback round trips. `jobs poll` polls an export job that
-finished at submission (one status read). `report` renders the 20-order shop, synced once first (its own work is
-pandas, DuckDB and matplotlib: 1.2 s of imports that no command layout can avoid).
+finished at submission (one status read). `report` renders the 20-order shop, synced once first
+(its own work is pandas, DuckDB and matplotlib: 1.2 s of imports no command layout can avoid).
 
 `--root` runs another checkout with this venv (e.g. a `git archive` of an older commit), so
 figures can be taken side by side; its packages shadow the editable install because the child's
