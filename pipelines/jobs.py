@@ -5,11 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 SYNC_ASSETS = ("offers", "offer_variants", "orders", "order_line_items")
+REPORT = "backlog_report"  # rendered after every sync, so it never lags behind its data
 
 # In-process: DuckDB has one writer, so the steps of a sync run one after another.
 sync_preorders = dg.define_asset_job(
     "sync_preorders",
-    selection=dg.AssetSelection.assets(*SYNC_ASSETS),
-    description="Sync offers and orders from STOQ into DuckDB, then run their checks.",
+    selection=dg.AssetSelection.assets(*SYNC_ASSETS, REPORT),
+    description="Sync offers and orders from STOQ into DuckDB, run their checks, then render"
+    " the backlog report.",
     executor_def=dg.in_process_executor,
 )

@@ -45,6 +45,8 @@ class SandboxConfig:
     seed: int = 7
     orders: int = 500
     offers: int = 12
+    # Each customer buys in one of these (ISO 4217), in turn; one currency by default.
+    currencies: tuple[str, ...] = ("USD",)
     per_page_default: int = 25
     per_page_max: int = 100
     per_page_over_max: Literal["clamp", "error"] = "clamp"
@@ -75,3 +77,8 @@ class SandboxConfig:
     job_404_polls: int = 0  # the first N polls of a new job answer 404 (eventual consistency)
     job_error_style: Literal["string", "object"] = "string"
     chaos: ChaosConfig = field(default_factory=ChaosConfig)
+
+    def __post_init__(self) -> None:
+        """A shop sells in at least one currency."""
+        if not self.currencies:
+            raise ValueError("currencies: name at least one (ISO 4217 code)")

@@ -89,8 +89,11 @@ def _window(shop, q: dict[str, Any]) -> tuple[str, str, float, float]:
 def _lines(shop, q: dict[str, Any], lo: float, hi: float):
     """(order, line, share of order total) for every line in scope."""
     offers = set(q.get("offer_ids") or []) | ({q["offer_id"]} if q.get("offer_id") else set())
+    currency = _currency(shop, q) if len(shop.config.currencies) > 1 else None
     a, b = shop.orders.window(lo, hi)
     for order in shop.orders.scan(a, b):
+        if currency and order.currency != currency:
+            continue  # money is never summed across currencies
         total = order.total_cents or 1
         for li in order.line_items:
             if offers and li.offer_id not in offers:
@@ -100,6 +103,11 @@ def _lines(shop, q: dict[str, Any], lo: float, hi: float):
             if q.get("product_id") is not None and li.product_id != q["product_id"]:
                 continue
             yield order, li, li.price_cents * li.quantity / total
+
+
+def _currency(shop, q: dict[str, Any]) -> str:
+    """The report's currency: the one asked for, else the shop's first."""
+    return str(q.get("currency") or shop.config.currencies[0])
 
 
 def _bucket(ts: float, granularity: str) -> str:
@@ -165,7 +173,7 @@ def build(shop, name: str, q: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "report": name,
         "window": {"from": start, "to": end},
-        "currency": q.get("currency") or "USD",
+        "currency": _currency(shop, q),
         "totals": total,
     }
     body.update(rows_for(shop, name, q, lines, _group, _bucket))

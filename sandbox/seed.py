@@ -107,6 +107,11 @@ def seed_customers(rng: random.Random, n: int) -> list[Customer]:
     return out
 
 
+def currency_of(customer: Customer, currencies: tuple[str, ...]) -> str:
+    """The currency a customer buys in: the shop's currencies in turn, by customer (no RNG)."""
+    return currencies[(customer.id - FIRST_CUSTOMER_ID) // 7 % len(currencies)]
+
+
 def make_order(
     rng: random.Random,
     order_id: int,
@@ -117,6 +122,7 @@ def make_order(
     offers: list[Offer],
     variants: dict[int, Variant],
     state: str,
+    currencies: tuple[str, ...] = ("USD",),
 ) -> Order:
     """One order whose stored fields derive to `state` (or the nearest state its deposit allows)."""
     chosen = [rng.choice(offers)]
@@ -134,6 +140,7 @@ def make_order(
     total = sum(li.price_cents * li.quantity for li in items)
     hold = "on_hold" if rng.random() < 0.85 else "scheduled"
     order = Order(order_id, f"#{number}", created, customer, items, deposit, 0, "pending", hold)
+    order.currency = currency_of(customer, currencies)
     order.updated_at = created
     if rng.random() < 0.3:
         order.tags.append(rng.choice(EXTRA_TAGS))
@@ -184,6 +191,7 @@ def seed_orders(
     customers: list[Customer],
     offers: dict[str, Offer],
     variants: dict[int, Variant],
+    currencies: tuple[str, ...] = ("USD",),
 ) -> list[Order]:
     """`n` orders over the last HISTORY_DAYS days, oldest first, in every state."""
     pool = list(offers.values())
@@ -198,7 +206,16 @@ def seed_orders(
         customer = rng.choice(customers)
         out.append(
             make_order(
-                rng, order_id, 1001 + i, float(created), now, customer, pool, variants, targets[i]
+                rng,
+                order_id,
+                1001 + i,
+                float(created),
+                now,
+                customer,
+                pool,
+                variants,
+                targets[i],
+                currencies,
             )
         )
     return out

@@ -46,8 +46,10 @@ def row_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {str(k): int(v) for k, v in conn.execute(sql.query("check_row_counts")).fetchall()}
 
 
-def backlog_by_state(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, Any, Any]]:
-    """(state, orders, units, deposit_collected, outstanding) of the open backlog, per state."""
+def backlog_by_state(
+    conn: duckdb.DuckDBPyConnection,
+) -> list[tuple[str, str | None, int, int, Any, Any]]:
+    """(state, currency, orders, units, deposit_collected, outstanding) per state and currency."""
     return conn.execute(sql.query("check_backlog_by_state")).fetchall()
 
 

@@ -1,8 +1,9 @@
 """Read the dashboard views (`warehouse/schema/report_*.sql`) into DataFrames; no Dagster.
 
 Each reader returns one view, sorted for display. `load(conn)` reads them all into a `Dashboard`,
-the input of the renderer (`assets/render.py`). The views themselves are documented in
-docs/DASHBOARDS.md; a BI tool can query them straight from the DuckDB file.
+the input of the renderer (`preorders/render.py`). The views themselves are documented in
+docs/DASHBOARDS.md; a BI tool can query them straight from the DuckDB file. Money comes one row
+per currency, with the currency right before its amounts: nothing here sums across currencies.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from warehouse.states import ORDER_STATES
 #: Dashboard view -> ORDER BY used when reading it. View names only ever come from this mapping.
 VIEWS = {
     "report_key_figures": "1",
-    "report_backlog_by_offer_state": "offer_name, offer_id, state",
+    "report_money_by_currency": "currency nulls last",
+    "report_backlog_by_offer_state": "offer_name, offer_id, state, currency nulls last",
     "report_backlog_over_time": "day, state",
-    "report_held_order_age": "bucket_order, state",
+    "report_held_order_age": "bucket_order, state, currency nulls last",
     "report_releasable_queue": "created_at, order_id",
     "report_actions_per_day": "day, action, status",
 }
@@ -35,6 +37,7 @@ class Dashboard:
     """Everything the backlog report shows, read in one go."""
 
     key_figures: dict[str, Any]
+    money_by_currency: pd.DataFrame
     backlog_by_offer_state: pd.DataFrame
     backlog_over_time: pd.DataFrame
     held_order_age: pd.DataFrame
@@ -67,8 +70,13 @@ def key_figures(conn: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return {str(k): None if _isna(v) else _plain(v) for k, v in record.items()}
 
 
+def money_by_currency(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Open orders, outstanding, deposits and releasable totals, one row per currency."""
+    return read(conn, "report_money_by_currency")
+
+
 def backlog_by_offer_state(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Open orders, units, deposit collected and outstanding per (offer, state)."""
+    """Open orders, units, deposit collected and outstanding per (offer, state, currency)."""
     return read(conn, "report_backlog_by_offer_state")
 
 
@@ -78,7 +86,7 @@ def backlog_over_time(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def held_order_age(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Open orders per (age bucket, state)."""
+    """Open orders and their outstanding per (age bucket, state, currency)."""
     return read(conn, "report_held_order_age")
 
 
@@ -96,6 +104,7 @@ def load(conn: duckdb.DuckDBPyConnection) -> Dashboard:
     """Read every dashboard view."""
     return Dashboard(
         key_figures=key_figures(conn),
+        money_by_currency=money_by_currency(conn),
         backlog_by_offer_state=backlog_by_offer_state(conn),
         backlog_over_time=backlog_over_time(conn),
         held_order_age=held_order_age(conn),

@@ -23,22 +23,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read the dashboard views, render them, print where the page is (a locked file: one line)."""
+    """Read the dashboard views, render them, print where the page is and the next steps."""
 
     def body() -> None:
-        print(f"report: {write(args.out)}")
+        page, steps = write(args.out)
+        print(f"report: {page}")
+        for line in steps:
+            print(f"next:   {line}")
 
     return run_guarded("report", body)
 
 
-def write(out: Path | None = None) -> Path:
-    """Render the report of the warehouse in force ($PREORDERS_DUCKDB_PATH); returns the page."""
+def write(out: Path | None = None) -> tuple[Path, list[str]]:
+    """Render the report of $PREORDERS_DUCKDB_PATH; its page and the next-step lines."""
     from preorders import render
+    from preorders.next_steps import lines
     from preorders.settings import warehouse_from_env
     from preorders.status import require_synced
 
     settings = warehouse_from_env()
     with settings.connect() as conn:
         require_synced(conn, str(settings.path))  # an empty page must not pass for a report
-        _, files = render.write_backlog_report(conn, str(settings.path), out)
-    return files.html
+        report = render.write_backlog_report(conn, str(settings.path), out)
+    return report.files.html, lines(report.steps)

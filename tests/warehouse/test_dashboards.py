@@ -111,9 +111,24 @@ def test_key_figures_count_each_open_order_once(conn):
     assert (figures["placed"], figures["awaiting_balance"]) == (1, 2)
     assert (figures["balance_collected"], figures["released"]) == (2, 1)
     assert figures["releasable_orders"] == 1  # order 4 (5 is partially refunded)
-    assert figures["outstanding_balance"] == 200.0  # 80 + 70 + 50
-    assert figures["deposit_collected"] == 130.0  # 20 + 30 + 25 + 40 + 15; placed excluded
+    assert figures["currencies"] == 1
     assert figures["oldest_open_age_days"] == 100
+    assert not {"outstanding_balance", "deposit_collected"} & set(figures)  # per currency only
+
+
+def test_money_by_currency_sums_open_orders_once_each(conn):
+    frame = dashboards.money_by_currency(conn)
+    assert frame.to_dict("records") == [
+        {
+            "currency": "USD",
+            "open_orders": 6,
+            "awaiting_balance": 2,
+            "releasable_orders": 1,
+            "outstanding_balance": 200.0,  # 80 + 70 + 50
+            "deposit_collected": 130.0,  # 20 + 30 + 25 + 40 + 15; placed excluded
+            "releasable_total": 100.0,  # order 4
+        }
+    ]
 
 
 def test_held_order_age_buckets_open_orders_by_days_since_created(conn):

@@ -84,6 +84,7 @@ def test_releasable_orders_rule(conn: duckdb.DuckDBPyConnection) -> None:
         "id",
         "name",
         "created_at",
+        "currency",
         "total_price",
         "customer_id",
         "offer_ids",

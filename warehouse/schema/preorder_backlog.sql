@@ -1,9 +1,12 @@
--- Open preorder backlog by offer x state.
+-- Open preorder backlog by offer x state x currency.
 -- Open: state not fulfilled / cancelled / refunded, and not missing_from_api.
--- Grain: one row per (offer_id, state). An order counts once under each distinct offer of its line
--- items; an order none of whose line items names an offer falls back to its offer_ids, and with
--- neither it counts under offer_id null. So summing orders, deposit_collected or outstanding across
--- offers counts a multi-offer order once per offer; units is exact (that offer's line quantities).
+-- Grain: one row per (offer_id, state, currency). An order counts once under each distinct offer
+-- of its line items; an order none of whose line items names an offer falls back to its
+-- offer_ids, and with neither it counts under offer_id null. So summing orders,
+-- deposit_collected or outstanding across offers counts a multi-offer order once per offer;
+-- units is exact (that offer's line quantities).
+-- Money is never summed across currencies: currency (the order's, null when STOQ gave none)
+-- is part of the grain and stands right before the amounts it qualifies.
 -- deposit_collected: deposits of orders past `placed` (placed = no money collected yet, SPEC §3.1).
 -- Age buckets: whole days since created_at at query time: 0-7, 8-30, 31-90, over 90.
 create or replace view preorder_backlog as
@@ -11,6 +14,7 @@ with open_orders as (
     select
         id,
         state,
+        currency,
         deposit,
         total_outstanding,
         offer_ids,
@@ -42,6 +46,7 @@ select
     o.state,
     count(*) as orders,
     sum(oo.units)::bigint as units,
+    o.currency,
     coalesce(sum(o.deposit) filter (where o.state <> 'placed'), 0)::decimal(18, 2) as deposit_collected,
     coalesce(sum(o.total_outstanding), 0)::decimal(18, 2) as outstanding,
     count(*) filter (where o.age_days <= 7) as orders_0_7d,
@@ -50,4 +55,4 @@ select
     count(*) filter (where o.age_days > 90) as orders_over_90d
 from order_offers oo
 join open_orders o on o.id = oo.order_id
-group by oo.offer_id, o.state;
+group by oo.offer_id, o.state, o.currency;

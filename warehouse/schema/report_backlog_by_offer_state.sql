@@ -1,14 +1,15 @@
--- Dashboard: the open preorder backlog by offer x state, with the offer's name.
--- Grain: one row per (offer_id, state), straight from preorder_backlog (same open rule and the
--- same counting: a multi-offer order counts once under each of its offers; units are exact).
--- Money is summed across currencies as stored; filter on one currency upstream if you mix them.
+-- Dashboard: the open preorder backlog by offer x state x currency, the offer's name first.
+-- Grain: one row per (offer_id, state, currency), straight from preorder_backlog (same open rule
+-- and the same counting: a multi-offer order counts once under each of its offers; units are
+-- exact). Money is never summed across currencies: currency stands right before the amounts.
 create or replace view report_backlog_by_offer_state as
 select
-    b.offer_id,
     coalesce(f.name, f.internal_name, b.offer_id, '(no offer)') as offer_name,
+    b.offer_id,
     b.state,
     b.orders,
     b.units,
+    b.currency,
     b.deposit_collected,
     b.outstanding
 from preorder_backlog b

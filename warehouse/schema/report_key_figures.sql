@@ -1,6 +1,7 @@
--- Dashboard: the headline figures of the backlog in one row (KPI cards).
+-- Dashboard: the headline counts of the backlog in one row (KPI cards).
 -- Grain: exactly one row. Open: as preorder_backlog; each order counts once (not per offer).
--- deposit_collected: deposits of open orders past `placed`; outstanding: their total_outstanding.
+-- No money here: amounts are never summed across currencies, so the money figures live in
+-- report_money_by_currency (one row per currency). currencies: how many the open orders use.
 create or replace view report_key_figures as
 with open_orders as (
     select *
@@ -14,10 +15,7 @@ select
     (select count(*) from open_orders where state = 'balance_collected') as balance_collected,
     (select count(*) from open_orders where state = 'released') as released,
     (select count(*) from releasable_orders) as releasable_orders,
-    (select coalesce(sum(total_outstanding), 0) from open_orders)::decimal(18, 2)
-        as outstanding_balance,
-    (select coalesce(sum(deposit) filter (where state <> 'placed'), 0) from open_orders)
-        ::decimal(18, 2) as deposit_collected,
+    (select count(distinct coalesce(currency, '')) from open_orders) as currencies,
     (select max(date_diff('second', created_at, now()) // 86400) from open_orders)
         as oldest_open_age_days,
     (select max(last_synced_at) from orders) as last_synced_at;
