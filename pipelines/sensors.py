@@ -13,7 +13,10 @@ Policy (`preorders.actions.policy`: `ReleasePolicy`, a plain dataclass, and `pla
 tick's decision; pass your own policy to `build_releasable_orders_sensor`):
 dry_run (runs write planned ledger rows and send nothing), max_orders_per_tick, max_share and
 breaker_floor (refuse when more than max(breaker_floor, max_share x open orders) are releasable
-at once), bulk_threshold (batches this big go out as one bulk_release job).
+at once), bulk_threshold (batches this big go out as one bulk_release job),
+unknown_submission_hold_s (seconds a lost bulk submission holds its orders; None: the run's own,
+PREORDERS_UNKNOWN_SUBMISSION_HOLD_S else 3600). A tick with nothing to release says what the
+open ledger rows wait on.
 
 Cursor: JSON {"event": <storage id of the orders materialization handled>, "more": <capped>}.
 """
@@ -76,6 +79,8 @@ def evaluate(
         "dry_run": policy.dry_run,
         "bulk_threshold": policy.bulk_threshold,
     }
+    if policy.unknown_submission_hold_s is not None:
+        config["unknown_submission_hold_s"] = policy.unknown_submission_hold_s
     request = dg.RunRequest(
         run_key=run_key(batch, policy.dry_run, event),
         run_config={"ops": {release_held_orders.name: {"config": config}}},

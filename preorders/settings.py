@@ -17,10 +17,14 @@ STOQ_MAX_RETRIES cannot break `preorders report`, nor a bad PREORDERS_LOCK_WAIT_
 | STOQ_MAX_BODY_BYTES     | 32 MiB                 | largest response body accepted              |
 | PREORDERS_DUCKDB_PATH   | data/preorders.duckdb  | the warehouse file                          |
 | PREORDERS_LOCK_WAIT_S   | 30                     | seconds to wait on another process's lock   |
+| PREORDERS_UNKNOWN_SUBMISSION_HOLD_S | 3600       | seconds a lost bulk submission stays open   |
+| PREORDERS_CHARGE_PENDING_HOLD_S     | 3600       | seconds an accepted charge may still settle |
 
 Imports only the standard library at module top: `stoq` (httpx) loads when a client is built,
 DuckDB and the schema when the warehouse is resolved or opened. So `preorders --help` pays for
 neither, `offers list` never for DuckDB, and a missing key exits before the client is imported.
+The two holds (`resolve_hold`) reach `ActionSettings.from_env`: a CLI flag or a run config
+field wins over the environment; a bad value is a ConfigurationError (exit 2).
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ DEFAULT_DEADLINE_S = 120.0
 DEFAULT_MAX_BODY_BYTES = 32 * 2**20
 
 NO_KEY = "STOQ_API_KEY is not set; export your shop's API key"
+
+DEFAULT_HOLD_S = 3600.0
+UNKNOWN_SUBMISSION_HOLD = "PREORDERS_UNKNOWN_SUBMISSION_HOLD_S"
+CHARGE_PENDING_HOLD = "PREORDERS_CHARGE_PENDING_HOLD_S"
 
 
 class MissingKey(Exception):
@@ -113,6 +121,28 @@ def resolve_lock_wait(value: float | None = None) -> float:
     from warehouse.connect import lock_wait_from_env  # imports duckdb
 
     return lock_wait_from_env()
+
+
+def resolve_hold(env: str, value: float | None = None, source: str = "") -> float:
+    """Seconds of a hold in force: `value` (a flag or run config field, named by `source`), then
+    $`env` read now, then 3600; a negative or non-numeric one is a ConfigurationError naming it."""
+    shown: object = value
+    if value is None:
+        raw = os.environ.get(env, "").strip()
+        if not raw:
+            return DEFAULT_HOLD_S
+        source, shown = env, raw
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+    if not 0 <= value <= 10**9:  # also nan and inf; a billion seconds is ~32 years
+        from stoq.errors import ConfigurationError  # late: httpx only on this error
+
+        raise ConfigurationError(
+            f"{source or env} must be a number of seconds >= 0 (got {shown!r})"
+        )
+    return float(value)
 
 
 N = TypeVar("N", int, float)

@@ -72,6 +72,7 @@ class Failure:
     note: str | None
     http_status: int | None
     refused: bool
+    by_operator: bool = False  # the last was an operator's "not applied": no backoff after it
 
 
 @dataclass(frozen=True)
@@ -176,9 +177,9 @@ def next_keys(
             int(attempt),
             forced,
             created.get(int(order_id)),
-            Failure(at, note, status, bool(refused)) if attempt else None,
+            Failure(at, note, status, bool(refused), bool(by_op)) if attempt else None,
         )
-        for order_id, fp, attempt, at, note, status, refused in rows
+        for order_id, fp, attempt, at, note, status, refused, by_op in rows
     ]
 
 
@@ -191,10 +192,8 @@ def claim(
     run_id: str | None = None,
     now: datetime | None = None,
 ) -> str | None:
-    """Commit the `planned` row; return its key, or None when another run owns the key.
-
-    Dry-run rows get a random key of their own, so they never block a real run.
-    """
+    """Commit the `planned` row; return its key, or None when another run owns the key (a dry
+    run's row gets a random key of its own, so it never blocks a real run)."""
     key = f"dry-{uuid.uuid4().hex}" if dry_run else item.key
     params = {
         "key": key,

@@ -21,10 +21,12 @@ has passed (`ActionSettings.retry_backoff`, at most `max_attempts`); a refusal (
 
 Modules: `rules` (checks, read-back tests, settings, the force rule), `plans` (warehouse only),
 `runs` (the entry points), `settling` (rows earlier runs left open), `reads` (batched order
-reads), `sending` (POSTs, the bulk job, read-back), `outcomes` (what a run reports).
+reads), `sending` (POSTs, the bulk job, read-back), `outcomes` (what a run reports), `review`
+and `explain` (the ledger as an operator sees it: why each row waits, what unblocks it; what a
+run leaves waiting), `operator` (settling a row by hand, with who and why).
 """
 
-from preorders.actions.outcomes import Log, Outcome, counts, summary
+from preorders.actions.outcomes import Log, Outcome, RunOutcomes, counts, summary
 from preorders.actions.plans import plan_charges, plan_release
 from preorders.actions.reads import OrderReads, read_orders
 from preorders.actions.rules import (
@@ -59,6 +61,7 @@ __all__ = [
     "OrderReads",
     "Outcome",
     "ReasonWithoutForce",
+    "RunOutcomes",
     "Spec",
     "charge",
     "charge_blocker",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 Log = Callable[[str], None]
@@ -34,6 +34,15 @@ class Outcome:
         return f"{text}: {self.detail}" if self.detail else text
 
 
+class RunOutcomes(list[Outcome]):
+    """A run's outcomes, plus what still waited when it ended (`waits`: open ledger rows and bulk
+    jobs in flight, one line per cause), so its summary never says "nothing to do" over them."""
+
+    def __init__(self, outcomes: Iterable[Outcome] = (), waits: Iterable[str] = ()) -> None:
+        super().__init__(outcomes)
+        self.waits = tuple(waits)
+
+
 def counts(outcomes: list[Outcome]) -> dict[str, int]:
     """Orders per status, statuses sorted."""
     found: dict[str, int] = {}
@@ -43,8 +52,13 @@ def counts(outcomes: list[Outcome]) -> dict[str, int]:
 
 
 def summary(outcomes: list[Outcome]) -> str:
-    """`3 succeeded, 1 rejected` style, or `nothing to do`."""
-    return ", ".join(f"{n} {s}" for s, n in counts(outcomes).items()) or "nothing to do"
+    """`3 succeeded, 1 rejected` style, then what still waits (a RunOutcomes' `waits`): `nothing
+    sent: 13 orders wait until 14:05 UTC (...)`; `nothing to do` only when nothing waits."""
+    done = ", ".join(f"{n} {s}" for s, n in counts(outcomes).items())
+    waits = "; ".join(getattr(outcomes, "waits", ()))
+    if not waits:
+        return done or "nothing to do"
+    return f"{done}; {waits}" if done else f"nothing sent: {waits}"
 
 
 def say(log: Log | None, message: str) -> None:

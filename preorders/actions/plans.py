@@ -119,8 +119,8 @@ def _blocked(conn: duckdb.DuckDBPyConnection, action: str, order_id: int) -> str
     rows = [r for r in ledger.rows(conn, order_id, action) if not r["dry_run"]]
     if any(r["status"] in OPEN for r in rows):
         return (
-            "an earlier attempt is still unsettled (see order_actions); "
-            "nothing new is sent until a later run reads it back as settled"
+            "an earlier attempt is still unsettled; nothing new is sent until a later run reads "
+            "it back as settled or an operator settles it (see `preorders actions`)"
         )
     if action == "charge_balance":
         return (

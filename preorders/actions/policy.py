@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from preorders.actions.plans import plan_release
+from preorders.actions.review import waits
 from preorders.actions.rules import ActionSettings
 from warehouse import ledger
 
@@ -29,6 +30,14 @@ class ReleasePolicy:
     max_share: float = 0.5
     breaker_floor: int = 25
     bulk_threshold: int = ActionSettings.bulk_threshold
+    # Seconds a lost bulk submission holds its orders before they may be judged not applied;
+    # None: the run's own (PREORDERS_UNKNOWN_SUBMISSION_HOLD_S, else 3600).
+    unknown_submission_hold_s: float | None = None
+
+    def __post_init__(self) -> None:
+        hold = self.unknown_submission_hold_s
+        if hold is not None and not 0 <= hold <= 10**9:
+            raise ValueError(f"unknown_submission_hold_s must be seconds >= 0 (got {hold!r})")
 
     def allowed(self, open_orders: int) -> int:
         """The most orders one sync may make releasable before the breaker trips."""
@@ -73,12 +82,19 @@ def plan_tick(path: str, policy: ReleasePolicy) -> Tick:
         with read_only(path) as conn:
             plan = plan_release(conn)
             open_orders = ledger.open_orders_count(conn)
+            hold = policy.unknown_submission_hold_s
+            waiting = (
+                [] if plan else waits(conn, "release", ActionSettings.from_env("release", hold))
+            )
     except WarehouseBusy as exc:
         return Tick([], f"warehouse busy, will retry next tick: {exc}", retry=True)
-    except duckdb.CatalogException as exc:
+    except (duckdb.CatalogException, duckdb.BinderException) as exc:  # e.g. a column added since
         return Tick([], f"warehouse schema is incomplete; run a sync first ({exc})", retry=True)
+    except ValueError as exc:  # a bad PREORDERS_UNKNOWN_SUBMISSION_HOLD_S: the runs would fail too
+        return Tick([], f"configuration error: {exc}", retry=True)
     if not plan:
-        return Tick([], "nothing to release: no releasable order without a ledger entry")
+        why = "nothing to release: no releasable order without a ledger entry"
+        return Tick([], "; ".join([why, *waiting]))
     limit = policy.allowed(open_orders)
     if len(plan) > limit:
         return Tick(

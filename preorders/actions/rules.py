@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from preorders.settings import CHARGE_PENDING_HOLD, UNKNOWN_SUBMISSION_HOLD, resolve_hold
 from stoq import StoqClient
 from warehouse.ledger import Planned
 
@@ -66,6 +67,25 @@ class ActionSettings:
     unknown_submission_hold: timedelta = timedelta(hours=1)
     settle_job_timeout: float = 30.0  # how long a later run polls a known job before judging
 
+    @classmethod
+    def from_env(
+        cls, action: str | None = None, hold_s: float | None = None, source: str = "", **fields: Any
+    ) -> ActionSettings:
+        """`fields` as given, with the holds in force: `action`'s (release, charge_balance) from
+        `hold_s` (a flag or run config field, named by `source`), else its variable, else 1 h;
+        without an action both from the environment. A bad value raises ConfigurationError."""
+        for name, (field_name, env) in HOLDS.items():
+            if action is None or name == action:
+                seconds = resolve_hold(env, hold_s if name == action else None, source)
+                fields.setdefault(field_name, timedelta(seconds=seconds))
+        return cls(**fields)
+
+
+#: Per action: the ActionSettings field of its hold and the variable that sets it.
+HOLDS = {
+    "release": ("unknown_submission_hold", UNKNOWN_SUBMISSION_HOLD),
+    "charge_balance": ("charge_pending_hold", CHARGE_PENDING_HOLD),
+}
 
 DEFAULT_SETTINGS = ActionSettings()
 
@@ -78,7 +98,7 @@ def retry_blocker(item: Planned, settings: ActionSettings, now: datetime) -> str
     cause = failure.note or "failed"
     if failure.refused:  # e.g. 422: sending it again gets the same answer
         return f"STOQ refused an earlier attempt ({failure.http_status}: {cause}); not retried"
-    if not settings.retry_backoff:
+    if failure.by_operator or not settings.retry_backoff:  # an operator said "not applied"
         return None
     wait = settings.retry_backoff[min(item.attempt, len(settings.retry_backoff)) - 1]
     due = failure.at + wait

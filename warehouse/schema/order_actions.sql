@@ -5,7 +5,9 @@
 -- open row blocks every new key for its order and action.
 -- A row is committed as `planned` before anything is read or sent, and as `sent` right before the
 -- POST; it settles as succeeded | rejected (409) | failed | unknown | skipped. Dry-run rows have a
--- random key, stay `planned` and never block a real run.
+-- random key, stay `planned` and never block a real run. An operator may settle an open row by
+-- hand (`preorders actions settle`): settled_by and settle_reason record who and why; the runs'
+-- own note stays as it was.
 create table if not exists order_actions (
     key               varchar primary key,
     order_id          bigint not null,
@@ -24,5 +26,11 @@ create table if not exists order_actions (
     order_fingerprint varchar not null,            -- md5 of the action's fields as last synced
     planned_at        timestamptz not null,
     sent_at           timestamptz,
-    settled_at        timestamptz
+    settled_at        timestamptz,
+    settled_by        varchar,                     -- the operator who settled it by hand, if any
+    settle_reason     varchar                      -- the operator's reason (required with settled_by)
 );
+
+-- Files created before operators could settle rows get the two columns; nothing stored changes.
+alter table order_actions add column if not exists settled_by varchar;
+alter table order_actions add column if not exists settle_reason varchar;
