@@ -4,6 +4,8 @@ Thin wiring only: each body opens the client and the warehouse, calls `preorders
 the `SyncReport` into `MaterializeResult` metadata plus its blocking `<stream>_sync_complete`
 check (an incomplete walk, or every record rejected, fails the run). The other checks live in
 `assets/checks.py`. The key, and every piece of it, is scrubbed from what a failure records.
+The walks log their phases as the CLI prints them off a terminal: start, end, and at most one
+progress line (pages of total, orders, rate-limit waits, ETA) every 10 s.
 """
 
 from collections.abc import Iterator
@@ -14,7 +16,8 @@ import dagster as dg
 from assets.checks import check_result
 from assets.resources import StoqResource, WarehouseResource
 from preorders import checks, sync, sync_report
-from preorders.scrubbing import scrubbed
+from preorders.progress_lines import Lines
+from preorders.scrubbing import Redact, scrubbed
 from warehouse import checks as warehouse_checks
 
 GROUP = "stoq"
@@ -38,6 +41,11 @@ def _complete_spec(stream: str) -> dg.AssetCheckSpec:
     )
 
 
+def _log_lines(context: dg.AssetExecutionContext, redact: Redact) -> Lines:
+    """The sync's progress as lines in the run's log."""
+    return Lines(lambda line: context.log.info(redact(line)))
+
+
 def _results(
     report: sync_report.SyncReport, rows: dict[str, int]
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
@@ -59,8 +67,13 @@ def offers_assets(
     context: dg.AssetExecutionContext, stoq: StoqResource, warehouse: WarehouseResource
 ):
     """Walk every STOQ offer (any status); merge offers and their variants in one transaction."""
-    with scrubbed(stoq.api_key), stoq.client() as client, warehouse.get_connection() as conn:
-        report = sync.sync_offers(client, conn, run_id=context.run.run_id)
+    with (
+        scrubbed(stoq.api_key) as redact,
+        stoq.client() as client,
+        warehouse.get_connection() as conn,
+    ):
+        progress = _log_lines(context, redact)
+        report = sync.sync_offers(client, conn, run_id=context.run.run_id, progress=progress)
         rows = warehouse_checks.row_counts(conn)
     yield from _results(report, rows)
 
@@ -80,7 +93,14 @@ def orders_assets(
     warehouse: WarehouseResource,
 ):
     """Sync STOQ orders: a full reconcile walk, or new orders plus a cheap re-read of open ones."""
-    with scrubbed(stoq.api_key), stoq.client() as client, warehouse.get_connection() as conn:
-        report = sync.sync_orders(client, conn, run_id=context.run.run_id, mode=config.mode)
+    with (
+        scrubbed(stoq.api_key) as redact,
+        stoq.client() as client,
+        warehouse.get_connection() as conn,
+    ):
+        report = sync.sync_orders(
+            client, conn, run_id=context.run.run_id, mode=config.mode,
+            progress=_log_lines(context, redact),
+        )  # fmt: skip
         rows = warehouse_checks.row_counts(conn)
     yield from _results(report, rows)

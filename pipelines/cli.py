@@ -9,10 +9,12 @@ import pkgutil
 import re
 import sys
 from importlib import metadata
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pipelines import commands, stopping
+from pipelines.cli_support import progress_display
 
+QUIET = "no progress and no informational lines; errors and the command's result still print"
 _INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
 
 
@@ -27,6 +29,17 @@ class Parser(argparse.ArgumentParser):
             if close:
                 message += f"; did you mean '{close[0]}'?"
         super().error(message)
+
+
+class CommandParser(Parser):
+    """A command's or verb's parser: `--quiet` after the command too (`preorders sync -q`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # SUPPRESS: absent here, the top-level parser's value (given before the command) stands.
+        self.add_argument(
+            "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=QUIET
+        )
 
 
 def version() -> str:
@@ -48,7 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="preorders", description="STOQ Preorders v2: sandbox, sync, actions, reports."
     )
     parser.add_argument("--version", action="version", version=f"preorders {version()}")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET)
+    subparsers = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=CommandParser
+    )
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         module.register(subparsers)
@@ -63,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         stopping.exit_stopped(exc, "")
     name = " ".join(filter(None, (args.command, getattr(args, "verb", None))))
     try:
-        with stopping.on_signals(name):
+        # The display is inside: live bars are stopped (erased) before the stop line prints.
+        with stopping.on_signals(name), progress_display(args.quiet) as progress:
+            args.progress = progress
             return int(args.handler(args) or 0)
     except KeyboardInterrupt as exc:  # SIGTERM, SIGINT (Ctrl-C): one line, exit 143 / 130
         stopping.exit_stopped(exc, name)

@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
-from contextlib import nullcontext
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 # Re-exported: the commands import these from here. preorders.settings imports only the stdlib.
 from preorders.settings import (
@@ -34,7 +35,9 @@ from preorders.settings import (
 if TYPE_CHECKING:
     import duckdb
 
+    from pipelines.cli_progress import LiveBars
     from preorders.actions import Outcome
+    from preorders.progress import Event, Progress
     from stoq import StoqClient
 
 __all__ = [
@@ -47,6 +50,7 @@ __all__ = [
     "ensure_dagster_home",
     "fail",
     "open_warehouse",
+    "progress_display",
     "read_key",
     "run_actions",
     "run_guarded",
@@ -174,3 +178,61 @@ def scrub(text: str) -> str:
     from stoq.redact import redact
 
     return redact(text, key)
+
+
+@contextmanager
+def progress_display(quiet: bool, stream: TextIO | None = None) -> Iterator[Progress]:
+    """Where a command's long work reports: nothing (--quiet), live bars (a terminal), lines."""
+    # Lines: each phase's start and end, at most one other line every 10 s, time-stamped (cron
+    # logs have no time of their own). The bars stop on the way out: a return, an error, a stop.
+    if quiet:
+        yield _quiet
+        return
+    display = _OnFirstEvent(stream or sys.stderr)
+    try:
+        yield display
+    finally:
+        display.close()
+
+
+def _quiet(event: Event) -> None:
+    """--quiet: no progress."""
+
+
+class _OnFirstEvent:
+    """Bars or lines made at the first event: a command with no long work loads neither."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._shown: Progress | None = None
+        self._bars: LiveBars | None = None
+        self._closed = False  # a worker thread's late event must not start the bars again
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if self._shown is None:
+                self._shown = self._make()
+        self._shown(event)
+
+    def _make(self) -> Progress:
+        if not self._stream.isatty():
+            from preorders.progress_lines import Lines, clock_stamp
+
+            out = self._stream
+            return Lines(lambda line: print(scrub(line), file=out, flush=True), stamp=clock_stamp)
+        from rich.console import Console
+
+        from pipelines.cli_progress import LiveBars
+
+        redirect = sys.stdout.isatty()  # a piped stdout must not end up on stderr
+        self._bars = LiveBars(Console(file=self._stream), redirect_stdout=redirect)
+        return self._bars
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._bars is not None:
+                self._bars.close()

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 import warehouse.jobs as jobs_table
+from preorders.progress import Phase, Progress
 from stoq import JobHandle, JobStatus, StoqClient, errors
 from stoq.jobs import job_id_from_url
 
@@ -80,32 +81,39 @@ def track_job(
     initial_interval: float = 1.0,
     max_interval: float = 15.0,
     on_status: Callable[[JobStatus], None] | None = None,
+    progress: Progress | None = None,
 ) -> JobStatus:
     """Poll to completed/ready, recording every status; raise the client's Job* errors after
     recording the outcome (JobFailed, JobCancelled, JobTimeout, JobNotFound).
 
     `kind`/`batch_key` only matter for a job not yet persisted (e.g. one polled from config).
+    `progress` hears the polling as a phase `job <id>`, each status with its percent.
     """
     with _connect(conn) as c:
         jobs_table.save_job(
             c, handle, kind=kind, batch_key=batch_key or handle.job_id, run_id=run_id
         )
 
+    phase = Phase(progress, f"job {handle.job_id}", client=client)
+
     def record(status: JobStatus) -> None:
         with _connect(conn) as c:
             jobs_table.record_status(c, handle.job_id, status)
+        phase.job(status.status, status.progress, status.processed, status.total)
+        phase.summary = f"status {status.status}"
         if on_status is not None:
             on_status(status)
 
     try:
-        return client.wait_for_job(
-            handle,
-            timeout=timeout,
-            stall_timeout=stall_timeout,
-            initial_interval=initial_interval,
-            max_interval=max_interval,
-            on_status=record,
-        )
+        with phase:
+            return client.wait_for_job(
+                handle,
+                timeout=timeout,
+                stall_timeout=stall_timeout,
+                initial_interval=initial_interval,
+                max_interval=max_interval,
+                on_status=record,
+            )
     except errors.JobNotFound as exc:
         _record_error(conn, handle.job_id, str(exc), status="not_found")
         raise
@@ -124,6 +132,7 @@ def track_status_url(
     stall_timeout: float = 120,
     initial_interval: float = 1.0,
     on_status: Callable[[JobStatus], None] | None = None,
+    progress: Progress | None = None,
 ) -> JobStatus:
     """`track_job` for a job known only by its status_url (kind `adhoc` unless already saved).
 
@@ -138,6 +147,7 @@ def track_status_url(
         stall_timeout=stall_timeout,
         initial_interval=initial_interval,
         on_status=on_status,
+        progress=progress,
     )
 
 

@@ -20,9 +20,10 @@ from typing import Any
 import duckdb
 
 from preorders import walks
+from preorders.progress import Phase, Progress
 from preorders.reread import plan_reread
 from preorders.sync_report import SyncReport, summary_line
-from stoq import StoqClient, Walk, errors
+from stoq import StoqClient, errors
 from warehouse import loads
 from warehouse.frames import offer_frames
 
@@ -57,7 +58,13 @@ def choose_mode(
     return "full" if last_full is None or now - last_full >= s.reconcile_every else "incremental"
 
 
-def sync_offers(client: StoqClient, conn: duckdb.DuckDBPyConnection, *, run_id: str) -> SyncReport:
+def sync_offers(
+    client: StoqClient,
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    progress: Progress | None = None,
+) -> SyncReport:
     """Walk every offer, whatever its status, and merge them (offers are few: always full)."""
     report, started, before = (
         SyncReport("offers", "full", run_id),
@@ -65,11 +72,12 @@ def sync_offers(client: StoqClient, conn: duckdb.DuckDBPyConnection, *, run_id: 
         client.stats.snapshot(),
     )
     seen: set[str] = set()
-    with loads.OffersLoad(conn, run_id=run_id, synced_at=_now()) as load:
+    phase = Phase(progress, "offers", noun="offers", client=client)
+    with phase, loads.OffersLoad(conn, run_id=run_id, synced_at=_now()) as load:
         # A stricter API may hide discarded offers unless asked: ask too, dedupe by id.
         for status in (None, "discarded"):
             try:
-                records = _walk_records(client.list_offers(status=status), report)
+                records = walks.walk_records(client.list_offers(status=status), report, phase)
                 for chunk in walks.chunks(records, 1000):
                     seen.update(_text_ids(chunk))
                     load.add(offer_frames(chunk))
@@ -81,6 +89,7 @@ def sync_offers(client: StoqClient, conn: duckdb.DuckDBPyConnection, *, run_id: 
         else:
             report.complete = False  # a walk lied to or cut short: flag no offer missing
         _finish(load, report, client, before, started, high_water_mark=None)
+        phase.summary = f"{report.pages} pages, {report.records:,} offers"
     return report
 
 
@@ -91,6 +100,7 @@ def sync_orders(
     run_id: str,
     mode: str = "auto",
     settings: SyncSettings = SyncSettings(),
+    progress: Progress | None = None,
 ) -> SyncReport:
     """Sync orders: a full reconcile walk or an incremental plan, chosen by `mode`."""
     now = _now()
@@ -98,21 +108,23 @@ def sync_orders(
     chosen = choose_mode(mode, state, now, settings)
     report = SyncReport("orders", chosen, run_id)
     started, before = time.monotonic(), client.stats.snapshot()
-    with loads.OrdersLoad(conn, run_id=run_id, mode=chosen, synced_at=now) as load:
+    phase = Phase(progress, f"orders ({chosen})", noun="orders", client=client)
+    with phase, loads.OrdersLoad(conn, run_id=run_id, mode=chosen, synced_at=now) as load:
         if chosen == "full":
-            hwm = _full_walks(client, load, report, settings)
+            hwm = _full_walks(client, load, report, settings, phase)
         else:
-            hwm = _incremental(client, conn, load, report, settings, state or {})
+            hwm = _incremental(client, conn, load, report, settings, state or {}, phase)
         _finish(load, report, client, before, started, high_water_mark=hwm)
+        phase.summary = f"{report.pages} pages, {report.records:,} orders"
     return report
 
 
 def _full_walks(
-    client: StoqClient, load: Any, report: SyncReport, s: SyncSettings
+    client: StoqClient, load: Any, report: SyncReport, s: SyncSettings, phase: Phase
 ) -> datetime | None:
     """Walk every order; flag the ones not seen only when the walk provably saw all of them."""
     seen: walks.Seen = {}
-    total, _ = _walk_window(client, load, report, seen, s, None)
+    total, _ = _walk_window(client, load, report, seen, s, None, phase)
     if total is None:
         report.complete = False
         return None  # never provably complete: keep the old mark, flag nothing missing
@@ -128,10 +140,11 @@ def _walk_window(
     seen: walks.Seen,
     s: SyncSettings,
     from_: datetime | None,
+    phase: Phase,
 ) -> tuple[int | None, datetime | None]:
     return walks.walk_window(
         client, load, report, seen,
-        from_=from_, per_page=s.per_page, chunk=s.chunk, max_walks=s.max_walks,
+        from_=from_, per_page=s.per_page, chunk=s.chunk, max_walks=s.max_walks, phase=phase,
     )  # fmt: skip
 
 
@@ -142,6 +155,7 @@ def _incremental(
     report: SyncReport,
     s: SyncSettings,
     state: dict[str, Any],
+    phase: Phase,
 ) -> datetime | None:
     """Walk the window that is cheapest to re-read, then GET the open orders older than it."""
     floor = state["high_water_mark"] - s.lag
@@ -155,10 +169,16 @@ def _incremental(
     )
     report.planned_requests = plan.estimated_requests
     seen: walks.Seen = {}
-    window_total, window_start = _walk_window(client, load, report, seen, s, plan.window_from)
+    window_total, window_start = _walk_window(
+        client, load, report, seen, s, plan.window_from, phase
+    )
     report.complete = window_total is not None
     singles = [i for i in plan.singles if i not in seen]
-    missing = walks.load_singles(client, singles, load, report, s.chunk)
+    missing: list[int] = []
+    if singles:  # a phase of its own: one GET per order, at the rate budget's pace
+        with Phase(phase.progress, "open orders", noun="orders", client=client) as reread:
+            missing = walks.load_singles(client, singles, load, report, s.chunk, reread)
+            reread.summary = f"{len(singles)} re-read, {len(missing)} gone"
     report.singles, report.gone = len(singles), len(missing)
     # Open orders a single read answers 404 for are flagged missing_from_api (never deleted).
     if missing:
@@ -183,10 +203,6 @@ def _text_ids(records: list[dict[str, Any]]) -> Iterator[str]:
         except UnicodeEncodeError:
             continue
         yield text
-
-
-def _walk_records(walk: Walk, report: SyncReport) -> Iterator[dict[str, Any]]:
-    return walks.walk_records(walk, report)
 
 
 def _finish(

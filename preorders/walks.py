@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from preorders.progress import Phase
 from stoq import StoqClient, Walk, WalkStats, errors
 from stoq.pool import unwinding_pool
 from warehouse.frames import order_frames
@@ -50,6 +51,7 @@ def walk_window(
     per_page: int,
     chunk: int,
     max_walks: int,
+    phase: Phase | None = None,
 ) -> tuple[int | None, datetime | None]:
     """Walk the orders created at or after `from_` (all when None) into the load.
 
@@ -64,7 +66,7 @@ def walk_window(
     effective = start
     for _ in range(max_walks):
         walk = client.list_orders(from_=start, per_page=per_page)
-        load_walk(walk, load, report, seen, chunk)
+        load_walk(walk, load, report, seen, chunk, phase)
         effective = parse_time(walk.query.get("from")) if start is not None else None
         stats = walk.stats
         if hopeless(stats):
@@ -81,7 +83,7 @@ def walk_window(
                 if start is not None:
                     head_from = max(head_from, start)
                 head = client.list_orders(from_=head_from, per_page=per_page)
-                load_walk(head, load, report, seen, chunk)
+                load_walk(head, load, report, seen, chunk, phase)
                 if hopeless(head.stats):
                     return None, effective
                 if not head.stats.trustworthy:
@@ -112,9 +114,11 @@ def _count_and_load_head(
     return probe.stats
 
 
-def load_walk(walk: Walk, load: Any, report: Report, seen: Seen, chunk: int) -> None:
+def load_walk(
+    walk: Walk, load: Any, report: Report, seen: Seen, chunk: int, phase: Phase | None = None
+) -> None:
     """Stream a walk into the load in chunks, remembering each order's id and created_at."""
-    for records in chunks(walk_records(walk, report), chunk):
+    for records in chunks(walk_records(walk, report, phase), chunk):
         _add(records, load, seen)
     report.walks += 1
 
@@ -128,7 +132,12 @@ def _add(records: list[dict[str, Any]], load: Any, seen: Seen) -> None:
 
 
 def load_singles(
-    client: StoqClient, ids: list[int], load: Any, report: Report, chunk: int
+    client: StoqClient,
+    ids: list[int],
+    load: Any,
+    report: Report,
+    chunk: int,
+    phase: Phase | None = None,
 ) -> list[int]:
     """GET each order concurrently; return the ids the API no longer knows (404)."""
     missing: list[int] = []
@@ -141,17 +150,34 @@ def load_singles(
             return None
 
     with unwinding_pool(client.concurrency, "stoq-singles") as pool:
-        found = (r for r in pool.map(read, ids) if r is not None)
-        for records in chunks(found, chunk):
+        for records in chunks(_found(pool.map(read, ids), len(ids), phase), chunk):
             load.add(order_frames(records))
             report.records += len(records)
     return missing
 
 
-def walk_records(walk: Walk, report: Report) -> Iterator[dict[str, Any]]:
+def _found(
+    reads: Iterable[dict[str, Any] | None], total: int, phase: Phase | None
+) -> Iterator[dict[str, Any]]:
+    """The orders read (404s dropped), each read reported as a step."""
+    for done, record in enumerate(reads, 1):
+        if phase is not None:
+            phase.step(done, total, unit="orders")
+        if record is not None:
+            yield record
+
+
+def walk_records(
+    walk: Walk, report: Report, phase: Phase | None = None
+) -> Iterator[dict[str, Any]]:
     """Flatten a walk's pages, adding its page count and drift to the report."""
     for page in walk.pages():
         report.records += len(page)
+        if phase is not None:
+            # Pages of earlier walks in this report count too: a re-walk continues the phase.
+            stats = walk.stats
+            done, total = report.pages + stats.pages, report.pages + stats.total_pages
+            phase.step(done, total, rows=report.records)
         yield from page
     report.pages += walk.stats.pages
     note(report, walk.stats)

@@ -17,9 +17,10 @@ from stoq.auth import checked_base_url
 from stoq.http import Session
 from stoq.jobs import JobHandle, JobStatus, job_id_from_url, poll, resolve_status_url
 from stoq.pagination import Walk
-from stoq.ratelimit import RateBudget
+from stoq.ratelimit import RateBudget, Room
 from stoq.retry import RetryPolicy
 from stoq.stats import StatsRecorder
+from stoq.waits import OnWait
 
 DEFAULT_BASE_URL = "https://app.stoqapp.com/api/v2/external"
 
@@ -55,27 +56,20 @@ class StoqClient:
         self.concurrency = max(1, concurrency)
         self.per_page = per_page
         self.stats = StatsRecorder()
-        self._clock = clock
+        self.clock = clock  # monotonic seconds: the pace of work (and a fake one in tests)
         self._sleep = sleep
         self._budget = RateBudget(
             points_per_window, window_seconds, clock=clock, sleep=sleep, wall_clock=wall_clock
         )
         self._session = Session(
-            api_key=api_key.strip(),
-            base_url=self.base_url,
-            transport=transport,
-            timeout=timeout,
+            api_key=api_key.strip(), base_url=self.base_url, transport=transport, timeout=timeout,
             policy=RetryPolicy(max_retries=max_retries, rng=rng or random.Random()),
-            budget=self._budget,
-            stats=self.stats,
-            sleep=sleep,
-            wall_clock=wall_clock,
+            budget=self._budget, stats=self.stats, sleep=sleep, wall_clock=wall_clock,
             max_connections=max(10, self.concurrency * 2),
             # A longer Retry-After raises RateLimited instead of stalling every thread.
             max_retry_wait=max(window_seconds, 120.0) if max_retry_wait is None else max_retry_wait,
-            deadline=deadline,
-            max_body_bytes=max_body_bytes,
-        )
+            deadline=deadline, max_body_bytes=max_body_bytes,
+        )  # fmt: skip
 
     def __enter__(self) -> StoqClient:
         return self
@@ -94,6 +88,16 @@ class StoqClient:
     def rate_limit_headers(self) -> dict[str, str]:
         """The X-RateLimit-* headers on the last answer (a copy; {} when it sent none)."""
         return self._budget.last_headers
+
+    def rate_room(self) -> Room:
+        """Points per window and points left now (for an ETA: what the budget still lets go)."""
+        return self._budget.room()
+
+    def listen(self, on_wait: OnWait | None) -> OnWait | None:
+        """Tell `on_wait` of each retry backoff and rate-limit hold as it starts; return the old."""
+        previous, self._session.on_wait = self._session.on_wait, on_wait
+        self._budget.on_wait = on_wait
+        return previous
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -263,7 +267,7 @@ class StoqClient:
         a 404 within `not_found_grace` s of the first poll means "not visible yet": poll on."""
         job_id = job.job_id if isinstance(job, JobHandle) else job_id_from_url(job)
         return poll(
-            lambda: self.job_status(job), clock=self._clock, sleep=self._sleep,
+            lambda: self.job_status(job), clock=self.clock, sleep=self._sleep,
             timeout=timeout, stall_timeout=stall_timeout, initial_interval=initial_interval,
             max_interval=max_interval, on_status=on_status, not_found_grace=not_found_grace,
             job_id=self._session.redactor.clip(job_id),
@@ -287,13 +291,8 @@ class StoqClient:
             return self._session.request("GET", listing.path, params=query)
 
         return Walk(
-            fetch,
-            list_key=listing.list_key,
-            key=listing.key,
-            key_name=listing.key_name,
-            normalize=listing.normalize,
-            per_page=per_page or self.per_page,
-            concurrency=self.concurrency,
+            fetch, list_key=listing.list_key, key=listing.key, key_name=listing.key_name,
+            normalize=listing.normalize, per_page=per_page or self.per_page,
+            concurrency=self.concurrency, query=base,
             relax=lambda: p.widen_to_dates(base),  # a server taking only dates for from/to
-            query=base,
-        )
+        )  # fmt: skip

@@ -17,10 +17,12 @@ from stoq.retry import (
     NEVER_SENT,
     UNREACHABLE,
     RetryPolicy,
+    failure_reason,
     is_retryable_status,
     retry_after,
 )
 from stoq.stats import StatsRecorder
+from stoq.waits import OnWait, Wait
 
 USER_AGENT = "stoq-preorders/0.1 (+httpx)"
 
@@ -80,6 +82,7 @@ class Session:
         self._max_retry_wait = max_retry_wait
         self._deadline = deadline
         self._max_body_bytes = max_body_bytes
+        self.on_wait: OnWait | None = None  # told of each retry's backoff before it starts
 
     def close(self) -> None:
         """Close the underlying connection pool."""
@@ -112,7 +115,7 @@ class Session:
             outcome = self._send(method, url, params, body)
             if isinstance(outcome, Exception):
                 self._raise_unless_retryable(method, path, outcome, attempt, write)
-                attempt = self._back_off(attempt)
+                attempt = self._back_off(attempt, failure_reason(outcome))
                 continue
             response, content = outcome
             self._budget.observe(response.headers)
@@ -123,7 +126,7 @@ class Session:
                 except ValueError as exc:
                     self._stats.add(bad_bodies=1)
                     self._raise_malformed(method, path, status, content, exc, attempt, write)
-                    attempt = self._back_off(attempt)
+                    attempt = self._back_off(attempt, "malformed answer")
                     continue
             error = self._error(method, path, response, content)
             if status == 429:
@@ -151,7 +154,7 @@ class Session:
                     raise errors.WriteOutcomeUnknown(method, path, str(error)) from error
             if not is_retryable_status(status) or attempt >= self._policy.max_retries:
                 raise error
-            attempt = self._back_off(attempt)
+            attempt = self._back_off(attempt, failure_reason(status))
 
     def _raise_unless_retryable(
         self, method: str, path: str, exc: Exception, attempt: int, write: bool
@@ -242,9 +245,12 @@ class Session:
             # Closing mid-body drops the connection: an endless answer is never drained.
             response.close()
 
-    def _back_off(self, attempt: int) -> int:
+    def _back_off(self, attempt: int, reason: str) -> int:
         delay = self._policy.backoff(attempt)
         self._stats.add(retries=1, retry_wait_seconds=delay)
+        if self.on_wait is not None:
+            retries = self._policy.max_retries
+            self.on_wait(Wait("retry", delay, reason, retry=attempt + 1, retries=retries))
         self._sleep(delay)
         return attempt + 1
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from stoq.waits import OnWait, Wait
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
@@ -13,6 +16,15 @@ RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit
 def cost_of(method: str) -> int:
     """STOQ charges 1 point per read and 2 per write."""
     return 2 if method.upper() in WRITE_METHODS else 1
+
+
+@dataclass(frozen=True)
+class Room:
+    """The budget now: points per window, points left (ours or the server's, the fewer), window."""
+
+    limit: int
+    remaining: int
+    window: float
 
 
 class Ticket:
@@ -50,12 +62,22 @@ class RateBudget:
         # Spends (ours and phantom ones standing for the server's view) that still count.
         self._entries: list[Ticket] = []
         self._last_headers: dict[str, str] = {}
+        self.on_wait: OnWait | None = None  # told of each hold before it starts
 
     @property
     def last_headers(self) -> dict[str, str]:
         """The X-RateLimit-* headers of the last answer observed (a copy; {} if it sent none)."""
         with self._lock:
             return dict(self._last_headers)
+
+    def room(self) -> Room:
+        """Points per window and points left now: the fewer of our count and the server's last
+        X-RateLimit-Remaining (another client may spend from the same key)."""
+        with self._lock:
+            ours = self.limit - self._used(self._clock())
+            theirs = _number(self._last_headers.get("X-RateLimit-Remaining"))
+            left = ours if theirs is None else min(ours, int(theirs))
+            return Room(self.limit, max(left, 0), self.window)
 
     def used(self) -> int:
         """Points counted in the window right now."""
@@ -76,6 +98,8 @@ class RateBudget:
                     self._entries.append(ticket)
                     return ticket
             # Sleep outside the lock so other threads can settle and observe meanwhile.
+            if self.on_wait is not None:
+                self.on_wait(Wait("rate_limit", wait, "rate budget"))
             self._sleep(wait)
             waited += wait
 
@@ -90,6 +114,8 @@ class RateBudget:
             with self._lock:
                 now = self._clock()
                 self._entries.append(Ticket(self.limit, now, now + seconds, 0.0))
+            if self.on_wait is not None:
+                self.on_wait(Wait("rate_limit", seconds, "429 Too Many Requests"))
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Correct the window from X-RateLimit-Limit/Remaining/Reset on a response."""

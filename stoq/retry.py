@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from stoq.body import Cut
+
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 # Failures where the request provably never reached the server, so even a write may be resent.
@@ -43,6 +45,19 @@ class RetryPolicy:
         """Seconds to hold back after a 429: the server's hint, but never less than this
         attempt's backoff nor `floor`, so `Retry-After: 0` cannot make a tight loop."""
         return max(hint or 0.0, self.backoff(attempt), self.floor)
+
+
+def failure_reason(failure: Exception | int) -> str:
+    """A few words for why an attempt failed: a transport error, a Cut, or an HTTP status."""
+    if isinstance(failure, int):
+        return f"server error {failure}" if failure >= 500 else f"HTTP {failure}"
+    if isinstance(failure, UNREACHABLE):
+        return "cannot reach host"
+    if isinstance(failure, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(failure, Cut):
+        return "answer cut off"
+    return f"connection error ({type(failure).__name__})"
 
 
 def is_retryable_status(status: int) -> bool:

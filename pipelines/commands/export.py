@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def export(args: argparse.Namespace) -> None:
-    """Submit (or re-attach), poll, download and load; print what happened."""
+    """Submit (or re-attach), poll, download and load; say what happened (--quiet: the result)."""
     from preorders.exports import ExportRequest, fetch_and_load, submit
     from preorders.jobtracking import track_job
     from preorders.settings import warehouse_from_env
@@ -29,7 +29,7 @@ def export(args: argparse.Namespace) -> None:
     warehouse = warehouse_from_env()
     with stoq_client() as client:
         with warehouse.connect() as conn:
-            handle = submit(client, conn, request, log=print)
+            handle = submit(client, conn, request, log=None if args.quiet else print)
         # The file is opened per poll, not held, so a Dagster run can still write meanwhile.
         status = track_job(
             client,
@@ -37,6 +37,7 @@ def export(args: argparse.Namespace) -> None:
             handle,
             timeout=args.timeout,
             initial_interval=args.interval,
+            progress=args.progress,
         )
     with warehouse.connect() as conn:
         rows = fetch_and_load(conn, request.report, status)

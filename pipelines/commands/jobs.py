@@ -1,5 +1,7 @@
 """`preorders jobs poll STATUS_URL`: poll a STOQ async job to its end, a line per change.
 
+With --quiet only the last status line (and the download URL of an export) prints. Progress
+(a live bar on a terminal, else a line at most every 10 s on stderr) says it is still polling.
 Every status is recorded in the `jobs` table ($PREORDERS_DUCKDB_PATH) like the `poll_job` op
 does: both call `preorders.jobtracking`.
 """
@@ -31,13 +33,16 @@ def poll_status_url(args: argparse.Namespace) -> int:
 
     last: list[tuple[str, object]] = []
 
+    def line(status: JobStatus) -> str:
+        counts = f" ({status.processed}/{status.total})" if status.total is not None else ""
+        return scrub(f"job {status.job_id}: {status.status} {status.progress}%{counts}")
+
     def show(status: JobStatus) -> None:
         if last and last[-1] == (status.status, status.progress):
             return
         last.append((status.status, status.progress))
-        counts = f" ({status.processed}/{status.total})" if status.total is not None else ""
-        line = f"job {status.job_id}: {status.status} {status.progress}%{counts}"
-        print(scrub(line), flush=True)
+        if not args.quiet:
+            print(line(status), flush=True)
 
     with stoq_client() as client:
         # The file is opened per status, not held, so a Dagster run can still write meanwhile.
@@ -49,7 +54,10 @@ def poll_status_url(args: argparse.Namespace) -> int:
             stall_timeout=args.timeout,
             initial_interval=args.interval,
             on_status=show,
+            progress=args.progress,
         )
+    if args.quiet:
+        print(line(final))
     if final.download_url:
         print(scrub(f"download: {final.download_url}"))
     return 0

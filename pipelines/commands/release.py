@@ -20,6 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_selection_args(p)
     p.add_argument("--force", action="store_true", help="skip the balance check (needs --reason)")
     p.add_argument("--reason", default=None, metavar="TEXT", help="why force is used (recorded)")
+    p.add_argument(
+        "--unknown-submission-hold", type=float, default=None, metavar="SECONDS",
+        help="how long a bulk submission whose answer was lost keeps its orders open before "
+        "they may be judged not applied (default: $PREORDERS_UNKNOWN_SUBMISSION_HOLD_S, else 3600)",
+    )  # fmt: skip
     p.set_defaults(handler=run)
 
 
@@ -35,11 +40,16 @@ def run(args: argparse.Namespace, echo: Echo = print) -> int:
         return fail("release", "--reason only goes with --force; nothing was sent", 2)
     if args.limit is not None and args.limit < 1:
         return fail("release", "--limit must be at least 1", 2)
+    hold = args.unknown_submission_hold
+    try:  # the flag wins over the environment; a bad value of either is a usage error
+        settings = actions.ActionSettings.from_env("release", hold, "--unknown-submission-hold")
+    except ValueError as exc:
+        return fail("release", str(exc), 2)
     return run_actions(
         "release",
         lambda client, conn: actions.release(
             client, conn, args.orders, dry_run=args.dry_run, limit=args.limit,
-            force=args.force, reason=args.reason,
+            force=args.force, reason=args.reason, settings=settings, progress=args.progress,
         ),
         needs_key=not args.dry_run,
         echo=echo,

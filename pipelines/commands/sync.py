@@ -4,7 +4,9 @@ No Dagster run: the walks and loads are `preorders.sync`, the checks `preorders.
 outcome goes into the Dagster instance as runless materializations and check evaluations
 (`pipelines.recording`, in a helper process started before the walk, so that loading Dagster
 overlaps it), and `releasable_orders_sensor` and the UI see the sync. This process never imports
-Dagster; with no DAGSTER_HOME nothing is recorded.
+Dagster; with no DAGSTER_HOME nothing is recorded. Each stream's walk reports its progress
+(`args.progress`: live bars on a terminal, else lines on stderr); `--quiet` keeps only the last
+line, `done in …`, and the errors.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from pipelines.cli_support import (
 
 if TYPE_CHECKING:
     from preorders.checks import CheckOutcome
+    from preorders.progress import Progress
     from preorders.sync_report import SyncReport
     from stoq import StoqClient
 
@@ -64,14 +67,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the key, sync, record, print the summary; 1 with a one-line reason on failure."""
-    return run_guarded("sync", lambda: run_sync(args.mode))
+    return run_guarded(
+        "sync", lambda: run_sync(args.mode, progress=args.progress, quiet=args.quiet)
+    )
 
 
-def run_sync(mode: str = "auto", echo: Echo = print) -> int:
+def run_sync(
+    mode: str = "auto",
+    echo: Echo = print,
+    *,
+    progress: Progress | None = None,
+    quiet: bool = False,
+) -> int:
     """Sync both streams, evaluate the checks, record them into Dagster; returns the exit code.
 
     Each stream runs even when the other failed (as the two assets of the job do). The exit
     code is 1 when a stream raised or its blocking `<stream>_sync_complete` check failed.
+    `progress` hears each stream's walk; `quiet` keeps only the last line (and errors).
     """
     key = api_key(hint="or try `preorders demo`, which needs none")
     # The client first: an unusable base URL (plain http to a remote host) exits 2 before any
@@ -79,7 +91,8 @@ def run_sync(mode: str = "auto", echo: Echo = print) -> int:
     with stoq_client(key) as client:
         recorder = Recorder.start()  # Dagster loads in another process while this one syncs
         try:
-            reports, errors, rows, table_checks = _sync(client, key, mode, echo)
+            info = _nothing if quiet else echo
+            reports, errors, rows, table_checks = _sync(client, key, mode, info, progress)
         except BaseException:  # a failure, or a stop (SIGTERM/SIGINT raise Stopped)
             # It records nothing and exits; wait for it, so that a stop never leaves it
             # half-way through creating the Dagster home's storage behind our back.
@@ -104,7 +117,7 @@ def run_sync(mode: str = "auto", echo: Echo = print) -> int:
 
 
 def _sync(
-    client: StoqClient, key: str, mode: str, echo: Echo
+    client: StoqClient, key: str, mode: str, echo: Echo, progress: Progress | None
 ) -> tuple[list[SyncReport], list[tuple[str, Exception]], dict[str, int], list[CheckOutcome]]:
     """Both streams into the warehouse, then the table checks of the streams that finished."""
     from preorders import checks, sync
@@ -121,9 +134,11 @@ def _sync(
             try:
                 with scrubbed(key):
                     if stream == "offers":
-                        report = sync.sync_offers(client, conn, run_id=run_id)
+                        report = sync.sync_offers(client, conn, run_id=run_id, progress=progress)
                     else:
-                        report = sync.sync_orders(client, conn, run_id=run_id, mode=mode)
+                        report = sync.sync_orders(
+                            client, conn, run_id=run_id, mode=mode, progress=progress
+                        )
             except Exception as exc:  # recorded as a failed check; the other stream goes on
                 errors.append((stream, exc))
                 continue
@@ -230,6 +245,10 @@ class Recorder:
         # Never killed: a kill mid-way through creating the storage would leave it broken.
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.communicate("", timeout=wait)
+
+
+def _nothing(line: str) -> None:
+    """The echo of an informational line under --quiet."""
 
 
 @contextmanager

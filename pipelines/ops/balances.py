@@ -3,9 +3,10 @@
 import dagster as dg
 from pydantic import Field
 
-from pipelines.ops.release import outcome_output
+from pipelines.ops.release import action_settings, outcome_output
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders import actions
+from preorders.progress_lines import Lines
 from preorders.scrubbing import scrubbed
 
 
@@ -22,6 +23,12 @@ class ChargeConfig(dg.Config):
         description="On by default: write planned ledger rows, charge nothing. Set false to"
         " charge for real.",
     )
+    charge_pending_hold_s: float | None = Field(
+        default=None,
+        description="Seconds a charge STOQ accepted but has not applied yet stays open (read back"
+        " each run) before it is judged not applied. Empty: PREORDERS_CHARGE_PENDING_HOLD_S from"
+        " the environment, else the built-in 3600.",
+    )
 
 
 @dg.op(tags={"kind": "stoq"})
@@ -32,6 +39,8 @@ def charge_balances(
     warehouse: WarehouseResource,
 ) -> dg.Output[int]:
     """Settle open charge rows, re-read each order, charge its balance once (read-back on loss)."""
+    hold = config.charge_pending_hold_s
+    settings = action_settings("charge_balance", hold, "charge_pending_hold_s")
     with (
         scrubbed(stoq.api_key) as redact,
         stoq.client() as client,
@@ -45,9 +54,11 @@ def charge_balances(
             dry_run=config.dry_run,
             limit=config.limit or None,
             run_id=context.run_id,
+            settings=settings,
             log=lambda line: context.log.info(redact(line)),
+            progress=Lines(lambda line: context.log.info(redact(line))),
         )
-    return outcome_output(outcomes, redact)
+    return outcome_output(context, outcomes, redact)
 
 
 @dg.job(

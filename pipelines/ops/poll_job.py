@@ -11,6 +11,7 @@ from pydantic import Field
 import warehouse.jobs as jobs_table
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders.jobtracking import describe_job_error, track_job
+from preorders.progress_lines import Lines
 from preorders.scrubbing import scrubbed
 from stoq import JobHandle, JobStatus, errors
 
@@ -65,12 +66,9 @@ def poll_job(
     """Poll a STOQ job to completed/ready with backoff, recording every status in `jobs`."""
     seen: list[str] = []
 
-    def log_status(status: JobStatus) -> None:
-        if not seen or seen[-1] != status.status:
-            context.log.info(f"job {handle.job_id}: {status.status} ({status.progress}%)")
-        seen.append(status.status)
-
-    with scrubbed(stoq.api_key), stoq.client() as client:
+    with scrubbed(stoq.api_key) as redact, stoq.client() as client:
+        # The CLI's progress lines: the polling's start and end, a status at most every 10 s.
+        progress = Lines(lambda line: context.log.info(redact(line)))
         try:
             # The upstream op saved the job (kind, batch key) before handing it over.
             final = track_job(
@@ -82,7 +80,8 @@ def poll_job(
                 stall_timeout=config.stall_timeout,
                 initial_interval=config.initial_interval,
                 max_interval=config.max_interval,
-                on_status=log_status,
+                on_status=lambda status: seen.append(status.status),
+                progress=progress,
             )
         except errors.JobError as exc:
             text, meta = describe_job_error(handle, exc)  # failed, cancelled, timed out, 404

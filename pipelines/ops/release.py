@@ -1,10 +1,13 @@
 """`release_orders` job: release held, fully paid orders exactly once (`preorders.actions`)."""
 
+from typing import Any
+
 import dagster as dg
 from pydantic import Field
 
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders import actions
+from preorders.progress_lines import Lines
 from preorders.scrubbing import Redact, scrubbed
 
 
@@ -30,17 +33,40 @@ class ReleaseConfig(dg.Config):
         default=actions.ActionSettings.bulk_threshold,
         description="This many orders or more go out as one bulk_release job.",
     )
+    unknown_submission_hold_s: float | None = Field(
+        default=None,
+        description="Seconds a bulk release whose submission answer was lost keeps its orders"
+        " open before they may be judged not applied. Empty: PREORDERS_UNKNOWN_SUBMISSION_HOLD_S"
+        " from the environment, else the built-in 3600.",
+    )
 
 
-def outcome_output(outcomes: list[actions.Outcome], redact: Redact = str) -> dg.Output[int]:
-    """The number that succeeded; metadata: counts by status, a line per order (never the key)."""
+def outcome_output(
+    context: dg.OpExecutionContext, outcomes: list[actions.Outcome], redact: Redact = str
+) -> dg.Output[int]:
+    """The number that succeeded; logs the summary (what still waits, until when); metadata:
+    counts by status, the summary, a line per order (never the key)."""
+    summary = redact(actions.summary(outcomes))
+    context.log.info(summary)
     # A detail may quote the server's error text: redacted line by line, before any cut.
-    lines = "\n".join(f"- {redact(o.line())}" for o in outcomes[:200]) or "nothing to do"
+    lines = "\n".join(f"- {redact(o.line())}" for o in outcomes[:200]) or summary
     metadata = {
         **{k: dg.MetadataValue.int(v) for k, v in actions.counts(outcomes).items()},
+        "summary": dg.MetadataValue.text(summary),
         "orders": dg.MetadataValue.md(lines),
     }
     return dg.Output(sum(o.status == "succeeded" for o in outcomes), metadata=metadata)
+
+
+def action_settings(
+    action: str, hold_s: float | None, field: str, **fields: Any
+) -> actions.ActionSettings:
+    """ActionSettings with the run config's hold `field` (else the environment's); a bad value
+    fails the run at once, naming the field or the variable."""
+    try:
+        return actions.ActionSettings.from_env(action, hold_s, f"run config {field}", **fields)
+    except ValueError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from exc
 
 
 @dg.op(tags={"kind": "stoq"})
@@ -51,7 +77,12 @@ def release_held_orders(
     warehouse: WarehouseResource,
 ) -> dg.Output[int]:
     """Settle open ledger rows, re-read each order, release it (one POST, or one bulk job)."""
-    settings = actions.ActionSettings(bulk_threshold=config.bulk_threshold)
+    settings = action_settings(
+        "release",
+        config.unknown_submission_hold_s,
+        "unknown_submission_hold_s",
+        bulk_threshold=config.bulk_threshold,
+    )
     with (
         scrubbed(stoq.api_key) as redact,
         stoq.client() as client,
@@ -69,10 +100,11 @@ def release_held_orders(
                 run_id=context.run_id,
                 settings=settings,
                 log=lambda line: context.log.info(redact(line)),
+                progress=Lines(lambda line: context.log.info(redact(line))),
             )
         except (actions.ForceWithoutReason, actions.ReasonWithoutForce) as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
-    return outcome_output(outcomes, redact)
+    return outcome_output(context, outcomes, redact)
 
 
 @dg.job(

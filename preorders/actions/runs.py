@@ -11,9 +11,10 @@ from datetime import datetime
 
 import duckdb
 
-from preorders.actions.outcomes import Log, Outcome, say
+from preorders.actions.outcomes import Log, Outcome, RunOutcomes, say
 from preorders.actions.plans import plan_charges, release_plan, unplanned
 from preorders.actions.reads import OrderReads, read_rows
+from preorders.actions.review import waits
 from preorders.actions.rules import (
     CHARGE,
     DEFAULT_SETTINGS,
@@ -24,6 +25,7 @@ from preorders.actions.rules import (
 )
 from preorders.actions.sending import send_bulk, send_one, settle
 from preorders.actions.settling import settle_open_rows
+from preorders.progress import Phase, Progress
 from stoq import StoqClient, errors
 from warehouse import ledger
 from warehouse.ledger import Planned
@@ -42,19 +44,21 @@ def release(
     settings: ActionSettings = DEFAULT_SETTINGS,
     log: Log | None = None,
     now: datetime | None = None,
-) -> list[Outcome]:
+    progress: Progress | None = None,
+) -> RunOutcomes:
     """Settle open release rows, then release what `plan_release` returns; one Outcome each.
 
     A dry run sends nothing (client may be None): it writes `planned` rows with dry_run=true.
-    Every releasable order not sent is named with why (a retry in its backoff: until when).
-    `now` (default: the clock) is when the run judges retry backoffs. Force without a reason
+    Every releasable order not sent is named with why (a retry in its backoff: until when), and
+    the result's `waits` say what open rows and bulk jobs still wait on, until when. `now`
+    (default: the clock) is when the run judges holds and retry backoffs. Force without a reason
     (ForceWithoutReason) or a reason without force (ReasonWithoutForce) raises before anything
     is read or written (`rules.force_reason`).
     """
     recorded = force_reason(force, reason)
     return _plan_and_run(
         client, conn, RELEASE, order_ids, dry_run, limit, recorded, run_id, settings, log,
-        force=force, now=now,
+        force=force, now=now, progress=progress,
     )  # fmt: skip
 
 
@@ -69,7 +73,9 @@ def charge(
     run_id: str | None = None,
     settings: ActionSettings = DEFAULT_SETTINGS,
     log: Log | None = None,
-) -> list[Outcome]:
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> RunOutcomes:
     """Settle open charge rows, then charge the balance of each planned order (dry run default).
 
     Charges are never retried automatically: STOQ may settle a charge after answering, so an
@@ -79,7 +85,7 @@ def charge(
     """
     return _plan_and_run(
         client, conn, CHARGE, order_ids, dry_run, limit, None, run_id, settings, log,
-        offer_id=offer_id,
+        offer_id=offer_id, now=now, progress=progress,
     )  # fmt: skip
 
 
@@ -98,11 +104,12 @@ def _plan_and_run(
     force: bool = False,
     offer_id: str | None = None,
     now: datetime | None = None,
-) -> list[Outcome]:
+    progress: Progress | None = None,
+) -> RunOutcomes:
     dry_run = dry_run or client is None
     done: list[Outcome] = []
     if client is not None and not dry_run:
-        done = settle_open_rows(client, conn, spec.action, settings, log=log)
+        done = settle_open_rows(client, conn, spec.action, settings, log=log, now=now)
     waiting: list[Outcome] = []
     if spec is RELEASE:
         full, waiting = release_plan(conn, order_ids, force=force, settings=settings, now=now)
@@ -113,7 +120,12 @@ def _plan_and_run(
     if not order_ids:  # an order settled above already has its line in this run
         skips = [o for o in skips if o.order_id not in {d.order_id for d in done}]
     done += skips
-    return done + _run(client, conn, spec, plan, dry_run, force_reason, run_id, settings, log)
+    done += _run(client, conn, spec, plan, dry_run, force_reason, run_id, settings, log, progress)
+    # What still waits once the run ended: its summary says so instead of "nothing to do".
+    waiting_on = waits(conn, spec.action, settings, now)
+    for line in waiting_on:
+        say(log, f"waiting: {line}")
+    return RunOutcomes(done, waiting_on)
 
 
 def _run(
@@ -126,6 +138,7 @@ def _run(
     run_id: str | None,
     settings: ActionSettings,
     log: Log | None,
+    progress: Progress | None = None,
 ) -> list[Outcome]:
     out: list[Outcome] = []
     ready: list[Planned] = []
@@ -146,13 +159,34 @@ def _run(
                 live.append(item)
             else:
                 out.append(skipped)
-        if spec is RELEASE and live and len(live) >= max(1, settings.bulk_threshold):
-            out += send_bulk(client, conn, live, run_id, settings, log)
-        else:
-            out += [send_one(client, conn, spec, item, settings) for item in live]
+        if live:
+            out += _send(client, conn, spec, live, run_id, settings, log, progress)
     for outcome in out:
         say(log, outcome.line())
     return out
+
+
+def _send(
+    client: StoqClient,
+    conn: duckdb.DuckDBPyConnection,
+    spec: Spec,
+    live: Sequence[Planned],
+    run_id: str | None,
+    settings: ActionSettings,
+    log: Log | None,
+    progress: Progress | None,
+) -> list[Outcome]:
+    """Send, as a phase of its own: one POST an order at the budget's pace, or one bulk job."""
+    name = "release" if spec is RELEASE else "charge"
+    with Phase(progress, name, noun="orders", client=client) as phase:
+        phase.summary = f"{len(live)} orders"
+        if spec is RELEASE and len(live) >= max(1, settings.bulk_threshold):
+            return send_bulk(client, conn, live, run_id, settings, log, phase.progress)
+        out: list[Outcome] = []
+        for done, item in enumerate(live, 1):
+            out.append(send_one(client, conn, spec, item, settings))
+            phase.step(done, len(live), unit="orders")
+        return out
 
 
 def _pre_read(

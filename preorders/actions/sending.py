@@ -16,6 +16,7 @@ from preorders.actions.outcomes import Log, Outcome, say
 from preorders.actions.reads import OrderReads, read_rows
 from preorders.actions.rules import DEFAULT_SETTINGS, NOT_APPLIED, SPECS, ActionSettings, Spec
 from preorders.jobtracking import batch_key, may_still_act, submit_or_attach
+from preorders.progress import Progress
 from stoq import StoqClient, errors
 from warehouse import ledger
 from warehouse.ledger import OpenRow, Planned
@@ -74,6 +75,7 @@ def send_bulk(
     run_id: str | None,
     settings: ActionSettings,
     log: Log | None,
+    progress: Progress | None = None,
 ) -> list[Outcome]:
     """One bulk_release job for the batch, then every order read back (items fail silently).
 
@@ -117,6 +119,7 @@ def send_bulk(
             timeout=settings.job_timeout,
             stall_timeout=settings.job_stall_timeout,
             initial_interval=settings.job_initial_interval,
+            progress=progress,
         )
         if running:
             say(log, f"{why}: its orders stay unknown until a later run sees it end")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -41,3 +42,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+#: A progress line off a terminal starts with the time: `12:03:04 orders (full): 40/300 pages`.
+PROGRESS_LINE = re.compile(r"^\d\d:\d\d:\d\d \S")
+
+
+def progress_lines(stderr: str) -> list[str]:
+    """The progress lines on stderr."""
+    return [line for line in stderr.splitlines() if PROGRESS_LINE.match(line)]
+
+
+def error_lines(stderr: str) -> list[str]:
+    """stderr without its progress lines: what went wrong, if anything."""
+    return [line for line in stderr.strip().splitlines() if not PROGRESS_LINE.match(line)]

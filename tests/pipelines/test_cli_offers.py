@@ -10,6 +10,7 @@ import pytest
 from pipelines.cli import main
 from sandbox import DEFAULT_API_KEY, SandboxConfig, Shop, serve
 from stoq import StoqClient
+from tests.pipelines.cli_helpers import error_lines
 from warehouse import jobs
 from warehouse.exports import export_table
 
@@ -147,6 +148,6 @@ def test_jobs_poll_of_an_unknown_job_prints_no_made_up_status(cli):
     url = "/api/v2/external/preorders/orders/jobs/bulk_orders_nope"
     code, out, err = cli("jobs", "poll", url, "--timeout", "0.3", "--interval", "0.05")
     assert (code, out) == (1, "")
-    assert err.strip() == (
+    assert error_lines(err) == [
         "preorders jobs poll: job bulk_orders_nope is unknown or expired: only 404s in 0s"
-    )
+    ]

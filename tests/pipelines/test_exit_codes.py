@@ -10,7 +10,7 @@ import pytest
 
 import sandbox
 from tests.hostile import Answer, Exchange, HostileServer, rewrite_json
-from tests.pipelines.cli_helpers import cli_env, run_cli
+from tests.pipelines.cli_helpers import cli_env, error_lines, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def sync(tmp_path: Path, server: HostileServer, *args: str, **env: str):
 
 
 def one_line(done) -> str:
-    lines = done.stderr.strip().splitlines()
+    lines = error_lines(done.stderr)  # progress lines aside
     assert len(lines) == 1, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     return lines[0]

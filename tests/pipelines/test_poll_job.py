@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 import duckdb
 import pytest
@@ -237,7 +239,7 @@ def poll_only():
 ATTACH = ("kind", "batch_key")
 
 
-def run_poll(live, db_path, handle, **config):
+def run_poll(live, db_path, handle, instance=None, **config):
     resources = {
         "stoq": StoqResource(api_key=DEFAULT_API_KEY, base_url=live.base_url),
         "warehouse": WarehouseResource(database=db_path),
@@ -249,6 +251,7 @@ def run_poll(live, db_path, handle, **config):
         run_config={"ops": {"attach_job": {"config": named}, "poll_job": {"config": patience}}},
         resources=resources,
         raise_on_error=False,
+        instance=instance,
     )
 
 
@@ -292,6 +295,19 @@ def test_op_fails_clearly_on_failed_and_cancelled(live, db_path, forced, expecte
     assert not result.success
     assert expected in failure_text(result) and handle.job_id in failure_text(result)
     assert saved(db_path, handle.job_id)["last_status"] == forced
+
+
+def test_op_logs_the_polling_as_the_cli_prints_it(live, db_path):
+    handle = submit_live(live)
+    instance = dg.DagsterInstance.get()
+    result = run_poll(live, db_path, handle, instance=instance)
+    assert result.success
+    lines = [e.user_message for e in instance.all_logs(result.run_id) if e.dagster_event is None]
+    job = f"job {handle.job_id}"
+    assert f"{job}: started" in lines, lines
+    assert any(re.fullmatch(rf"{job}: (queued|running|completed) \d+%.*", x) for x in lines)
+    ended = [x for x in lines if x.startswith(f"{job}: done in ")]
+    assert len(ended) == 1 and ended[0].endswith("(status completed)"), lines
 
 
 def test_op_fails_clearly_on_a_404(live, db_path):

@@ -9,7 +9,7 @@ import pytest
 
 import sandbox
 from tests.assets.truth import assert_matches_truth
-from tests.pipelines.cli_helpers import cli_env, free_port, run_cli
+from tests.pipelines.cli_helpers import cli_env, error_lines, free_port, run_cli
 
 BAD_KEY = "stoq_api_key_" + "wrong" * 6 + "xy"
 
@@ -60,7 +60,7 @@ def test_sync_with_a_bad_key_says_401(served, tmp_path: Path) -> None:
     done = run_cli(env, "sync")
     assert done.returncode == 1
     assert "401" in done.stderr and "STOQ_API_KEY" in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert len(error_lines(done.stderr)) == 1, done.stderr
     assert BAD_KEY not in done.stdout + done.stderr
 
 
@@ -76,7 +76,7 @@ def test_sync_against_an_unreachable_host_says_so(tmp_path: Path) -> None:
     done = run_cli(env, "sync")
     assert done.returncode == 1
     assert f"cannot reach the STOQ API at {url}" in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert len(error_lines(done.stderr)) == 1, done.stderr
 
 
 @pytest.mark.parametrize("home", ["empty", "unset"])
@@ -94,7 +94,7 @@ def test_sync_prints_no_dagster_banner_for_a_home_without_dagster_yaml(served, t
         del env["DAGSTER_HOME"]
     done = run_cli(env, "sync")
     assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
+    assert error_lines(done.stderr) == []
     assert "Telemetry" not in done.stdout and "dagster.yaml" not in done.stdout
     if home == "empty":
         written = (folder / "dagster.yaml").read_text()
