@@ -10,12 +10,23 @@ from assets.sync_assets import offers_assets, orders_assets
 from pipelines.jobs import sync_preorders
 from pipelines.ops.balances import collect_balances
 from pipelines.ops.exports import export_report
+from pipelines.ops.ledger import review_actions, settle_action
 from pipelines.ops.offers import manage_offer
 from pipelines.ops.release import release_orders
 from pipelines.ops.variants import bulk_variant_admin
 from pipelines.resources import StoqResource, WarehouseResource
 from pipelines.schedules import hourly_sync_schedule
 from pipelines.sensors import releasable_orders_sensor
+
+# Evaluates backlog_report's eager automation condition: after an `orders` update the job did
+# not render the report for (a `preorders sync` recorded from the CLI), one run renders it. On by
+# default: it only reads the warehouse and writes the report, never calls STOQ.
+backlog_report_sensor = dg.AutomationConditionSensorDefinition(
+    "backlog_report_sensor",
+    target=dg.AssetSelection.assets(backlog_report),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Renders backlog_report after each update of orders that did not render it.",
+)
 
 defs = dg.Definitions(
     assets=[
@@ -33,12 +44,15 @@ defs = dg.Definitions(
         manage_offer,
         export_report,
         bulk_variant_admin,
+        review_actions,
+        settle_action,
     ],
     schedules=[
         hourly_sync_schedule,
     ],
     sensors=[
         releasable_orders_sensor,
+        backlog_report_sensor,
     ],
     resources={
         "stoq": StoqResource(api_key=dg.EnvVar("STOQ_API_KEY")),

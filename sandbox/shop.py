@@ -43,7 +43,7 @@ class Shop:
             self.customers: list[Customer] = seed_customers(rng, max(20, cfg.orders // 4))
             self.orders = OrderBook()
             for order in seed_orders(
-                rng, cfg.orders, now, self.customers, self.offers, self.variants
+                rng, cfg.orders, now, self.customers, self.offers, self.variants, cfg.currencies
             ):
                 self.orders.add(order)
             newest = self.orders.newest()
@@ -121,6 +121,7 @@ class Shop:
                 pool,
                 self.variants,
                 state,
+                self.config.currencies,
             )
             self._next_number += 1
             self.orders.add(order)

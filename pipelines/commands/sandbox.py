@@ -57,6 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument(f"--chaos-{flag}", type=kind, default=0, help=meaning)
     p.add_argument("--drift", type=int, default=0, help="new orders per drift step")
     p.add_argument("--drift-every", type=int, default=1, help="list-orders requests per step")
+    p.add_argument(
+        "--state", metavar="FILE",
+        help="keep the shop in this JSON file: serve the shop saved there (its --seed, --orders"
+        " and --offers win), else seed one and write it; every change is saved back",
+    )  # fmt: skip
     p.set_defaults(handler=run)
 
 
@@ -80,18 +85,32 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the shop, print where it listens and with which key, then serve until Ctrl-C."""
+    """Build (or load) the shop, print where it listens and with which key, serve until Ctrl-C."""
     import uvicorn
 
-    from sandbox import BASE_PATH, DEFAULT_API_KEY, create_app
+    from pipelines.cli_support import USAGE, fail
+    from sandbox import BASE_PATH, DEFAULT_API_KEY, Shop, create_app
     from sandbox.server import quiet_simulated_drops
+    from sandbox.state import SavedShop, StateFileError
 
-    app = create_app(config_from(args))
-    shop = app.state.shop
-    print(f"STOQ sandbox: {len(shop.orders)} orders, {len(shop.offers)} offers (seed {args.seed})")
+    wanted = config_from(args)
+    shop: Shop
+    if args.state:
+        try:
+            shop = SavedShop.open(args.state, wanted)
+        except (OSError, StateFileError) as exc:
+            return fail("sandbox", f"--state {args.state}: {exc}", USAGE)
+        how = "loaded from" if shop.loaded else "new, saved to"
+        print(f"state:    {how} {shop.path.resolve()} (every change is saved there)")
+    else:
+        shop = Shop(wanted)
+    app = create_app(shop)
+    seed = shop.config.seed
+    print(f"STOQ sandbox: {len(shop.orders)} orders, {len(shop.offers)} offers (seed {seed})")
     print(f"base URL: http://{args.host}:{args.port}{BASE_PATH}")
     print(f"API key:  {DEFAULT_API_KEY}")
-    print(f"control:  http://{args.host}:{args.port}/_sandbox/  (truth, log, mutate, chaos)")
+    control = f"http://{args.host}:{args.port}/_sandbox/"
+    print(f"control:  {control}  (truth, log, mutate, chaos)", flush=True)  # before uvicorn's lines
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info", lifespan="off")
     quiet_simulated_drops()
     uvicorn.Server(config).run()

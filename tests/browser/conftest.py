@@ -1,19 +1,21 @@
-"""Fixtures for the browser suite: demo data, a `dagster dev` server, headless Chromium.
+"""Fixtures for the browser suite: the demo's data, its `dagster dev`, headless Chromium.
 
-Everything runs on loopback: a sandbox shop served over a real socket, a sync and the backlog
-report recorded in a throwaway DAGSTER_HOME, then `dagster dev -w workspace.yaml` on a free port
-in its own session (its whole process group is stopped in teardown).
+Everything runs on loopback, the way a person gets there: `preorders demo` in a throwaway folder,
+then the two lines it prints to open the UI, each in a fresh shell from another folder (the saved
+shop on a free port, then `dagster dev` on another). Each runs in its own session; its whole
+process group is stopped in teardown.
 """
 
 from __future__ import annotations
 
+import base64
+import html
+import itertools
 import json
 import os
+import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -27,9 +29,16 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.pipelines.cli_helpers import free_port
+from tests.pipelines.demo_helpers import (
+    DemoRun,
+    run_demo,
+    serving_the_saved_shop,
+    start_in_shell,
+    stop_group,
+)
+
 CHROMIUM = Path("/usr/bin/chromium")
-DAGSTER = Path(sys.executable).with_name("dagster")
 START_TIMEOUT = 180.0
 CHROMIUM_FLAGS = [
     "--headless",
@@ -57,64 +66,30 @@ def _needs_chromium() -> None:
 
 @dataclass(frozen=True)
 class DemoData:
-    """A synced warehouse, its report page and the env that points Dagster at them."""
+    """The demo's warehouse, report page and Dagster home, the env its UI line sets, and the
+    origin of its saved shop, served as it prints."""
 
     db: Path
     report: Path
     dagster_home: Path
     env: dict[str, str]
+    sandbox_url: str
+    run: DemoRun
 
 
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory) -> Iterator[DemoData]:
-    """Sync a live sandbox over loopback, then materialize backlog_report in a fresh DAGSTER_HOME.
-
-    The sandbox keeps running while the suite does, so STOQ_BASE_URL points at a live API.
-    """
-    import dagster as dg
-
-    import sandbox
-    from assets.report import backlog_report
-    from assets.resources import WarehouseResource
-    from preorders.sync import sync_offers, sync_orders
-    from stoq import StoqClient
-
-    base = tmp_path_factory.mktemp("demo")
-    db, home = base / "preorders.duckdb", base / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
-    with sandbox.serve(sandbox.SandboxConfig(seed=7, orders=300)) as running:
-        env = {
-            "STOQ_API_KEY": sandbox.DEFAULT_API_KEY,
-            "STOQ_BASE_URL": running.base_url,
-            "PREORDERS_DUCKDB_PATH": str(db),
-            "DAGSTER_HOME": str(home),
-        }
-        warehouse = WarehouseResource(database=str(db))
-        client = StoqClient(sandbox.DEFAULT_API_KEY, running.base_url)
-        with client, warehouse.get_connection() as conn:
-            sync_offers(client, conn, run_id="browser-demo")
-            sync_orders(client, conn, run_id="browser-demo", mode="full")
-        with dg.DagsterInstance.from_config(str(home)) as instance:
-            report = dg.materialize(
-                [backlog_report], instance=instance, resources={"warehouse": warehouse}
-            )
-        assert report.success
-        (mat,) = report.asset_materializations_for_node("backlog_report")
-        yield DemoData(db, Path(mat.metadata["path"].value), home, env)
+    """`preorders demo` (300 orders), then its printed sandbox line, kept running for the suite."""
+    run = run_demo(tmp_path_factory.mktemp("demo"), orders=300, sandbox_port=free_port())
+    with serving_the_saved_shop(run, tmp_path_factory.mktemp("sandbox_shell")) as url:
+        yield DemoData(run.db, run.report, run.dagster_home, run.env, url, run)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def graphql(url: str, query: str) -> dict[str, Any]:
+def graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     """POST one GraphQL query to the webserver; the `data` of its answer."""
     request = urllib.request.Request(
         f"{url}/graphql",
-        data=json.dumps({"query": query}).encode(),
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -148,36 +123,17 @@ def _wait_until_loaded(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def dagster_ui(demo_data: DemoData, tmp_path_factory) -> Iterator[str]:
-    """`dagster dev -w workspace.yaml` on a free port over the demo data; yields its URL."""
+    """The demo's printed `dagster dev` line on a free port, from another folder; yields its URL."""
     port = free_port()
-    log = tmp_path_factory.mktemp("dagster_dev") / "dagster_dev.log"
-    env = {**os.environ, **demo_data.env}
-    command = [str(DAGSTER), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    shell = tmp_path_factory.mktemp("dagster_shell")
+    log = shell / "dagster_dev.log"
+    proc = start_in_shell(demo_data.run.dagster_line, shell, log, f"-h 127.0.0.1 -p {port}")
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_loaded(url, proc, log)
         yield url
     finally:
-        _stop_group(proc)
-
-
-def _stop_group(proc: subprocess.Popen) -> None:
-    """Ctrl-C the whole session (webserver, daemon, code servers); SIGKILL what is left."""
-    for sig, grace in ((signal.SIGINT, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(grace)
-            if sig == signal.SIGINT:
-                time.sleep(1)  # let the children follow the parent out
-        except subprocess.TimeoutExpired:
-            continue
+        stop_group(proc)
 
 
 @dataclass
@@ -198,10 +154,101 @@ class Chromium:
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 
+    def text(self, url: str) -> str:
+        """The page's visible text, one line per text node, entities decoded."""
+        return page_text(self.dom(url))
+
     def screenshot(self, url: str, path: Path) -> Path:
         done = self.run(f"--screenshot={path}", url)
         assert done.returncode == 0 and path.is_file(), done.stderr[-2000:]
         return path
+
+
+class DevToolsPage:
+    """One tab of headless Chromium driven over the DevTools protocol: go, evaluate, wait, click."""
+
+    def __init__(self, socket: Any) -> None:
+        self._socket = socket
+        self._ids = itertools.count(1)
+
+    def send(self, method: str, **params: Any) -> dict[str, Any]:
+        """One protocol command; its result (events arriving meanwhile are dropped)."""
+        command_id = next(self._ids)
+        self._socket.send(json.dumps({"id": command_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self._socket.recv(timeout=60))
+            if message.get("id") == command_id:
+                assert "error" not in message, message
+                return message["result"]
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page (promises awaited)."""
+        done = self.send(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
+        assert "exceptionDetails" not in done, done["exceptionDetails"]
+        return done["result"].get("value")
+
+    def wait_for(self, expression: str, timeout: float = 30) -> Any:
+        """Evaluate until the value is truthy; that value."""
+        deadline = time.monotonic() + timeout
+        while not (value := self.evaluate(expression)):
+            assert time.monotonic() < deadline, f"never true: {expression}"
+            time.sleep(0.25)
+        return value
+
+    def goto(self, url: str) -> None:
+        self.send("Page.navigate", url=url)
+        self.wait_for("document.readyState === 'complete'")
+
+    def screenshot(self, path: Path) -> Path:
+        shot = self.send("Page.captureScreenshot", format="png")
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+
+@pytest.fixture(scope="module")
+def devtools(tmp_path_factory) -> Iterator[DevToolsPage]:
+    """Headless Chromium with a DevTools port (its own profile), one page, closed at the end."""
+    from websockets.sync.client import connect  # dagster-webserver's uvicorn[standard] brings it
+
+    profile = tmp_path_factory.mktemp("devtools-profile")
+    flags = [f for f in CHROMIUM_FLAGS if not f.startswith("--virtual-time-budget")]  # real time
+    flags += [f"--user-data-dir={profile}", "--window-size=1600,1000"]
+    proc = subprocess.Popen(
+        [str(CHROMIUM), *flags, "--remote-debugging-port=0", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        port_file = profile / "DevToolsActivePort"  # Chromium writes the port it picked here
+        deadline = time.monotonic() + 30
+        while not (port_file.is_file() and port_file.read_text().strip()):
+            assert proc.poll() is None and time.monotonic() < deadline, "no DevTools port"
+            time.sleep(0.1)
+        port = port_file.read_text().split()[0]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
+            targets = json.load(answer)
+        page = next(t for t in targets if t["type"] == "page")
+        with connect(page["webSocketDebuggerUrl"], max_size=None) as socket:
+            yield DevToolsPage(socket)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def page_text(dom: str) -> str:
+    """A dumped DOM's text nodes, one per line, whitespace collapsed (no scripts or styles)."""
+    body = re.sub(r"<(script|style)\b.*?</\1>", "", dom, flags=re.DOTALL | re.IGNORECASE)
+    nodes = (" ".join(html.unescape(t).split()) for t in re.split(r"<[^>]*>", body))
+    return "\n".join(n for n in nodes if n)
+
+
+def editor_text(dom: str) -> str:
+    """The text in the page's code editor (the launchpad's run config), line by line."""
+    lines = re.findall(r'<pre class="\s*CodeMirror-line\s*"[^>]*>(.*?)</pre>', dom, re.DOTALL)
+    text = (html.unescape(re.sub(r"<[^>]*>", "", line)) for line in lines)
+    return "\n".join(line.replace("\u200b", "") for line in text)
 
 
 @pytest.fixture(scope="module")

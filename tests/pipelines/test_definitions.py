@@ -15,6 +15,8 @@ JOBS = {
     "manage_offer",
     "export_report",
     "bulk_variant_admin",
+    "review_actions",
+    "settle_action",
 }
 
 
@@ -26,17 +28,23 @@ def test_definitions_load_and_resolve() -> None:
     assert {s.name: s.job_name for s in repo.schedule_defs} == {
         "hourly_sync_schedule": "sync_preorders"
     }
-    assert {s.name: s.job_name for s in repo.sensor_defs} == {
+    automation = dg.AutomationConditionSensorDefinition
+    job_sensors = [s for s in repo.sensor_defs if not isinstance(s, automation)]
+    assert {s.name: s.job_name for s in job_sensors} == {
         "releasable_orders_sensor": "release_orders"
     }
-    for target in (*repo.schedule_defs, *repo.sensor_defs):
+    # The one sensor without a job evaluates automation conditions (backlog_report's).
+    assert {s.name for s in repo.sensor_defs if isinstance(s, automation)} == {
+        "backlog_report_sensor"
+    }
+    for target in (*repo.schedule_defs, *job_sensors):
         assert repo.get_job(target.job_name).name == target.job_name
 
 
-def test_sync_job_covers_the_four_assets_and_their_checks_in_process() -> None:
+def test_sync_job_covers_the_four_assets_their_checks_and_the_report_in_process() -> None:
     job = defs.resolve_job_def("sync_preorders")
     keys = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
-    assert keys == SYNC_ASSETS
+    assert keys == SYNC_ASSETS | {"backlog_report"}
     checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
     assert {"orders_ids_unique", "offers_ids_unique", "orders_states_documented"} <= checks
     assert {"orders_count_matches_api", "orders_synced_recently"} <= checks
