@@ -4,24 +4,37 @@ Thin wiring only: each body opens the client and the warehouse, calls `preorders
 the `SyncReport` into `MaterializeResult` metadata plus its blocking `<stream>_sync_complete`
 check (an incomplete walk, or every record rejected, fails the run). The other checks live in
 `assets/checks.py`. The key, and every piece of it, is scrubbed from what a failure records.
+Each materialization carries Dagster's table metadata (`dagster/row_count`, `dagster/table_name`,
+`dagster/column_schema` from DuckDB's catalog; `assets/metadata.py`); each spec an owner, kinds,
+tags and a `FreshnessPolicy` (warn 2 h, fail 3 h after the last sync: the hourly schedule may
+miss one run before it warns, two before it fails).
 The walks log their phases as the CLI prints them off a terminal: start, end, and at most one
 progress line (pages of total, orders, rate-limit waits, ETA) every 10 s.
 """
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Literal
 
 import dagster as dg
+import duckdb
 
 from assets.checks import check_result
-from assets.resources import StoqResource, WarehouseResource
+from assets.metadata import materialization_metadata
+from assets.resources import POOL, StoqResource, WarehouseResource
 from preorders import checks, sync, sync_report
 from preorders.progress_lines import Lines
 from preorders.scrubbing import Redact, scrubbed
 from warehouse import checks as warehouse_checks
+from warehouse import tables
 
 GROUP = "stoq"
-POOL = "duckdb_writer"  # DuckDB has one writer: every asset that writes shares this pool
+OWNERS = ["team:preorders"]
+FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)
+)
+#: Tables holding customers' names and emails (in columns, never in metadata).
+PII = frozenset({"orders"})
 
 
 class OrdersSyncConfig(dg.Config):
@@ -31,7 +44,15 @@ class OrdersSyncConfig(dg.Config):
 
 
 def _spec(key: str, description: str) -> dg.AssetSpec:
-    return dg.AssetSpec(key, group_name=GROUP, description=description, kinds={"duckdb"})
+    return dg.AssetSpec(
+        key,
+        group_name=GROUP,
+        description=description,
+        kinds={"duckdb", "table"},
+        owners=OWNERS,
+        tags={"source": "stoq", "pii": str(key in PII).lower()},
+        freshness_policy=FRESHNESS,
+    )
 
 
 def _complete_spec(stream: str) -> dg.AssetCheckSpec:
@@ -46,12 +67,21 @@ def _log_lines(context: dg.AssetExecutionContext, redact: Redact) -> Lines:
     return Lines(lambda line: context.log.info(redact(line)))
 
 
+def _facts(
+    conn: duckdb.DuckDBPyConnection, stream: str
+) -> tuple[dict[str, int], dict[str, tables.TableShape]]:
+    """Row counts and catalog shapes of the stream's tables, read after its load."""
+    shapes = tables.describe_all(conn, sync_report.TABLES[stream])
+    return warehouse_checks.row_counts(conn), shapes
+
+
 def _results(
-    report: sync_report.SyncReport, rows: dict[str, int]
+    report: sync_report.SyncReport,
+    facts: tuple[dict[str, int], dict[str, tables.TableShape]],
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """One materialization per table of the stream, then its completeness check."""
-    for table, meta in sync_report.table_metadata([report], rows).items():
-        yield dg.MaterializeResult(asset_key=table, metadata=meta)
+    for table, meta in sync_report.table_metadata([report], *facts).items():
+        yield dg.MaterializeResult(asset_key=table, metadata=materialization_metadata(meta))
     yield check_result(checks.completeness(report))
 
 
@@ -74,8 +104,8 @@ def offers_assets(
     ):
         progress = _log_lines(context, redact)
         report = sync.sync_offers(client, conn, run_id=context.run.run_id, progress=progress)
-        rows = warehouse_checks.row_counts(conn)
-    yield from _results(report, rows)
+        facts = _facts(conn, "offers")
+    yield from _results(report, facts)
 
 
 @dg.multi_asset(
@@ -102,5 +132,5 @@ def orders_assets(
             client, conn, run_id=context.run.run_id, mode=config.mode,
             progress=_log_lines(context, redact),
         )  # fmt: skip
-        rows = warehouse_checks.row_counts(conn)
-    yield from _results(report, rows)
+        facts = _facts(conn, "orders")
+    yield from _results(report, facts)

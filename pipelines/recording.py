@@ -1,10 +1,11 @@
 """Record a sync that ran outside Dagster (`preorders sync`) into the Dagster instance.
 
     with dg.DagsterInstance.get() as instance:
-        record_sync(instance, reports, outcomes, rows=row_counts)
+        record_sync(instance, reports, outcomes, rows=row_counts, shapes=table_shapes)
 
 No run: each table the sync wrote gets a runless `AssetMaterialization` with the metadata the
-`offers_assets` / `orders_assets` run emits, and each check outcome an `AssetCheckEvaluation`
+`offers_assets` / `orders_assets` run emits (Dagster's table metadata included, through
+`assets.metadata`), and each check outcome an `AssetCheckEvaluation`
 (same name, severity and blocking flag as the asset check). `releasable_orders_sensor` reads the
 newest `orders` materialization, so it wakes on a CLI sync as on a scheduled run.
 
@@ -28,9 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
+from assets.metadata import materialization_metadata
+
 if TYPE_CHECKING:
     from preorders.checks import CheckOutcome
     from preorders.sync_report import SyncReport
+    from warehouse.tables import TableShape
 
 
 def record_sync(
@@ -39,11 +43,13 @@ def record_sync(
     outcomes: Sequence[CheckOutcome],
     *,
     rows: Mapping[str, int] | None = None,
+    shapes: Mapping[str, TableShape] | None = None,
 ) -> None:
     """Materializations of every table each report's stream wrote, then every check outcome."""
     from preorders.sync_report import table_metadata
 
-    record_events(instance, table_metadata(reports, rows or {}), [asdict(o) for o in outcomes])
+    materializations = table_metadata(reports, rows or {}, shapes)
+    record_events(instance, materializations, [asdict(o) for o in outcomes])
 
 
 def record_events(
@@ -52,9 +58,10 @@ def record_events(
     checks: Sequence[Mapping[str, Any]],
 ) -> None:
     """One runless materialization per table, then one check evaluation per outcome's fields."""
-    for table, metadata in materializations.items():
+    for table, figures in materializations.items():
+        metadata = materialization_metadata(figures)
         instance.report_runless_asset_event(
-            dg.AssetMaterialization(asset_key=table, metadata=dict(metadata))
+            dg.AssetMaterialization(asset_key=table, metadata=metadata)
         )
     for fields in checks:
         instance.report_runless_asset_event(evaluation(**fields))

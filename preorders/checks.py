@@ -1,27 +1,25 @@
 """Data-quality checks on the synced tables, as plain outcomes (the SQL is `warehouse/checks.py`).
 
-    for outcome in evaluate_checks(conn):        # the six table checks, after a sync
+    for outcome in evaluate_checks(conn):        # the four table checks, after a sync
         print(outcome.name, outcome.passed)
     completeness(report)                         # `<stream>_sync_complete` of one stream's walk
 
 Dagster wires each `CheckSpec` as an asset check (`assets/checks.py`) and records the outcomes of
 a CLI sync as check evaluations (`pipelines/recording.py`); name, asset, severity and blocking
 flag are decided here, once. Metadata holds counts and timestamps only, never a customer's data.
+Freshness is no check: the sync assets carry a Dagster `FreshnessPolicy` (assets/sync_assets.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import duckdb
 
 from preorders.sync_report import SyncReport, incomplete_reason
 from warehouse import checks
-
-FRESHNESS = timedelta(hours=3)  # an hourly schedule may miss two runs before this fails
 
 Severity = Literal["ERROR", "WARN"]
 
@@ -72,31 +70,6 @@ def _count_matches_api(conn: duckdb.DuckDBPyConnection) -> tuple[bool, dict[str,
     return total is not None and live == total, {"live_orders": live, "api_total_count": total}
 
 
-def _synced_recently(
-    stream: str,
-) -> Callable[[duckdb.DuckDBPyConnection], tuple[bool, dict[str, Any]]]:
-    def run(conn: duckdb.DuckDBPyConnection) -> tuple[bool, dict[str, Any]]:
-        last = checks.last_success(conn, stream)
-        age = None if last is None else datetime.now(UTC) - last
-        return age is not None and age <= FRESHNESS, {
-            "last_success": str(last),
-            "age_hours": None if age is None else round(age.total_seconds() / 3600, 2),
-            "max_hours": FRESHNESS.total_seconds() / 3600,
-        }
-
-    return run
-
-
-def _freshness(stream: str) -> CheckSpec:
-    hours = FRESHNESS.total_seconds() / 3600
-    return CheckSpec(
-        f"{stream}_synced_recently",
-        stream,
-        f"The {stream} stream had a successful sync within the last {hours:g} hours.",
-        _synced_recently(stream),
-    )
-
-
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "orders_ids_unique",
@@ -125,8 +98,6 @@ CHECKS: tuple[CheckSpec, ...] = (
         _count_matches_api,
         severity="WARN",  # orders arriving mid-walk can make this blink
     ),
-    _freshness("orders"),
-    _freshness("offers"),
 )
 
 

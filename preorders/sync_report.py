@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from warehouse.tables import TableShape
 
 TABLES = {"offers": ("offers", "offer_variants"), "orders": ("orders", "order_line_items")}
 
@@ -102,14 +105,29 @@ def report_metadata(report: SyncReport) -> dict[str, Any]:
 
 
 def table_metadata(
-    reports: Iterable[SyncReport], rows: Mapping[str, int]
+    reports: Iterable[SyncReport],
+    rows: Mapping[str, int],
+    shapes: Mapping[str, TableShape] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Per table the reports' streams wrote (`TABLES`): the stream's figures, the table's rows."""
+    """Per table the reports' streams wrote (`TABLES`): the stream's figures and the table's."""
     return {
-        table: {**report_metadata(report), "table_rows": rows.get(table)}
+        table: {**report_metadata(report), **table_facts(table, rows, shapes or {})}
         for report in reports
         for table in TABLES[report.stream]
     }
+
+
+def table_facts(
+    table: str, rows: Mapping[str, int], shapes: Mapping[str, TableShape]
+) -> dict[str, Any]:
+    """The table's row count, qualified name and columns (catalog facts only, never a value)."""
+    facts: dict[str, Any] = {}
+    if rows.get(table) is not None:
+        facts["row_count"] = int(rows[table])
+    if (shape := shapes.get(table)) is not None:
+        facts["table_name"] = shape.name
+        facts["columns"] = [asdict(column) for column in shape.columns]
+    return facts
 
 
 def summary_line(report: SyncReport) -> str:

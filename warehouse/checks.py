@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -11,7 +10,6 @@ from warehouse import sql
 from warehouse.states import ORDER_STATES
 
 _KEYED = frozenset({"orders", "offers"})
-_STREAMS = frozenset({"orders", "offers"})
 
 
 def duplicate_ids(conn: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -32,13 +30,6 @@ def live_orders_vs_api(conn: duckdb.DuckDBPyConnection) -> tuple[int, int | None
     the API's last reported total_count)."""
     live, total = _one(conn.execute(sql.query("check_live_orders_vs_api")))
     return int(live), None if total is None else int(total)
-
-
-def last_success(conn: duckdb.DuckDBPyConnection, stream: str) -> datetime | None:
-    """When `stream` last finished a successful sync, or None."""
-    if stream not in _STREAMS:
-        raise ValueError(f"unknown stream {stream!r}")
-    return _one(conn.execute(sql.query("check_last_success"), {"stream": stream}))[0]
 
 
 def row_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -17,9 +17,7 @@ EXPECTED = {  # name: (asset, severity, blocking), as the Dagster definitions al
     "offers_ids_unique": ("offers", "ERROR", True),
     "orders_states_documented": ("orders", "ERROR", False),
     "orders_count_matches_api": ("orders", "WARN", False),
-    "orders_synced_recently": ("orders", "ERROR", False),
-    "offers_synced_recently": ("offers", "ERROR", False),
-}
+}  # freshness is the sync assets' FreshnessPolicy now, not a check
 
 
 def test_every_check_passes_after_a_full_sync(tmp_path: Path) -> None:
@@ -34,7 +32,6 @@ def test_every_check_passes_after_a_full_sync(tmp_path: Path) -> None:
     by_name = {o.name: o.metadata for o in outcomes}
     assert by_name["orders_count_matches_api"] == {"live_orders": 150, "api_total_count": 150}
     assert by_name["orders_states_documented"] == {"unknown_states": {}, "orders": 0}
-    assert by_name["offers_synced_recently"]["age_hours"] < 1
     for report in (offers, orders):
         outcome = checks.completeness(report)
         assert outcome.passed and outcome.blocking and outcome.severity == "ERROR"
@@ -42,15 +39,11 @@ def test_every_check_passes_after_a_full_sync(tmp_path: Path) -> None:
         assert outcome.metadata["reason"] == "complete"
 
 
-def test_an_empty_warehouse_fails_freshness_and_the_count(tmp_path: Path) -> None:
+def test_an_empty_warehouse_fails_the_count(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
         warehouse.schema.apply(conn)
         failed = {o.name for o in checks.evaluate_checks(conn) if not o.passed}
-    assert failed == {
-        "orders_synced_recently",
-        "offers_synced_recently",
-        "orders_count_matches_api",
-    }
+    assert failed == {"orders_count_matches_api"}
 
 
 def test_completeness_fails_an_incomplete_walk_with_its_reason() -> None:
