@@ -15,3 +15,11 @@ sync_preorders = dg.define_asset_job(
     " the backlog report.",
     executor_def=dg.in_process_executor,
 )
+
+# The daily contract-drift fetch: one /help request, then the stoq_manifest_matches_client check.
+refresh_stoq_manifest = dg.define_asset_job(
+    "refresh_stoq_manifest",
+    selection=dg.AssetSelection.assets("stoq_manifest"),
+    description="Fetch STOQ's /help manifest into stoq_manifest and check it against the client.",
+    executor_def=dg.in_process_executor,
+)

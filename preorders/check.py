@@ -16,6 +16,9 @@ The checks, each run only when every one before it passed:
 |            | says STOQ rejected the key, no connection "cannot reach"        |            |
 | rate_limit | always: the X-RateLimit-* headers on that answer, or none sent  | -          |
 | help       | `GET /help?prefix=/preorders` lists actions                     | exit 1     |
+| contract   | that same answer has every action the client calls, at its      | exit 1     |
+|            | method and path, with the body fields it sends (no breaking     |            |
+|            | drift; preorders.contract)                                      |            |
 
 Nothing here reads the key's value into a line; the server's error texts reach a line only
 through the client's errors, which are redacted (and the CLI scrubs every line it prints).
@@ -26,8 +29,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from preorders.contract import contract_of
 from preorders.settings import NO_KEY, read_key, resolve_base_url, resolve_duckdb_path
 from stoq import StoqClient, errors
 from stoq.auth import checked_base_url
@@ -59,11 +63,19 @@ def checks(make_client: Callable[[], StoqClient]) -> Iterator[Check]:
         if not result.ok:
             return
     with make_client() as client:
-        for online in (request_check, rate_limit_check, help_check):
-            result = online(client)
+        for result in _online(client):
             yield result
             if not result.ok:
                 return
+
+
+def _online(client: StoqClient) -> Iterator[Check]:
+    """The online checks in order (lazily: the caller stops at a failure); one /help request."""
+    yield request_check(client)
+    yield rate_limit_check(client)
+    result, manifest = help_check(client)
+    yield result
+    yield contract_check(manifest)
 
 
 def run_checks(make_client: Callable[[], StoqClient]) -> list[Check]:
@@ -144,17 +156,27 @@ def rate_limit_check(client: StoqClient) -> Check:
     return Check("rate_limit", True, f"rate limit: {shown}")
 
 
-def help_check(client: StoqClient) -> Check:
-    """The `/help` manifest under /preorders, and how many actions it lists."""
+def help_check(client: StoqClient) -> tuple[Check, dict[str, Any]]:
+    """The `/help` manifest under /preorders, and how many actions it lists; and the manifest."""
     try:
         manifest = client.help(prefix=HELP_PREFIX)
     except errors.StoqError as exc:
-        return Check("help", False, f"/help: not reachable: {exc}")
+        return Check("help", False, f"/help: not reachable: {exc}"), {}
     actions = manifest.get("actions")
     if not isinstance(actions, list) or not actions:
-        return Check("help", False, f"/help: answered, but lists no actions under {HELP_PREFIX}")
+        line = f"/help: answered, but lists no actions under {HELP_PREFIX}"
+        return Check("help", False, line), manifest
     listed = f"{len(actions)} action{'s' * (len(actions) != 1)}"
-    return Check("help", True, f"/help: reachable; {listed} under {HELP_PREFIX}")
+    return Check("help", True, f"/help: reachable; {listed} under {HELP_PREFIX}"), manifest
+
+
+def contract_check(manifest: dict[str, Any]) -> Check:
+    """The manifest against every call the client makes: fails on breaking drift only."""
+    try:
+        contract = contract_of(manifest)
+    except errors.MalformedResponse as exc:
+        return Check("contract", False, f"contract: {exc}")
+    return Check("contract", contract.ok, contract.line())
 
 
 def _without_userinfo(url: str) -> str:

@@ -76,6 +76,8 @@ class SandboxConfig:
     write_body: Literal["full", "empty", "minimal"] = "full"  # "minimal": `{}`
     job_404_polls: int = 0  # the first N polls of a new job answer 404 (eventual consistency)
     job_error_style: Literal["string", "object"] = "string"
+    # STOQ changing its contract: edits of the served /help and routes (sandbox/manifest.py).
+    manifest_edits: tuple[dict[str, Any], ...] = ()
     chaos: ChaosConfig = field(default_factory=ChaosConfig)
 
     def __post_init__(self) -> None:

@@ -1,4 +1,4 @@
-"""The `/_sandbox/` control surface: truth, log, mutate, chaos, reset and export downloads."""
+"""The `/_sandbox/` control surface: truth, log, mutate, chaos, manifest edits, reset, downloads."""
 
 from __future__ import annotations
 
@@ -29,6 +29,13 @@ def handle(shop, method, path, query_pairs, body: bytes, origin: str) -> Sandbox
         try:
             return json_response(200, shop.set_chaos(payload))
         except (ValueError, TypeError) as exc:
+            return errors_response(422, [str(exc)])
+    if method == "GET" and sub == "manifest":
+        return json_response(200, {"edits": list(shop.config.manifest_edits)})
+    if method == "POST" and sub == "manifest":
+        try:
+            return json_response(200, shop.edit_manifest(payload.get("edits", [])))
+        except (ValueError, TypeError, AttributeError) as exc:
             return errors_response(422, [str(exc)])
     if method == "POST" and sub == "reset":
         shop.reset()

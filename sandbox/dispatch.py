@@ -13,7 +13,7 @@ from sandbox.config import BASE_PATH
 from sandbox.errors import ApiError
 from sandbox.ratelimit import Verdict
 from sandbox.readings import limited
-from sandbox.registry import REGISTRY, Action
+from sandbox.registry import Action, Registry
 from sandbox.response import (
     SandboxResponse,
     errors_response,
@@ -59,7 +59,7 @@ def handle_api(shop, method, path, query_pairs, headers, body, origin) -> Sandbo
 
 
 def _pipeline(shop, method, rel, query_pairs, headers, body, origin) -> SandboxResponse:
-    found = _resolve(method, rel)
+    found = _resolve(shop.registry, method, rel)
     if found and found[0].public:
         return _run(shop, found, method, rel, query_pairs, body, origin, {})
     now = shop.now()
@@ -99,12 +99,12 @@ def _pipeline(shop, method, rel, query_pairs, headers, body, origin) -> SandboxR
     return response
 
 
-def _resolve(method: str, rel: str) -> tuple[Action, dict[str, str]] | None:
+def _resolve(registry: Registry, method: str, rel: str) -> tuple[Action, dict[str, str]] | None:
     # `<any prefix>/help` narrows the manifest; checked first so it beats `:id` placeholders.
     if method == "GET" and rel.endswith("/help") and rel != "/help":
-        help_action = next(a for a in REGISTRY.actions if a.name == "help")
+        help_action = next(a for a in registry.actions if a.name == "help")
         return help_action, {"prefix": rel[: -len("/help")]}
-    return REGISTRY.resolve(method, rel)
+    return registry.resolve(method, rel)
 
 
 def _run(shop, found, method, rel, query_pairs, body, origin, headers) -> SandboxResponse:

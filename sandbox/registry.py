@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +60,7 @@ class Action:
         }
         if self.path_params:
             entry["path_params"] = self.path_params
-        entry["request_schema"] = self.request_schema
+        entry["request_schema"] = copy.deepcopy(self.request_schema)  # callers may edit theirs
         if self.notes:
             entry["notes"] = self.notes
         return entry

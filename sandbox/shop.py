@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from sandbox import control, dispatch
@@ -11,11 +13,13 @@ from sandbox.chaos import Chaos
 from sandbox.clock import RealClock
 from sandbox.config import BASE_PATH, SandboxConfig
 from sandbox.jobs import Job, JobStore
+from sandbox.manifest import edited
 from sandbox.offers import Offer, Variant
 from sandbox.orderbook import OrderBook
 from sandbox.orders import Customer, Order
 from sandbox.ratelimit import SlidingWindowLimiter
 from sandbox.readings import shape_order
+from sandbox.registry import REGISTRY
 from sandbox.response import SandboxResponse
 from sandbox.seed import make_order, seed_catalog, seed_customers, seed_orders
 
@@ -55,6 +59,7 @@ class Shop:
             self.chaos = Chaos(cfg.chaos, cfg.seed)
             self.log: list[dict[str, Any]] = []
             self.downloads: dict[str, tuple[bytes, float]] = {}
+            self.registry = edited(REGISTRY, cfg.manifest_edits)  # what /help lists and routes
 
     def now(self) -> float:
         """Unix seconds from the shop's clock."""
@@ -185,6 +190,15 @@ class Shop:
             self.chaos.config = self.chaos.config.updated({**(changes or {}), **fields})
             self.chaos.burst_left = 0
             return dict(vars(self.chaos.config))
+
+    def edit_manifest(self, edits: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+        """Replace the manifest edits (`[]` restores STOQ's); the records are kept."""
+        given = list(edits)
+        with self.lock:
+            self.registry = edited(REGISTRY, given)  # raises before anything changes
+            kept = tuple(dict(e) for e in given)
+            self.config = replace(self.config, manifest_edits=kept)
+            return {"edits": list(kept), "actions": len(self.registry.actions)}
 
     def force_job_status(self, job_id: str, status: str, error: str | None = None) -> dict:
         """Operator hook: force a job to failed/cancelled (or any status)."""

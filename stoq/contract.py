@@ -100,7 +100,7 @@ class Drift:
 
 def compare(manifest: Mapping[str, Any], calls: Iterable[Call] = CALLS) -> list[Drift]:
     """Every difference between `calls` and the manifest's actions (empty: no drift)."""
-    actions = _actions(manifest)
+    actions = listed_actions(manifest)
     by_route = {(a["method"], _shape(a["path"])): a for a in actions}
     drift: list[Drift] = []
     for call in calls:
@@ -112,7 +112,7 @@ def compare(manifest: Mapping[str, Any], calls: Iterable[Call] = CALLS) -> list[
     return drift
 
 
-def _actions(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
+def listed_actions(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The manifest's well-formed actions; a manifest without an actions list is malformed."""
     actions = manifest.get("actions") if isinstance(manifest, Mapping) else None
     if not isinstance(actions, list):

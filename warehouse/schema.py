@@ -19,6 +19,7 @@ TABLES = frozenset(
         "sync_state",
         "sync_runs",
         "_rejects",
+        "stoq_manifest",
     }
 )
 VIEWS = frozenset({"preorder_backlog", "releasable_orders"})

@@ -1,5 +1,6 @@
 """`preorders check`: base URL, warehouse, key, an authenticated request, rate-limit headers,
-the /help manifest; one line each (preorders/check.py), stopping at the first failure."""
+the /help manifest, the client's calls against it (contract); one line each (preorders/check.py),
+stopping at the first failure."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `check` subcommand."""
     p = subparsers.add_parser(
         "check",
-        help="Check the setup: base URL, warehouse, key, a request, rate limit, /help.",
+        help="Check the setup: base URL, warehouse, key, a request, rate limit, /help, contract.",
         description=(
-            "One line per check, in order; stops at the first failure. Exit 0 when all pass, "
+            "One line per check, in order; stops at the first failure. The last compares every "
+            "action the client calls with STOQ's /help manifest (breaking drift fails). "
+            "Exit 0 when all pass, "
             "1 on a failed check, 2 on a usage error (an unusable base URL, no STOQ_API_KEY). "
             "The key's value is never printed."
         ),

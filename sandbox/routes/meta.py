@@ -20,7 +20,7 @@ action = REGISTRY.action
 )
 def help_manifest(shop, req):
     prefix = req.params.get("prefix") or req.query.get("prefix")
-    body = REGISTRY.manifest(prefix)
+    body = shop.registry.manifest(prefix)
     if prefix and prefix.rstrip("/") == "/preorders/reports":
         body["reports"] = catalog(expanded=True)
     return 200, body
@@ -45,7 +45,7 @@ def skill_md(shop, req):
         "| Method | Path | Description | Aliases |",
         "|---|---|---|---|",
     ]
-    for a in REGISTRY.actions:
+    for a in shop.registry.actions:
         if a.path.startswith("/preorders"):
             lines.append(f"| {a.method} | `{a.path}` | {a.description} | {', '.join(a.aliases)} |")
     return 200, "\n".join(lines) + "\n"
@@ -62,7 +62,7 @@ def llms_txt(shop, req):
             "",
             f"- [Preorders skill]({root}/preorders/skill.md): conventions and every action",
             f"- [Help manifest]({root}/help): machine-readable actions (needs X-Auth-Token)",
-            f"- Actions registered: {len(REGISTRY.actions)}",
+            f"- Actions registered: {len(shop.registry.actions)}",
             "",
         ]
     )

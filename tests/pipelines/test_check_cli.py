@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 import sandbox
+from stoq.contract import CALLS
 from tests.pipelines.cli_helpers import ROOT, cli_env, free_port, run_cli
 
 WRONG_KEY = "stoq_api_key_" + "Kx7p" * 8
@@ -26,7 +27,7 @@ def assert_no_piece_of(key: str, output: str) -> None:
     assert all(key[i : i + 8] not in output for i in range(len(key) - 7)), output
 
 
-def test_a_working_setup_prints_six_lines_and_exits_0(tmp_path, live):
+def test_a_working_setup_prints_seven_lines_and_exits_0(tmp_path, live):
     env = cli_env(tmp_path, STOQ_API_KEY=sandbox.DEFAULT_API_KEY, STOQ_BASE_URL=live.base_url)
     done = run_cli(env, "check")
     assert done.returncode == 0, done.stderr
@@ -39,6 +40,7 @@ def test_a_working_setup_prints_six_lines_and_exits_0(tmp_path, live):
         "request",
         "rate limit",
         "/help",
+        "contract",
     ]
     assert lines[0] == f"base URL: {live.base_url} (STOQ_BASE_URL); plain http to a loopback host"
     assert lines[1] == (
@@ -47,8 +49,46 @@ def test_a_working_setup_prints_six_lines_and_exits_0(tmp_path, live):
     )
     assert lines[4].startswith("rate limit: X-RateLimit-Limit 360, X-RateLimit-Remaining ")
     assert lines[5].startswith("/help: reachable; ")
+    assert lines[6] == f"contract: matches the client ({len(CALLS)} actions)"
     assert not (tmp_path / "preorders.duckdb").exists()  # a check creates no warehouse
     assert_no_piece_of(sandbox.DEFAULT_API_KEY, done.stdout)
+
+
+@pytest.fixture
+def drifted() -> Iterator[sandbox.RunningSandbox]:
+    """A sandbox whose STOQ moved `release` (renamed, new path, its old name kept as an alias)
+    and renamed bulk_release's `order_ids`."""
+    edits = (
+        {"action": "release", "name": "release_order", "path": "/preorders/orders/:id/free",
+         "add_aliases": ["release"]},
+        {"action": "bulk_release", "rename_fields": {"order_ids": "ids"}},
+    )  # fmt: skip
+    with sandbox.serve(sandbox.SandboxConfig(orders=5, manifest_edits=edits)) as server:
+        yield server
+
+
+def test_breaking_drift_exits_1_on_the_contract_line(tmp_path, drifted):
+    env = cli_env(tmp_path, STOQ_API_KEY=sandbox.DEFAULT_API_KEY, STOQ_BASE_URL=drifted.base_url)
+    done = run_cli(env, "check")
+    assert done.returncode == 1
+    assert [line.split(":")[0] for line in done.stdout.splitlines()][-1] == "/help"
+    assert done.stderr == (
+        "preorders check: contract: 3 breaking differences: POST /preorders/orders/:id/release"
+        " (release): moved: now POST /preorders/orders/:id/free (as 'release_order')"
+        " (and 2 more)\n"
+    )
+    assert drifted.shop.count_requests("GET", "/help") == 1
+
+
+def test_an_added_alias_exits_0(tmp_path, live):
+    live.shop.edit_manifest([{"action": "release", "add_aliases": ["free the order"]}])
+    try:
+        env = cli_env(tmp_path, STOQ_API_KEY=sandbox.DEFAULT_API_KEY, STOQ_BASE_URL=live.base_url)
+        done = run_cli(env, "check")
+    finally:
+        live.shop.edit_manifest([])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"contract: matches the client ({len(CALLS)} actions)"
 
 
 def test_a_wrong_key_exits_1_at_the_request_line_and_never_shows_the_key(tmp_path, live):

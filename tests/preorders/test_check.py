@@ -15,9 +15,10 @@ import sandbox
 from preorders.check import Check, checks, exit_code, run_checks
 from preorders.settings import client_from_env
 from stoq import DEFAULT_BASE_URL, StoqClient
+from stoq.contract import CALLS
 from tests.pipelines.cli_helpers import free_port
 
-ALL = ["base_url", "warehouse", "key", "request", "rate_limit", "help"]
+ALL = ["base_url", "warehouse", "key", "request", "rate_limit", "help", "contract"]
 WRONG_KEY = "stoq_api_key_" + "Zq9w" * 8
 VARIABLES = ("STOQ_API_KEY", "STOQ_BASE_URL", "STOQ_MAX_RETRIES", "PREORDERS_DUCKDB_PATH")
 
@@ -70,6 +71,7 @@ def test_a_working_setup_passes_every_check_in_order(env, live, tmp_path):
         listed = len(client.help(prefix="/preorders")["actions"])
     assert listed > 10
     assert lines["help"] == f"/help: reachable; {listed} actions under /preorders"
+    assert lines["contract"] == f"contract: matches the client ({len(CALLS)} actions)"
     assert_no_piece_of(sandbox.DEFAULT_API_KEY, text(results))
 
 
@@ -198,10 +200,13 @@ def test_lines_come_one_at_a_time_and_the_client_is_closed_at_the_end(env):
 FAKE_URL = "https://stoq.test/api/v2/external"
 
 
-def fake_shop(actions: list[dict]) -> Callable[[], StoqClient]:
-    """A client whose server answers offers and /help, with no X-RateLimit-* headers."""
+def fake_shop(actions: list[dict], seen: list[str] | None = None) -> Callable[[], StoqClient]:
+    """A client whose server answers offers and /help, with no X-RateLimit-* headers; the
+    paths asked (after the base) go into `seen`."""
 
     def answer(request: httpx.Request) -> httpx.Response:
+        if seen is not None:
+            seen.append(request.url.path.removeprefix("/api/v2/external"))
         if request.url.path.endswith("/preorders/offers"):
             meta = {"page": 1, "per_page": 1, "total_count": 0, "total_pages": 0}
             return httpx.Response(200, json={"offers": [], "meta": meta})
@@ -214,12 +219,48 @@ def fake_shop(actions: list[dict]) -> Callable[[], StoqClient]:
 
 def test_no_rate_limit_headers_is_none_sent_and_no_failure(env):
     env.setenv("STOQ_BASE_URL", FAKE_URL)
-    results = run_checks(fake_shop([{"name": "list_offers"}]))
+    results = run_checks(fake_shop(sandbox_actions()))
     assert [r.name for r in results] == ALL
     assert results[4] == Check(
         "rate_limit", True, "rate limit: none sent (no X-RateLimit-* headers)"
     )
-    assert results[5].line == "/help: reachable; 1 action under /preorders"
+    assert results[5].line.startswith("/help: reachable; ")
+    assert exit_code(results) == 0
+
+
+def sandbox_actions(*edits: dict) -> list[dict]:
+    """The actions the sandbox lists under /preorders, with these manifest edits."""
+    shop = sandbox.Shop(sandbox.SandboxConfig(orders=1, manifest_edits=edits))
+    return shop.registry.manifest("/preorders")["actions"]
+
+
+def test_the_contract_reuses_the_help_answer_and_fails_on_breaking_drift(env):
+    env.setenv("STOQ_BASE_URL", FAKE_URL)
+    seen: list[str] = []
+    make = fake_shop(sandbox_actions({"action": "release", "remove": True}), seen)
+    results = run_checks(make)
+    assert [r.name for r in results] == ALL
+    assert seen.count("/help") == 1  # the contract compares the answer the help check got
+    assert results[-1] == Check(
+        "contract",
+        False,
+        "contract: 1 breaking difference: POST /preorders/orders/:id/release (release): missing:"
+        " no action at this method and path, by name or alias",
+    )
+    assert exit_code(results) == 1
+
+
+def test_an_added_alias_or_a_dropped_requirement_passes_the_contract(env):
+    env.setenv("STOQ_BASE_URL", FAKE_URL)
+    actions = sandbox_actions({"action": "release", "add_aliases": ["free it"]})
+    for action in actions:
+        if action["name"] == "bulk_release":
+            action["request_schema"]["required"] = []
+    results = run_checks(fake_shop(actions))
+    assert results[-1].ok and results[-1].line.startswith(
+        f"contract: matches the client ({len(CALLS)} actions); 1 non-breaking difference: "
+        "POST /preorders/orders/bulk_release (bulk_release): required dropped"
+    )
     assert exit_code(results) == 0
 
 

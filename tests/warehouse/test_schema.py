@@ -17,6 +17,7 @@ OWN_TABLES = {
     "sync_state",
     "sync_runs",
     "_rejects",
+    "stoq_manifest",
 }
 
 

@@ -1,0 +1,1 @@
+delete from stoq_manifest;
