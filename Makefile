@@ -8,7 +8,14 @@ STAMP := $(VENV)/.installed
 DLT_VENV := bench/.venvs/dlt
 DLT_STAMP := $(DLT_VENV)/.installed
 
-.PHONY: demo test lint typecheck venv bench-venv clean
+# `dg check defs` (the Definitions load and validate) in a throwaway Dagster home holding the
+# dagster.yaml the CLI writes (telemetry off): nothing is written into the repository and nothing
+# is sent anywhere. VIRTUAL_ENV tells dg the project's venv is the one in use.
+DG_CHECK = home=$$(mktemp -d) && cp pipelines/dagster.yaml "$$home/" && \
+	DAGSTER_HOME="$$home" VIRTUAL_ENV="$(abspath $(VENV))" $(VENV)/bin/dg check defs; \
+	status=$$?; rm -rf "$$home"; exit $$status
+
+.PHONY: demo test lint typecheck check-defs venv bench-venv clean
 
 venv: $(STAMP)
 
@@ -32,6 +39,7 @@ demo: $(STAMP)
 test: $(STAMP) $(DLT_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	@$(DG_CHECK)
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -40,6 +48,9 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+
+check-defs: $(STAMP)
+	@$(DG_CHECK)
 
 clean:
 	rm -rf $(VENV) $(DLT_VENV) .pytest_cache build *.egg-info

@@ -5,7 +5,7 @@ Wiring only: open the warehouse, evaluate the core check, turn its outcome into 
 
 import dagster as dg
 
-from assets.resources import WarehouseResource
+from assets.resources import POOL, WarehouseResource
 from preorders import checks
 
 
@@ -22,7 +22,11 @@ def check_result(outcome: checks.CheckOutcome) -> dg.AssetCheckResult:
 
 def _asset_check(spec: checks.CheckSpec) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=spec.asset, name=spec.name, description=spec.description, blocking=spec.blocking
+        asset=spec.asset,
+        name=spec.name,
+        description=spec.description,
+        blocking=spec.blocking,
+        pool=POOL,  # the connection opens read-write (it applies the schema): a writer
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.get_connection() as conn:

@@ -12,8 +12,7 @@ from typing import Any
 
 import dagster as dg
 
-from assets.resources import WarehouseResource
-from assets.sync_assets import POOL
+from assets.resources import POOL, WarehouseResource
 from preorders import render, tables
 from preorders.charts import CHARTS
 
@@ -25,6 +24,8 @@ MONEY = ("outstanding_balance", "deposit_collected", "releasable_total")
     deps=["orders"],
     group_name="reports",
     kinds={"duckdb", "html"},
+    owners=["team:preorders"],
+    tags={"source": "stoq"},
     automation_condition=dg.AutomationCondition.eager(),
     pool=POOL,  # it opens the DuckDB file for writing (the schema), as the sync assets do
 )

@@ -31,6 +31,10 @@ from preorders.settings import (
 from stoq import DEFAULT_BASE_URL, StoqClient
 from warehouse.connect import LOCK_WAIT_ENV, LOCK_WAIT_S
 
+#: DuckDB has one writer: every step that opens the warehouse (it opens read-write) is in this
+#: pool, and every dagster.yaml the project writes limits it to 1 (pipelines/dagster.yaml).
+POOL = "duckdb_writer"
+
 __all__ = ["DEFAULT_DUCKDB_PATH", "StoqResource", "WarehouseResource"]
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from _common import API_KEY, ROOT, SandboxProcess, arg_parser, print_header, table
 
+from pipelines.cli_support import ensure_dagster_home
 from stoq import StoqClient
 
 GOAL_S = 0.5
@@ -51,9 +52,7 @@ def wall(cmd: Sequence[str], env: dict[str, str], cwd: Path, runs: int) -> tuple
 def base_env(scratch: Path) -> dict[str, str]:
     """The parent's environment minus STOQ_*/PREORDERS_*, with scratch DuckDB and Dagster home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STOQ_", "PREORDERS_"))}
-    home = scratch / "dagster_home"
-    home.mkdir(exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    home = ensure_dagster_home(scratch / "dagster_home")
     return env | {"DAGSTER_HOME": str(home), "PREORDERS_DUCKDB_PATH": str(scratch / "w.duckdb")}
 
 

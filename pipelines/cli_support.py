@@ -69,8 +69,9 @@ def stoq_client(key: str | None = None) -> StoqClient:
     return client_from_env(api_key=key or None)
 
 
-#: What a Dagster home the CLI uses gets when it has no dagster.yaml: no telemetry, no banner.
-MINIMAL_DAGSTER_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+#: What a Dagster home the CLI uses gets when it has no dagster.yaml (the tests' homes too): no
+#: telemetry, no banner, pool limit 1 (one DuckDB writer at a time). The file ships as an example.
+MINIMAL_DAGSTER_YAML = (Path(__file__).parent / "dagster.yaml").read_text()
 
 
 def ensure_dagster_home(home: str | os.PathLike[str]) -> Path:

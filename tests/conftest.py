@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.cli_support import ensure_dagster_home
+
 
 @pytest.fixture
 def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """DAGSTER_HOME in tmp_path with telemetry and nux off."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    """DAGSTER_HOME in tmp_path with the dagster.yaml the CLI writes (pipelines/dagster.yaml):
+    telemetry and nux off, the duckdb_writer pool limited to 1."""
+    home = ensure_dagster_home(tmp_path / "dagster_home")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 

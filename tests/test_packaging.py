@@ -31,3 +31,8 @@ def test_sql_files_are_package_data() -> None:
     patterns = _config()["tool"]["setuptools"]["package-data"]["warehouse"]
     sql_dirs = {p.parent.name for p in (ROOT / "warehouse").rglob("*.sql")}
     assert sql_dirs == {pattern.split("/")[0] for pattern in patterns}
+
+
+def test_the_dagster_yaml_the_cli_writes_is_package_data() -> None:
+    assert "dagster.yaml" in _config()["tool"]["setuptools"]["package-data"]["pipelines"]
+    assert (ROOT / "pipelines" / "dagster.yaml").is_file()

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from preorders.progress import Progress
     from preorders.sync_report import SyncReport
     from stoq import StoqClient
+    from warehouse.tables import TableShape
 
 STREAMS = ("offers", "orders")
 CANCEL_WAIT_S = 6.0  # the helper opens the Dagster storage in ~1-2 s; the stop's grace is 10 s
@@ -92,7 +93,7 @@ def run_sync(
         recorder = Recorder.start()  # Dagster loads in another process while this one syncs
         try:
             info = _nothing if quiet else echo
-            reports, errors, rows, table_checks = _sync(client, key, mode, info, progress)
+            reports, errors, (rows, shapes), table_checks = _sync(client, key, mode, info, progress)
         except BaseException:  # a failure, or a stop (SIGTERM/SIGINT raise Stopped)
             # It records nothing and exits; wait for it, so that a stop never leaves it
             # half-way through creating the Dagster home's storage behind our back.
@@ -104,7 +105,7 @@ def run_sync(
     incomplete = [o for o in outcomes if o.name.endswith("_sync_complete") and not o.passed]
     failures = [(stream, *failure_line(exc, client.base_url, stream)) for stream, exc in errors]
     outcomes += [checks.failed_sync(stream, text) for stream, text, _ in failures]
-    unrecorded = recorder.record(reports, outcomes, rows)
+    unrecorded = recorder.record(reports, outcomes, rows, shapes)
     if incomplete:  # a blocking check says why first, as the job's failed run did
         return fail("sync", str(incomplete[0].metadata["reason"]), 1)
     if failures:
@@ -118,12 +119,19 @@ def run_sync(
 
 def _sync(
     client: StoqClient, key: str, mode: str, echo: Echo, progress: Progress | None
-) -> tuple[list[SyncReport], list[tuple[str, Exception]], dict[str, int], list[CheckOutcome]]:
-    """Both streams into the warehouse, then the table checks of the streams that finished."""
+) -> tuple[
+    list[SyncReport],
+    list[tuple[str, Exception]],
+    tuple[dict[str, int], dict[str, TableShape]],
+    list[CheckOutcome],
+]:
+    """Both streams into the warehouse, then the finished streams' row counts, shapes and checks."""
     from preorders import checks, sync
     from preorders.scrubbing import scrubbed
     from preorders.settings import warehouse_from_env
+    from preorders.sync_report import TABLES
     from warehouse import checks as warehouse_checks
+    from warehouse import tables
 
     run_id = str(uuid.uuid4())
     reports: list[SyncReport] = []
@@ -145,8 +153,9 @@ def _sync(
             reports.append(report)
         rows = warehouse_checks.row_counts(conn)
         synced = {r.stream for r in reports}
+        shapes = tables.describe_all(conn, [t for s in synced for t in TABLES[s]])
         table_checks = [o for o in checks.evaluate_checks(conn) if o.asset in synced]
-    return reports, errors, rows, table_checks
+    return reports, errors, (rows, shapes), table_checks
 
 
 def failure_line(exc: BaseException, base_url: str, stream: str) -> tuple[str, int]:
@@ -221,7 +230,11 @@ class Recorder:
         return cls(subprocess.Popen(command, stdin=pipe, stdout=pipe, stderr=pipe, text=True))
 
     def record(
-        self, reports: list[SyncReport], outcomes: list[CheckOutcome], rows: dict[str, int]
+        self,
+        reports: list[SyncReport],
+        outcomes: list[CheckOutcome],
+        rows: dict[str, int],
+        shapes: dict[str, TableShape],
     ) -> str | None:
         """Hand the events over and wait until they are written; why not, or None when they were."""
         if self._proc is None:
@@ -229,7 +242,7 @@ class Recorder:
         from preorders.sync_report import table_metadata
 
         payload = {
-            "materializations": table_metadata(reports, rows),
+            "materializations": table_metadata(reports, rows, shapes),
             "checks": [asdict(o) for o in outcomes],
         }
         out, err = self._proc.communicate(json.dumps(payload))

@@ -3,6 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
+from assets.resources import POOL  # duckdb_writer: one DuckDB writer at a time
 from pipelines.ops.release import action_settings, outcome_output
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders import actions
@@ -31,7 +32,7 @@ class ChargeConfig(dg.Config):
     )
 
 
-@dg.op(tags={"kind": "stoq"})
+@dg.op(tags={"kind": "stoq"}, pool=POOL)
 def charge_balances(
     context: dg.OpExecutionContext,
     config: ChargeConfig,

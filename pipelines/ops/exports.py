@@ -6,6 +6,7 @@ The work is `preorders.exports` (submit, download, load) and `preorders.jobtrack
 import dagster as dg
 from pydantic import Field
 
+from assets.resources import POOL  # duckdb_writer: one DuckDB writer at a time
 from pipelines.ops.poll_job import poll_job
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders.exports import DownloadFailed, ExportRequest, UnknownReport, fetch_and_load, submit
@@ -43,7 +44,7 @@ class ExportConfig(dg.Config):
         )
 
 
-@dg.op(out={"handle": dg.Out(JobHandle), "report": dg.Out(str)}, tags={"kind": "stoq"})
+@dg.op(out={"handle": dg.Out(JobHandle), "report": dg.Out(str)}, tags={"kind": "stoq"}, pool=POOL)
 def submit_export(
     context: dg.OpExecutionContext,
     config: ExportConfig,
@@ -63,7 +64,7 @@ def submit_export(
     return handle, request.report
 
 
-@dg.op(tags={"kind": "duckdb"})
+@dg.op(tags={"kind": "duckdb"}, pool=POOL)
 def load_export(
     context: dg.OpExecutionContext, warehouse: WarehouseResource, status: JobStatus, report: str
 ) -> dg.Output[int]:

@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
+from assets.resources import POOL  # duckdb_writer: one DuckDB writer at a time
 from pipelines.resources import WarehouseResource
 from preorders.actions import operator, review
 from preorders.actions.rules import ActionSettings
@@ -44,7 +45,7 @@ class SettleConfig(dg.Config):
     by: str = Field(default="", description="Who settles it. Empty: the run's launching user.")
 
 
-@dg.op(tags={"kind": "duckdb"})
+@dg.op(tags={"kind": "duckdb"}, pool=POOL)
 def review_ledger(
     context: dg.OpExecutionContext, config: ReviewConfig, warehouse: WarehouseResource
 ) -> dg.Output[int]:
@@ -67,7 +68,7 @@ def review_ledger(
     return dg.Output(len(found), metadata=metadata)
 
 
-@dg.op(tags={"kind": "duckdb"})
+@dg.op(tags={"kind": "duckdb"}, pool=POOL)
 def settle_ledger_row(
     context: dg.OpExecutionContext, config: SettleConfig, warehouse: WarehouseResource
 ) -> dg.Output[str]:

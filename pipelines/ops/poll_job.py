@@ -9,6 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 import warehouse.jobs as jobs_table
+from assets.resources import POOL  # duckdb_writer: one DuckDB writer at a time
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders.jobtracking import describe_job_error, track_job
 from preorders.progress_lines import Lines
@@ -36,7 +37,7 @@ class AttachJobConfig(dg.Config):
     )
 
 
-@dg.op(out=dg.Out(JobHandle), tags={"kind": "duckdb"})
+@dg.op(out=dg.Out(JobHandle), tags={"kind": "duckdb"}, pool=POOL)
 def attach_job(
     context: dg.OpExecutionContext, config: AttachJobConfig, warehouse: WarehouseResource
 ) -> JobHandle:
@@ -55,7 +56,7 @@ def attach_job(
     return handle
 
 
-@dg.op(out=dg.Out(JobStatus), tags={"kind": "stoq"})
+@dg.op(out=dg.Out(JobStatus), tags={"kind": "stoq"}, pool=POOL)
 def poll_job(
     context: dg.OpExecutionContext,
     config: PollJobConfig,

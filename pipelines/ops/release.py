@@ -5,6 +5,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from assets.resources import POOL  # duckdb_writer: one DuckDB writer at a time
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders import actions
 from preorders.progress_lines import Lines
@@ -69,7 +70,7 @@ def action_settings(
         raise dg.Failure(str(exc), allow_retries=False) from exc
 
 
-@dg.op(tags={"kind": "stoq"})
+@dg.op(tags={"kind": "stoq"}, pool=POOL)
 def release_held_orders(
     context: dg.OpExecutionContext,
     config: ReleaseConfig,

@@ -3,6 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
+from assets.resources import POOL  # duckdb_writer: one DuckDB writer at a time
 from pipelines.ops.poll_job import poll_job
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders.scrubbing import scrubbed
@@ -19,7 +20,7 @@ class VariantJobConfig(dg.Config):
     )
 
 
-@dg.op(out=dg.Out(JobHandle), tags={"kind": "stoq"})
+@dg.op(out=dg.Out(JobHandle), tags={"kind": "stoq"}, pool=POOL)
 def submit_variant_action(
     context: dg.OpExecutionContext,
     config: VariantJobConfig,

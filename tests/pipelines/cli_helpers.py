@@ -9,15 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipelines.cli_support import ensure_dagster_home
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli_env(tmp_path: Path, **env: str) -> dict[str, str]:
     """The parent's environment minus any STOQ_*/PREORDERS_* settings, plus a DAGSTER_HOME, a
     DuckDB file in `tmp_path` (never data/preorders.duckdb in the repo) and `env`."""
-    home = tmp_path / "dagster_home"
-    home.mkdir(exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    home = ensure_dagster_home(tmp_path / "dagster_home")  # the dagster.yaml the CLI writes
     base = {k: v for k, v in os.environ.items() if not k.startswith(("STOQ_", "PREORDERS_"))}
     ours = {
         "DAGSTER_HOME": str(home),

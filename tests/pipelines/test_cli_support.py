@@ -53,6 +53,7 @@ def test_ensure_dagster_home_writes_a_minimal_yaml_but_never_overwrites_one(tmp_
     assert (home / "dagster.yaml").read_text() == MINIMAL_DAGSTER_YAML
     assert "telemetry:\n  enabled: false" in MINIMAL_DAGSTER_YAML
     assert "nux:\n  enabled: false" in MINIMAL_DAGSTER_YAML
+    assert "concurrency:\n  pools:\n    default_limit: 1\n" in MINIMAL_DAGSTER_YAML
     (home / "dagster.yaml").write_text("run_monitoring:\n  enabled: true\n")
     assert ensure_dagster_home(home) == home
     assert (home / "dagster.yaml").read_text() == "run_monitoring:\n  enabled: true\n"

@@ -16,6 +16,7 @@ JOBS = {
     "export_report",
     "bulk_variant_admin",
     "review_actions",
+    "refresh_stoq_manifest",
     "settle_action",
 }
 
@@ -26,7 +27,9 @@ def test_definitions_load_and_resolve() -> None:
     # Dagster adds "__ASSET_JOB" for ad hoc materializations; every other job is ours.
     assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == JOBS
     assert {s.name: s.job_name for s in repo.schedule_defs} == {
-        "hourly_sync_schedule": "sync_preorders"
+        "hourly_sync_schedule": "sync_preorders",
+        # An asset-selection target: Dagster names the job it builds after the schedule.
+        "daily_manifest_schedule": "refresh_stoq_manifest",
     }
     automation = dg.AutomationConditionSensorDefinition
     job_sensors = [s for s in repo.sensor_defs if not isinstance(s, automation)]
@@ -47,7 +50,8 @@ def test_sync_job_covers_the_four_assets_their_checks_and_the_report_in_process(
     assert keys == SYNC_ASSETS | {"backlog_report"}
     checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
     assert {"orders_ids_unique", "offers_ids_unique", "orders_states_documented"} <= checks
-    assert {"orders_count_matches_api", "orders_synced_recently"} <= checks
+    assert "orders_count_matches_api" in checks
+    assert not {name for name in checks if name.endswith("_synced_recently")}  # FreshnessPolicy
     assert {"orders_sync_complete", "offers_sync_complete"} <= checks
     specs = [*offers_assets.check_specs, *orders_assets.check_specs]
     assert {s.key.name for s in specs if s.blocking} == {
@@ -77,3 +81,19 @@ def test_every_job_the_readme_names_is_in_the_code_location() -> None:
     assert names >= JOBS
     sensor = defs.get_repository_def().get_sensor_def("releasable_orders_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+
+
+def test_daily_manifest_schedule_fetches_the_manifest_and_runs_its_drift_check() -> None:
+    repo = defs.get_repository_def()
+    schedule = repo.get_schedule_def("daily_manifest_schedule")
+    assert schedule.cron_schedule == "17 5 * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    job = repo.get_job(schedule.job_name)
+    assert job.asset_layer.executable_asset_keys == {dg.AssetKey("stoq_manifest")}
+    checks = job.asset_layer.asset_graph.asset_check_keys
+    assert {key.name for key in checks} == {"stoq_manifest_matches_client"}
+    node = defs.resolve_asset_graph().get(dg.AssetKey("stoq_manifest"))
+    assert node.group_name == "contract" and node.description
+    assert node.pools == {"duckdb_writer"}
+    spec = defs.resolve_asset_graph().get_check_spec(next(iter(checks)))
+    assert not spec.blocking and spec.description

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 import warehouse.schema
+from pipelines.cli_support import ensure_dagster_home
 from pipelines.ops.exports import export_report
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders.exports import DownloadFailed, ExportRequest, UnknownReport, fetch_and_load, submit
@@ -54,9 +55,7 @@ def conn(tmp_path):
 
 @pytest.fixture
 def dagster_home(tmp_path, monkeypatch):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    home = ensure_dagster_home(tmp_path / "dagster_home")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines.cli_support import ensure_dagster_home
 from pipelines.ops.offers import manage_offer
 from pipelines.resources import StoqResource
 from preorders.offers import describe_error, manage
@@ -87,9 +88,7 @@ def test_bad_requests_are_refused_before_any_call(shop, client):
 
 @pytest.fixture
 def live(tmp_path, monkeypatch):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    home = ensure_dagster_home(tmp_path / "dagster_home")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with serve(Shop(SandboxConfig(rate_limit_points=1_000_000, orders=40))) as running:
         yield running

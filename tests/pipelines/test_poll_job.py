@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 import warehouse.schema
+from pipelines.cli_support import ensure_dagster_home
 from pipelines.ops.poll_job import attach_job, poll_job
 from pipelines.ops.variants import bulk_variant_admin
 from pipelines.resources import StoqResource, WarehouseResource
@@ -217,9 +218,7 @@ def test_batch_key_is_deterministic():
 
 @pytest.fixture(autouse=True)
 def dagster_home(tmp_path, monkeypatch):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    home = ensure_dagster_home(tmp_path / "dagster_home")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
 
 
