@@ -72,11 +72,12 @@ def api_key(*, hint: str = "") -> str:
 # -- one rule per setting: the argument, then the environment (read now), then the default ----
 
 
-def resolve_base_url(value: str = "") -> str:
-    """The base URL in force: `value`, then $STOQ_BASE_URL, then the production API."""
+def resolve_base_url(value: str = "", env: Mapping[str, str] | None = None) -> str:
+    """The base URL in force: `value`, then $STOQ_BASE_URL (of `env`), then the production API."""
     from stoq.client import DEFAULT_BASE_URL
 
-    return value or os.environ.get("STOQ_BASE_URL") or DEFAULT_BASE_URL
+    environ = os.environ if env is None else env
+    return value or environ.get("STOQ_BASE_URL") or DEFAULT_BASE_URL
 
 
 def resolve_max_retries(value: int | None = None) -> int:
