@@ -6,6 +6,7 @@ from sandbox.config import BASE_PATH, DEFAULT_API_KEY, ChaosConfig, SandboxConfi
 from sandbox.response import SandboxResponse
 from sandbox.server import RunningSandbox, serve
 from sandbox.shop import Shop
+from sandbox.shops import Shops, shop_key, shop_keys, shop_name
 from sandbox.transport import mock_transport
 
 __all__ = [
@@ -18,7 +19,11 @@ __all__ = [
     "SandboxConfig",
     "SandboxResponse",
     "Shop",
+    "Shops",
     "create_app",
     "mock_transport",
     "serve",
+    "shop_key",
+    "shop_keys",
+    "shop_name",
 ]

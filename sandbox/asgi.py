@@ -12,13 +12,14 @@ from starlette.routing import Route
 
 from sandbox.config import SandboxConfig
 from sandbox.shop import Shop
+from sandbox.shops import Shops, shop_name
 
 
 class ShopEndpoint:
     """A raw ASGI app: the wire-level faults need control over what gets sent."""
 
-    def __init__(self, shop: Shop) -> None:
-        self.shop = shop
+    def __init__(self, shop: Shop | Shops) -> None:
+        self.shop = shop  # a Shop, or Shops routing each request to one of its shops
 
     async def __call__(self, scope: dict[str, Any], receive, send) -> None:
         body = b""
@@ -59,12 +60,19 @@ def _origin(scope: dict[str, Any]) -> str:
     return f"{scope.get('scheme', 'http')}://{host}:{port}"
 
 
-def create_app(shop_or_config: Shop | SandboxConfig | None = None) -> Starlette:
-    """The sandbox as an ASGI app; `app.state.shop` is the Shop behind it."""
-    if isinstance(shop_or_config, Shop):
-        shop = shop_or_config
+def create_app(shop_or_config: Shop | Shops | SandboxConfig | None = None) -> Starlette:
+    """The sandbox as an ASGI app; `app.state.shop` is the (first) Shop, `app.state.shops` all."""
+    served: Shop | Shops
+    if isinstance(shop_or_config, Shops):
+        served = shops = shop_or_config
     else:
-        shop = Shop(shop_or_config or SandboxConfig())
-    app = Starlette(routes=[Route("/{path:path}", endpoint=ShopEndpoint(shop))])
-    app.state.shop = shop
+        served = (
+            shop_or_config
+            if isinstance(shop_or_config, Shop)
+            else Shop(shop_or_config or SandboxConfig())
+        )
+        shops = Shops({shop_name(1): served})
+    app = Starlette(routes=[Route("/{path:path}", endpoint=ShopEndpoint(served))])
+    app.state.shop = shops.first
+    app.state.shops = shops
     return app

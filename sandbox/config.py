@@ -43,6 +43,9 @@ class SandboxConfig:
 
     api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
     seed: int = 7
+    # Order ids drawn from their own RNG with this seed (None: from `seed`'s stream, as ever).
+    # Shops with the same order_id_seed and `orders` hold the same order ids, other data differing.
+    order_id_seed: int | None = None
     orders: int = 500
     offers: int = 12
     # Each customer buys in one of these (ISO 4217), in turn; one currency by default.

@@ -192,8 +192,12 @@ def seed_orders(
     offers: dict[str, Offer],
     variants: dict[int, Variant],
     currencies: tuple[str, ...] = ("USD",),
+    id_seed: int | None = None,
 ) -> list[Order]:
-    """`n` orders over the last HISTORY_DAYS days, oldest first, in every state."""
+    """`n` orders over the last HISTORY_DAYS days, oldest first, in every state.
+
+    Ids come from `rng` unless `id_seed` names their own RNG (then equal seeds, equal ids).
+    """
     pool = list(offers.values())
     states = list(STATE_WEIGHTS)
     # Guarantee every state appears, then draw the rest by weight.
@@ -201,8 +205,9 @@ def seed_orders(
     rng.shuffle(targets)
     times = sorted(int(now - rng.uniform(60.0, HISTORY_DAYS * DAY)) for _ in range(n))
     out, order_id = [], FIRST_ORDER_ID
+    ids = rng if id_seed is None else random.Random(id_seed)
     for i, created in enumerate(times):
-        order_id += rng.randint(1, 997)
+        order_id += ids.randint(1, 997)
         customer = rng.choice(customers)
         out.append(
             make_order(

@@ -11,6 +11,7 @@ import uvicorn
 from sandbox.asgi import create_app
 from sandbox.config import BASE_PATH, SandboxConfig
 from sandbox.shop import Shop
+from sandbox.shops import Shops
 
 
 class _QuietSimulatedDrops(logging.Filter):
@@ -28,12 +29,14 @@ def quiet_simulated_drops() -> None:
 
 
 class RunningSandbox:
-    """A live server: `.url` (origin), `.base_url` (API root), `.shop`, `.stop()`."""
+    """A live server: `.url` (origin), `.base_url` (API root, every shop's), `.shop` (the first),
+    `.shops` (all: `Shops`, names to shops, `.key(name)`), `.stop()`."""
 
-    def __init__(self, server: uvicorn.Server, thread: threading.Thread, shop: Shop, url: str):
+    def __init__(self, server: uvicorn.Server, thread: threading.Thread, shops: Shops, url: str):
         self._server = server
         self._thread = thread
-        self.shop = shop
+        self.shops = shops
+        self.shop = shops.first
         self.url = url
         self.base_url = url + BASE_PATH
 
@@ -53,7 +56,7 @@ class RunningSandbox:
 
 
 def serve(
-    config_or_shop: SandboxConfig | Shop | None = None,
+    config_or_shop: SandboxConfig | Shop | Shops | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
     timeout: float = 10.0,
@@ -74,4 +77,4 @@ def serve(
             raise RuntimeError(f"sandbox server did not start on {host}:{port}")
         time.sleep(0.01)
     bound = server.servers[0].sockets[0].getsockname()[1]
-    return RunningSandbox(server, thread, app.state.shop, f"http://{host}:{bound}")
+    return RunningSandbox(server, thread, app.state.shops, f"http://{host}:{bound}")

@@ -47,7 +47,14 @@ class Shop:
             self.customers: list[Customer] = seed_customers(rng, max(20, cfg.orders // 4))
             self.orders = OrderBook()
             for order in seed_orders(
-                rng, cfg.orders, now, self.customers, self.offers, self.variants, cfg.currencies
+                rng,
+                cfg.orders,
+                now,
+                self.customers,
+                self.offers,
+                self.variants,
+                cfg.currencies,
+                cfg.order_id_seed,
             ):
                 self.orders.add(order)
             newest = self.orders.newest()

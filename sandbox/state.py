@@ -29,7 +29,9 @@ FORMAT = "stoq-sandbox-shop/1"
 READS = ("GET", "HEAD", "OPTIONS")
 #: Config fields that describe the data a shop holds: a loaded shop keeps the file's.
 DATA_FIELDS = tuple(
-    f.name for f in fields(SandboxConfig) if f.name in ("seed", "orders", "offers", "currencies")
+    f.name
+    for f in fields(SandboxConfig)
+    if f.name in ("seed", "order_id_seed", "orders", "offers", "currencies")
 )
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import httpx
 
 from sandbox.shop import Shop
+from sandbox.shops import Shops
 
 
-def mock_transport(shop: Shop) -> httpx.MockTransport:
-    """An httpx.MockTransport answering from `shop.handle`, realising faults as httpx sees them."""
+def mock_transport(shop: Shop | Shops) -> httpx.MockTransport:
+    """An httpx.MockTransport answering from `shop.handle`, realising faults as httpx sees them.
+
+    Given `Shops`, each request is answered by the shop its X-Auth-Token belongs to.
+    """
 
     def respond(request: httpx.Request) -> httpx.Response:
         url = request.url

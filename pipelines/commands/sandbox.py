@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sandbox import SandboxConfig
+    from sandbox import SandboxConfig, Shops
 
 CHAOS_FLAGS = {
     "chaos_5xx": "error_5xx",
@@ -60,7 +60,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--state", metavar="FILE",
         help="keep the shop in this JSON file: serve the shop saved there (its --seed, --orders"
-        " and --offers win), else seed one and write it; every change is saved back",
+        " and --offers win), else seed one and write it; every change is saved back (with"
+        " --shops, shop k >= 2 in FILE's name + -shop<k>)",
+    )  # fmt: skip
+    p.add_argument(
+        "--shops", type=int, default=1, metavar="N",
+        help="serve N shops on this one port, each with its own key, data (seed + k - 1) and"
+        " rate window; prints every shop's key and a PREORDERS_SHOPS file for them",
+    )  # fmt: skip
+    p.add_argument(
+        "--same-ids", action="store_true",
+        help="every shop holds the same order ids (the rest of its data its own)",
     )  # fmt: skip
     p.set_defaults(handler=run)
 
@@ -85,33 +95,65 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build (or load) the shop, print where it listens and with which key, serve until Ctrl-C."""
+    """Build (or load) the shops, print where they listen and their keys, serve until Ctrl-C."""
     import uvicorn
 
     from pipelines.cli_support import USAGE, fail
-    from sandbox import BASE_PATH, DEFAULT_API_KEY, Shop, create_app
+    from sandbox import BASE_PATH, Shop, Shops, create_app
     from sandbox.server import quiet_simulated_drops
+    from sandbox.shops import MAX_SHOPS, state_path
     from sandbox.state import SavedShop, StateFileError
 
+    if not 1 <= args.shops <= MAX_SHOPS:
+        return fail("sandbox", f"--shops {args.shops}: serve 1 to {MAX_SHOPS} shops", USAGE)
     wanted = config_from(args)
-    shop: Shop
-    if args.state:
-        try:
-            shop = SavedShop.open(args.state, wanted)
-        except (OSError, StateFileError) as exc:
-            return fail("sandbox", f"--state {args.state}: {exc}", USAGE)
-        how = "loaded from" if shop.loaded else "new, saved to"
-        print(f"state:    {how} {shop.path.resolve()} (every change is saved there)")
-    else:
-        shop = Shop(wanted)
-    app = create_app(shop)
-    seed = shop.config.seed
-    print(f"STOQ sandbox: {len(shop.orders)} orders, {len(shop.offers)} offers (seed {seed})")
-    print(f"base URL: http://{args.host}:{args.port}{BASE_PATH}")
-    print(f"API key:  {DEFAULT_API_KEY}")
+
+    def make(k: int, config: SandboxConfig) -> Shop:
+        if not args.state:
+            return Shop(config)
+        saved = SavedShop.open(state_path(args.state, k), config)
+        how = "loaded from" if saved.loaded else "new, saved to"
+        where = f"{saved.path.resolve()} (every change is saved there)"
+        print(f"state:    {how} {where}" if args.shops == 1 else f"state:    shop{k} {how} {where}")
+        return saved
+
+    try:
+        shops = Shops.seeded(args.shops, wanted, same_ids=args.same_ids, make=make)
+    except (OSError, StateFileError) as exc:
+        return fail("sandbox", f"--state {args.state}: {exc}", USAGE)
+    base_url = f"http://{args.host}:{args.port}{BASE_PATH}"
+    print("\n".join(banner(shops, base_url)))
     control = f"http://{args.host}:{args.port}/_sandbox/"
+    if len(shops) > 1:
+        control += "  (shop1's; shops/<name>/ for another's)"
     print(f"control:  {control}  (truth, log, mutate, chaos)", flush=True)  # before uvicorn's lines
+    app = create_app(shops if len(shops) > 1 else shops.first)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info", lifespan="off")
     quiet_simulated_drops()
     uvicorn.Server(config).run()
     return 0
+
+
+def banner(shops: Shops, base_url: str) -> list[str]:
+    """What `preorders sandbox` prints about its shops: the data, the base URL and the keys; for
+    several, each shop's line, a PREORDERS_SHOPS file and the lines exporting its keys."""
+    if len(shops) == 1:
+        shop = shops.first
+        return [
+            f"STOQ sandbox: {len(shop.orders)} orders, {len(shop.offers)} offers"
+            f" (seed {shop.config.seed})",
+            f"base URL: {base_url}",
+            f"API key:  {shops.key('shop1')}",
+        ]
+    lines = [f"STOQ sandbox: {len(shops)} shops on one port", f"base URL: {base_url}"]
+    for name, shop in shops:
+        lines.append(
+            f"shop:     {name}  key {shops.key(name)}  {len(shop.orders)} orders,"
+            f" {len(shop.offers)} offers (seed {shop.config.seed})"
+        )
+    lines.append("# A PREORDERS_SHOPS file for these shops (e.g. save it as shops.yaml):")
+    lines += shops.shops_file(base_url).splitlines()
+    lines.append("# Their keys, and the file:")
+    lines += shops.export_lines()
+    lines.append("export PREORDERS_SHOPS=shops.yaml")
+    return lines
