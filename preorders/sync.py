@@ -26,6 +26,7 @@ from preorders.sync_report import SyncReport, summary_line
 from stoq import StoqClient, errors
 from warehouse import loads
 from warehouse.frames import offer_frames
+from warehouse.migrate import DEFAULT_SHOP
 
 OPEN_STATES = ("placed", "awaiting_balance", "balance_collected", "released")
 RUN_STATS = ("pages", "requests", "retries", "rate_limited", "drift")  # what sync_runs keeps
@@ -64,8 +65,9 @@ def sync_offers(
     *,
     run_id: str,
     progress: Progress | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> SyncReport:
-    """Walk every offer, whatever its status, and merge them (offers are few: always full)."""
+    """Walk every offer, whatever its status, and merge them as `shop`'s (always full)."""
     report, started, before = (
         SyncReport("offers", "full", run_id),
         time.monotonic(),
@@ -73,7 +75,7 @@ def sync_offers(
     )
     seen: set[str] = set()
     phase = Phase(progress, "offers", noun="offers", client=client)
-    with phase, loads.OffersLoad(conn, run_id=run_id, synced_at=_now()) as load:
+    with phase, loads.OffersLoad(conn, run_id=run_id, synced_at=_now(), shop=shop) as load:
         # A stricter API may hide discarded offers unless asked: ask too, dedupe by id.
         for status in (None, "discarded"):
             try:
@@ -101,15 +103,20 @@ def sync_orders(
     mode: str = "auto",
     settings: SyncSettings = SyncSettings(),
     progress: Progress | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> SyncReport:
-    """Sync orders: a full reconcile walk or an incremental plan, chosen by `mode`."""
+    """Sync `shop`'s orders: a full reconcile walk or an incremental plan, chosen by `mode`.
+
+    Every row read, written or flagged missing is `shop`'s; another shop's rows are untouched.
+    """
     now = _now()
-    state = loads.sync_state(conn, "orders")
+    state = loads.sync_state(conn, "orders", shop)
     chosen = choose_mode(mode, state, now, settings)
     report = SyncReport("orders", chosen, run_id)
     started, before = time.monotonic(), client.stats.snapshot()
     phase = Phase(progress, f"orders ({chosen})", noun="orders", client=client)
-    with phase, loads.OrdersLoad(conn, run_id=run_id, mode=chosen, synced_at=now) as load:
+    load = loads.OrdersLoad(conn, run_id=run_id, mode=chosen, synced_at=now, shop=shop)
+    with phase, load:
         if chosen == "full":
             hwm = _full_walks(client, load, report, settings, phase)
         else:
@@ -159,8 +166,8 @@ def _incremental(
 ) -> datetime | None:
     """Walk the window that is cheapest to re-read, then GET the open orders older than it."""
     floor = state["high_water_mark"] - s.lag
-    opens = loads.open_orders(conn)
-    known = sorted(loads.known_created_at(conn))
+    opens = loads.open_orders(conn, load.shop)
+    known = sorted(loads.known_created_at(conn, load.shop))
     plan = plan_reread(
         list(zip(opens["id"].tolist(), opens["created_at"].tolist(), strict=True)),
         known,

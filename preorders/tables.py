@@ -2,7 +2,9 @@
 
 Amounts are never added across currencies: every money row of the dashboard views belongs to
 one currency, and here each amount is printed with it (`USD 1,234.50`), the currency column
-folded into the amounts. Used by the HTML page and the Dagster metadata alike.
+folded into the amounts. Used by the HTML page and the Dagster metadata alike. The `shop`
+column leads each table when the warehouse holds several shops, and is left out when it holds one
+(a single-shop report reads as it always did).
 """
 
 from __future__ import annotations
@@ -44,13 +46,13 @@ def money_by_currency(data: Dashboard) -> pd.DataFrame:
         return frame
     shown = with_currency(frame, ["outstanding_balance", "deposit_collected", "releasable_total"])
     shown.insert(0, "currency", [c if not _missing(c) else NO_CURRENCY for c in frame.currency])
-    return shown
+    return by_shop(shown)
 
 
 def backlog_by_offer_state(data: Dashboard) -> pd.DataFrame:
     """Backlog per (offer, state, currency), the offer's name first."""
     frame = with_currency(data.backlog_by_offer_state, ["deposit_collected", "outstanding"])
-    return _names_first(frame, ["offer_name", "offer_id"])
+    return by_shop(_names_first(frame, ["offer_name", "offer_id"]))
 
 
 def releasable_queue(data: Dashboard, limit: int = QUEUE_ROWS) -> pd.DataFrame:
@@ -65,7 +67,16 @@ def releasable_queue(data: Dashboard, limit: int = QUEUE_ROWS) -> pd.DataFrame:
     frame = with_currency(frame, ["total_price"])
     columns = ["name", "offer_names", "created_at", "age_days", "days_since_paid"]
     columns += ["total_price", "order_id", "offer_ids", "customer_id"]
-    return frame[columns]
+    return by_shop(frame[["shop", *columns]] if "shop" in frame else frame[columns])
+
+
+def by_shop(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with `shop` first when it holds several shops, without it when it holds one."""
+    if "shop" not in frame:
+        return frame
+    if frame["shop"].nunique() <= 1:
+        return frame.drop(columns=["shop"])
+    return _names_first(frame, ["shop"])
 
 
 def money_lines(data: Dashboard, column: str) -> list[str]:

@@ -7,6 +7,7 @@ from typing import Any
 import duckdb
 
 from warehouse import sql
+from warehouse.migrate import DEFAULT_SHOP
 from warehouse.states import ORDER_STATES
 
 _KEYED = frozenset({"orders", "offers"})
@@ -25,10 +26,13 @@ def unknown_states(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {str(state): int(n) for state, n in rows.fetchall()}
 
 
-def live_orders_vs_api(conn: duckdb.DuckDBPyConnection) -> tuple[int, int | None]:
-    """(orders the API still returns per the warehouse, records its last walk rejected included,
-    the API's last reported total_count)."""
-    live, total = _one(conn.execute(sql.query("check_live_orders_vs_api")))
+def live_orders_vs_api(
+    conn: duckdb.DuckDBPyConnection, shop: str = DEFAULT_SHOP
+) -> tuple[int, int | None]:
+    """(`shop`'s orders the API still returns per the warehouse, records its last walk rejected
+    included, the API's last reported total_count for that shop)."""
+    params = {"shop": shop}
+    live, total = _one(conn.execute(sql.query("check_live_orders_vs_api"), params))
     return int(live), None if total is None else int(total)
 
 

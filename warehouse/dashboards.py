@@ -20,12 +20,12 @@ from warehouse.states import ORDER_STATES
 #: Dashboard view -> ORDER BY used when reading it. View names only ever come from this mapping.
 VIEWS = {
     "report_key_figures": "1",
-    "report_money_by_currency": "currency nulls last",
-    "report_backlog_by_offer_state": "offer_name, offer_id, state, currency nulls last",
-    "report_backlog_over_time": "day, state",
-    "report_held_order_age": "bucket_order, state, currency nulls last",
-    "report_releasable_queue": "created_at, order_id",
-    "report_actions_per_day": "day, action, status",
+    "report_money_by_currency": "shop, currency nulls last",
+    "report_backlog_by_offer_state": "shop, offer_name, offer_id, state, currency nulls last",
+    "report_backlog_over_time": "shop, day, state",
+    "report_held_order_age": "shop, bucket_order, state, currency nulls last",
+    "report_releasable_queue": "created_at, shop, order_id",
+    "report_actions_per_day": "shop, day, action, status",
 }
 
 #: States in SPEC §3.1 order, for stable chart colours and column order.

@@ -30,6 +30,7 @@ import duckdb
 import pandas as pd
 
 from warehouse import sql
+from warehouse.migrate import DEFAULT_SHOP
 
 ACTIONS = ("release", "charge_balance")
 STATUSES = ("planned", "sent", "succeeded", "rejected", "failed", "unknown", "skipped")
@@ -105,37 +106,41 @@ def _candidates(conn: duckdb.DuckDBPyConnection, name: str, **params: Any) -> li
     return [Candidate(int(order_id), str(fp), created) for order_id, fp, created in rows]
 
 
-def releasable(conn: duckdb.DuckDBPyConnection) -> list[Candidate]:
-    """Orders in the `releasable_orders` view, oldest first."""
-    return _candidates(conn, "ledger_releasable")
+def releasable(conn: duckdb.DuckDBPyConnection, shop: str = DEFAULT_SHOP) -> list[Candidate]:
+    """The shop's orders in the `releasable_orders` view, oldest first."""
+    return _candidates(conn, "ledger_releasable", shop=shop)
 
 
 def awaiting_balance(
-    conn: duckdb.DuckDBPyConnection, offer_id: str | None = None
+    conn: duckdb.DuckDBPyConnection, offer_id: str | None = None, shop: str = DEFAULT_SHOP
 ) -> list[Candidate]:
-    """Orders with a balance outstanding, oldest first, optionally for one offer."""
-    return _candidates(conn, "ledger_awaiting_balance", offer_id=offer_id)
+    """The shop's orders with a balance outstanding, oldest first, optionally for one offer."""
+    return _candidates(conn, "ledger_awaiting_balance", offer_id=offer_id, shop=shop)
 
 
 def orders_by_id(
-    conn: duckdb.DuckDBPyConnection, order_ids: Iterable[int], action: str = "release"
+    conn: duckdb.DuckDBPyConnection,
+    order_ids: Iterable[int],
+    action: str = "release",
+    shop: str = DEFAULT_SHOP,
 ) -> list[Candidate]:
     """The named orders the warehouse knows (any state), oldest first, fingerprinted for action."""
     _check_action(action)
     ids = sorted({int(i) for i in order_ids})
     if not ids:
         return []
-    return _candidates(conn, "ledger_orders_by_id", ids=ids, action=action)
+    return _candidates(conn, "ledger_orders_by_id", ids=ids, action=action, shop=shop)
 
 
-def known_created(conn: duckdb.DuckDBPyConnection) -> list[datetime]:
-    """created_at of every order the API still returns, oldest first (window walk costs)."""
-    return [row[0] for row in conn.execute(sql.query("ledger_known_created")).fetchall()]
+def known_created(conn: duckdb.DuckDBPyConnection, shop: str = DEFAULT_SHOP) -> list[datetime]:
+    """created_at of the shop's orders the API still returns, oldest first (window walk costs)."""
+    rows = conn.execute(sql.query("ledger_known_created"), {"shop": shop}).fetchall()
+    return [row[0] for row in rows]
 
 
-def open_orders_count(conn: duckdb.DuckDBPyConnection) -> int:
-    """Open preorder orders: the backlog the release breaker compares against."""
-    row = conn.execute(sql.query("ledger_open_orders_count")).fetchone()
+def open_orders_count(conn: duckdb.DuckDBPyConnection, shop: str = DEFAULT_SHOP) -> int:
+    """The shop's open preorder orders: the backlog the release breaker compares against."""
+    row = conn.execute(sql.query("ledger_open_orders_count"), {"shop": shop}).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -146,8 +151,9 @@ def next_keys(
     *,
     forced: bool = False,
     max_attempts: int = 1,
+    shop: str = DEFAULT_SHOP,
 ) -> list[Planned]:
-    """The candidates whose next key is free (in input order), each with that key; a retry
+    """`shop`'s candidates whose next key is free (in input order), each with that key; a retry
     carries its last failure, so the caller can apply its backoff before sending it."""
     _check_action(action)
     if not candidates:
@@ -163,7 +169,7 @@ def next_keys(
     try:
         rows = conn.execute(
             sql.query("ledger_next_attempts"),
-            {"action": action, "forced": forced, "max_attempts": max_attempts},
+            {"action": action, "forced": forced, "max_attempts": max_attempts, "shop": shop},
         ).fetchall()
     finally:
         conn.unregister("_ledger_candidates")

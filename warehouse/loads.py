@@ -29,6 +29,7 @@ import pandas as pd
 
 from warehouse import sql
 from warehouse.frames import OfferFrames, OrderFrames
+from warehouse.migrate import DEFAULT_SHOP
 from warehouse.parse import ID_RANGE
 from warehouse.runs import LoadCounts, open_orders, sync_state
 from warehouse.stage import Stage
@@ -84,7 +85,8 @@ class OrdersLoad(StagedLoad[OrderFrames]):
         """
         self.flush()
         mark = self._mark("orders_mark_missing_ids", self._id_array(ids), seen=False)
-        rows = self.conn.execute(sql.query("orders_missing_ids_known"), {"ids": mark.path})
+        params = {"ids": mark.path, "shop": self.shop}
+        rows = self.conn.execute(sql.query("orders_missing_ids_known"), params)
         known = np.asarray([r[0] for r in rows.fetchall()], dtype=np.int64)
         added = np.concatenate(self._added) if self._added else np.empty(0, dtype=np.int64)
         flagged = len(np.union1d(known, np.intersect1d(mark.ids, added)))
@@ -144,6 +146,7 @@ class OffersLoad(StagedLoad[OfferFrames]):
         self._scalar("offers_unstage")
 
 
-def known_created_at(conn: duckdb.DuckDBPyConnection) -> list[datetime]:
-    """created_at of every order the API still returns (not missing_from_api), oldest first."""
-    return [row[0] for row in conn.execute(sql.query("known_created_at")).fetchall()]
+def known_created_at(conn: duckdb.DuckDBPyConnection, shop: str = DEFAULT_SHOP) -> list[datetime]:
+    """created_at of the shop's orders still returned by the API, oldest first."""
+    rows = conn.execute(sql.query("known_created_at"), {"shop": shop}).fetchall()
+    return [row[0] for row in rows]

@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 
 from warehouse import sql
+from warehouse.migrate import DEFAULT_SHOP
 from warehouse.schema import use_utc
 
 COLUMNS = ("method", "path", "name", "aliases", "required_fields", "raw")
@@ -40,15 +41,17 @@ def replace_manifest(
     conn: duckdb.DuckDBPyConnection,
     actions: Iterable[Mapping[str, Any]],
     fetched_at: datetime,
+    shop: str = DEFAULT_SHOP,
 ) -> int:
-    """Replace every row with these actions in one transaction; the rows written."""
+    """Replace `shop`'s rows with these actions in one transaction; the rows written."""
     data = frame(actions)
     use_utc(conn)
     conn.register("_manifest_frame", data)
     conn.begin()
     try:
-        conn.execute(sql.query("stoq_manifest_delete"))
-        conn.execute(sql.query("stoq_manifest_insert"), {"fetched_at": fetched_at})
+        conn.execute(sql.query("stoq_manifest_delete"), {"shop": shop})
+        params = {"fetched_at": fetched_at, "shop": shop}
+        conn.execute(sql.query("stoq_manifest_insert"), params)
     except BaseException:
         conn.rollback()
         raise
@@ -58,9 +61,11 @@ def replace_manifest(
     return len(data)
 
 
-def stored_manifest(conn: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], datetime] | None:
-    """The stored manifest (`{"actions": [...]}`) and when it was fetched; None before a fetch."""
-    rows = conn.execute(sql.query("stoq_manifest_rows")).fetchall()
+def stored_manifest(
+    conn: duckdb.DuckDBPyConnection, shop: str = DEFAULT_SHOP
+) -> tuple[dict[str, Any], datetime] | None:
+    """`shop`'s stored manifest (`{"actions": [...]}`) and when it was fetched; None before."""
+    rows = conn.execute(sql.query("stoq_manifest_rows"), {"shop": shop}).fetchall()
     if not rows:
         return None
     return {"actions": [json.loads(raw) for raw, _ in rows]}, max(at for _, at in rows)

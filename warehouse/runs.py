@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from warehouse import sql
+from warehouse.migrate import DEFAULT_SHOP
 
 if TYPE_CHECKING:
     from warehouse.staged_load import StagedLoad
@@ -60,6 +61,7 @@ def write_state(
     load.conn.execute(
         sql.query("sync_state_upsert"),
         {
+            "shop": load.shop,
             "stream": load.stream,
             "high_water_mark": high_water_mark,
             "mode": load.mode,
@@ -86,6 +88,7 @@ def write_run(load: StagedLoad, outcome: str, stats: Mapping[str, Any], counts: 
     if params["message"]:
         params["message"] = _redact.get()(str(params["message"]))
     params |= {
+        "shop": load.shop,
         "run_id": load.run_id,
         "stream": load.stream,
         "mode": load.mode,
@@ -101,9 +104,11 @@ def write_run(load: StagedLoad, outcome: str, stats: Mapping[str, Any], counts: 
     load.conn.execute(sql.query("sync_runs_upsert"), params)
 
 
-def sync_state(conn: duckdb.DuckDBPyConnection, stream: str) -> dict[str, Any] | None:
-    """The stream's sync_state row as a dict, or None before its first successful sync."""
-    cursor = conn.execute(sql.query("sync_state_get"), {"stream": stream})
+def sync_state(
+    conn: duckdb.DuckDBPyConnection, stream: str, shop: str = DEFAULT_SHOP
+) -> dict[str, Any] | None:
+    """The shop's stream's sync_state row as a dict, or None before its first successful sync."""
+    cursor = conn.execute(sql.query("sync_state_get"), {"stream": stream, "shop": shop})
     row = cursor.fetchone()
     if row is None:
         return None
@@ -111,9 +116,9 @@ def sync_state(conn: duckdb.DuckDBPyConnection, stream: str) -> dict[str, Any] |
     return dict(zip(names, row, strict=True))
 
 
-def open_orders(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Orders to re-read each run: DataFrame(id, created_at, state); open and not missing."""
-    return conn.execute(sql.query("open_orders")).df()
+def open_orders(conn: duckdb.DuckDBPyConnection, shop: str = DEFAULT_SHOP) -> pd.DataFrame:
+    """The shop's orders to re-read: DataFrame(id, created_at, state); open, not missing."""
+    return conn.execute(sql.query("open_orders"), {"shop": shop}).df()
 
 
 def record_failure(load: StagedLoad, exc: BaseException) -> None:

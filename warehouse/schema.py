@@ -6,7 +6,7 @@ import re
 
 import duckdb
 
-from warehouse import exports, sql
+from warehouse import exports, migrate, sql
 
 #: Tables the loaders write; SQL table names only ever come from this set.
 TABLES = frozenset(
@@ -20,6 +20,7 @@ TABLES = frozenset(
         "sync_runs",
         "_rejects",
         "stoq_manifest",
+        "schema_meta",
     }
 )
 VIEWS = frozenset({"preorder_backlog", "releasable_orders"})
@@ -40,16 +41,24 @@ def ordered_files() -> list[tuple[str, str]]:
     return tables + views
 
 
+def table_files() -> dict[str, str]:
+    """`{table name: DDL}` for every table file (views apart), e.g. `{"orders": "create ..."}`."""
+    return {n.removesuffix(".sql"): t for n, t in ordered_files() if not _VIEW.search(t)}
+
+
 def apply(conn: duckdb.DuckDBPyConnection) -> None:
     """Create missing tables and (re)create views in one transaction; safe to run repeatedly.
 
-    Old export tables (`report_<name>`) move to `export_<name>` first, out of the views' way.
+    A single-shop (v1) file is first migrated in place, once (`warehouse.migrate`: its rows
+    become shop `default`, the schema version is recorded). Old export tables (`report_<name>`)
+    move to `export_<name>` first, out of the views' way.
     Also sets the session TimeZone to UTC (DuckDB settings are per connection; loads set it too).
     """
     use_utc(conn)
     conn.begin()
     try:
         exports.rename_legacy_tables(conn)
+        migrate.migrate(conn, table_files())
         for _name, text in ordered_files():
             conn.execute(text)
     except BaseException:

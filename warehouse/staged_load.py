@@ -16,6 +16,7 @@ import pandas as pd
 from warehouse import runs, sql
 from warehouse.errors import LoadStateError
 from warehouse.frames import OfferFrames, OrderFrames, Reject, concat_chunks, keep_latest
+from warehouse.migrate import DEFAULT_SHOP
 from warehouse.runs import LoadCounts
 from warehouse.schema import use_utc
 from warehouse.stage import FINISH_THREADS, Stage, bounded, finish_memory
@@ -56,11 +57,13 @@ class StagedLoad(Generic[F]):
         synced_at: datetime | None = None,
         flush_rows: int = FLUSH_ROWS,
         flush_bytes: int = FLUSH_BYTES,
+        shop: str = DEFAULT_SHOP,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.conn, self.run_id, self.mode, self.flush_rows = conn, run_id, mode, flush_rows
         self.flush_bytes = flush_bytes
+        self.shop = shop  # every row this load writes, reads or flags is this shop's
         self.synced_at = synced_at or datetime.now(UTC)
         self.started_at = datetime.now(UTC)
         self.counts = LoadCounts()
@@ -267,7 +270,7 @@ class StagedLoad(Generic[F]):
     def _scalar(self, name: str, **params: Any) -> int:
         """Run one SQL file with bound values; return its first value when it is an integer."""
         text = sql.query(name)
-        values = {"synced_at": self.synced_at} | params
+        values = {"synced_at": self.synced_at, "shop": self.shop} | params
         bound = {k: v for k, v in values.items() if f"${k}" in text}
         row = self.conn.execute(text, bound).fetchone()
         return int(row[0]) if row and isinstance(row[0], int) else 0

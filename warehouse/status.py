@@ -13,29 +13,31 @@ from typing import Any
 import duckdb
 
 from warehouse import sql
+from warehouse.migrate import DEFAULT_SHOP
 
 
-def streams(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Per stream (offers, orders): its last run (run_id, mode, outcome, started_at, finished_at,
-    message), last_success_at, high_water_mark, last_total_count and table_rows; nulls when the
-    stream was never synced."""
-    cursor = conn.execute(sql.query("status_streams"))
+def streams(conn: duckdb.DuckDBPyConnection, shop: str = DEFAULT_SHOP) -> list[dict[str, Any]]:
+    """Per stream (offers, orders) of `shop`: its last run (run_id, mode, outcome, started_at,
+    finished_at, message), last_success_at, high_water_mark, last_total_count and table_rows;
+    nulls when the stream was never synced."""
+    cursor = conn.execute(sql.query("status_streams"), {"shop": shop})
     names = [d[0] for d in cursor.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def open_ledger_rows(
-    conn: duckdb.DuckDBPyConnection, statuses: Iterable[str]
+    conn: duckdb.DuckDBPyConnection, statuses: Iterable[str], shop: str = DEFAULT_SHOP
 ) -> list[tuple[str, str, int, datetime | None]]:
-    """(action, status, rows, oldest sent-or-planned time) of real ledger rows in `statuses`."""
-    params = {"statuses": sorted(statuses)}
+    """(action, status, rows, oldest sent-or-planned time) of `shop`'s real ledger rows in
+    `statuses`."""
+    params = {"statuses": sorted(statuses), "shop": shop}
     rows = conn.execute(sql.query("status_ledger_open"), params).fetchall()
     return [(str(action), str(status), int(n), oldest) for action, status, n, oldest in rows]
 
 
-def releasable_count(conn: duckdb.DuckDBPyConnection) -> int:
-    """Orders in the `releasable_orders` view."""
-    row = conn.execute(sql.query("status_releasable_count")).fetchone()
+def releasable_count(conn: duckdb.DuckDBPyConnection, shop: str = DEFAULT_SHOP) -> int:
+    """`shop`'s orders in the `releasable_orders` view."""
+    row = conn.execute(sql.query("status_releasable_count"), {"shop": shop}).fetchone()
     return int(row[0]) if row else 0
 
 

@@ -11,6 +11,7 @@ from preorders.actions.outcomes import Outcome
 from preorders.actions.rules import DEFAULT_SETTINGS, ActionSettings, retry_blocker
 from warehouse import ledger
 from warehouse.ledger import Planned
+from warehouse.migrate import DEFAULT_SHOP
 
 OPEN = frozenset({"planned", "sent", "unknown"})
 DONE = "released; the next sync shows it"
@@ -24,9 +25,13 @@ def plan_release(
     force: bool = False,
     settings: ActionSettings = DEFAULT_SETTINGS,
     now: datetime | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> list[Planned]:
-    """Releasable orders (or the named ones) whose next ledger key is free now, oldest first."""
-    todo, _waiting = release_plan(conn, order_ids, force=force, settings=settings, now=now)
+    """`shop`'s releasable orders (or the named ones) whose next ledger key is free now, oldest
+    first; another shop's orders are never planned."""
+    todo, _waiting = release_plan(
+        conn, order_ids, force=force, settings=settings, now=now, shop=shop
+    )
     return todo[:limit] if limit else todo
 
 
@@ -37,11 +42,15 @@ def release_plan(
     force: bool = False,
     settings: ActionSettings = DEFAULT_SETTINGS,
     now: datetime | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> tuple[list[Planned], list[Outcome]]:
     """(what may go out now; a skip per retry still in its backoff or refused, saying why)."""
-    found = ledger.orders_by_id(conn, order_ids) if order_ids else ledger.releasable(conn)
+    if order_ids:
+        found = ledger.orders_by_id(conn, order_ids, shop=shop)
+    else:
+        found = ledger.releasable(conn, shop)
     keys = ledger.next_keys(
-        conn, "release", found, forced=force, max_attempts=settings.max_attempts
+        conn, "release", found, forced=force, max_attempts=settings.max_attempts, shop=shop
     )
     now = now or datetime.now(UTC)
     todo, waiting = [], []
@@ -60,13 +69,15 @@ def plan_charges(
     order_ids: Sequence[int] | None = None,
     *,
     offer_id: str | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> list[Planned]:
-    """Orders awaiting their balance (or the named ones) not yet charged for this version."""
+    """`shop`'s orders awaiting their balance (or the named ones) not yet charged for this
+    version."""
     if order_ids:
-        found = ledger.orders_by_id(conn, order_ids, "charge_balance")
+        found = ledger.orders_by_id(conn, order_ids, "charge_balance", shop=shop)
     else:
-        found = ledger.awaiting_balance(conn, offer_id=offer_id)
-    todo = ledger.next_keys(conn, "charge_balance", found, max_attempts=1)
+        found = ledger.awaiting_balance(conn, offer_id=offer_id, shop=shop)
+    todo = ledger.next_keys(conn, "charge_balance", found, max_attempts=1, shop=shop)
     return todo[:limit] if limit else todo
 
 

@@ -97,9 +97,10 @@ def test_column_schema_is_duckdbs_describe_and_table_name_is_qualified(synced: S
             assert shown == [(name, kind, null == "YES") for name, kind, null, *_ in described]
             assert meta[table]["dagster/table_name"] == f"w.main.{table}"  # database.schema.table
     orders = {c.name: c for c in meta["orders"]["dagster/column_schema"].columns}
-    assert orders["id"].constraints.unique and not orders["id"].constraints.nullable
+    assert not orders["id"].constraints.unique and not orders["id"].constraints.nullable
+    assert meta["orders"]["dagster/column_schema"].constraints.other == ["primary key (shop, id)"]
     variants = meta["offer_variants"]["dagster/column_schema"]
-    assert variants.constraints.other == ["primary key (offer_id, shopify_variant_id)"]
+    assert variants.constraints.other == ["primary key (shop, offer_id, shopify_variant_id)"]
     assert not any(c.constraints.unique for c in variants.columns)  # a two-column key
 
 

@@ -130,7 +130,8 @@ def test_backlog_over_time_draws_an_area_once_there_are_several_days(tmp_path):
     with duckdb.connect(str(path)) as conn:
         warehouse.schema.apply(conn)
         conn.executemany(
-            "insert into order_state_history values (?, ?, now() - to_days(?))",
+            "insert into order_state_history (order_id, state, observed_at)"
+            " values (?, ?, now() - to_days(?))",
             [(1, "placed", 9), (1, "awaiting_balance", 5), (2, "placed", 4), (3, "fulfilled", 2)],
         )
     data = _load(path)

@@ -60,11 +60,13 @@ def test_money_by_currency_keeps_each_currency_apart(conn):
     rows = {r["currency"]: r for r in dashboards.money_by_currency(conn).to_dict("records")}
     assert set(rows) == {"EUR", "USD"}  # one sum of both would be one row of 130 outstanding
     assert rows["USD"] == {
-        "currency": "USD", "open_orders": 2, "awaiting_balance": 1, "releasable_orders": 1,
+        "shop": "default", "currency": "USD", "open_orders": 2, "awaiting_balance": 1,
+        "releasable_orders": 1,
         "outstanding_balance": 80.0, "deposit_collected": 45.0, "releasable_total": 100.0,
     }  # fmt: skip
     assert rows["EUR"] == {
-        "currency": "EUR", "open_orders": 3, "awaiting_balance": 1, "releasable_orders": 1,
+        "shop": "default", "currency": "EUR", "open_orders": 3, "awaiting_balance": 1,
+        "releasable_orders": 1,
         "outstanding_balance": 130.0, "deposit_collected": 45.0, "releasable_total": 250.0,
     }  # fmt: skip
 
@@ -72,7 +74,8 @@ def test_money_by_currency_keeps_each_currency_apart(conn):
 def test_backlog_by_offer_state_is_per_currency_with_the_name_first(conn):
     frame = dashboards.backlog_by_offer_state(conn)
     assert list(frame.columns) == [
-        "offer_name", "offer_id", "state", "orders", "units", "currency", "deposit_collected",
+        "shop", "offer_name", "offer_id", "state", "orders", "units", "currency",
+        "deposit_collected",
         "outstanding",
     ]  # fmt: skip
     got = {

@@ -120,6 +120,7 @@ def test_money_by_currency_sums_open_orders_once_each(conn):
     frame = dashboards.money_by_currency(conn)
     assert frame.to_dict("records") == [
         {
+            "shop": "default",
             "currency": "USD",
             "open_orders": 6,
             "awaiting_balance": 2,
@@ -166,7 +167,11 @@ HISTORY = [
 
 @pytest.mark.parametrize("session_tz", ["UTC", "America/New_York"])
 def test_backlog_over_time_is_an_end_of_day_as_of_series(conn, session_tz):
-    conn.executemany("insert into order_state_history values (?, ?, ?::timestamptz)", HISTORY)
+    conn.executemany(
+        "insert into order_state_history (order_id, state, observed_at)"
+        " values (?, ?, ?::timestamptz)",
+        HISTORY,
+    )
     conn.execute(f"set TimeZone = '{session_tz}'")  # a BI tool's session need not be UTC
     frame = dashboards.backlog_over_time(conn)
     series = {(r.day.date(), r.state): r.orders for r in frame.itertuples()}

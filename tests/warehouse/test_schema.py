@@ -18,6 +18,7 @@ OWN_TABLES = {
     "sync_runs",
     "_rejects",
     "stoq_manifest",
+    "schema_meta",
 }
 
 

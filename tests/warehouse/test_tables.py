@@ -19,14 +19,15 @@ def test_describe_reads_the_catalog_of_the_open_file(tmp_path: Path) -> None:
         items = tables.describe(conn, "order_line_items")
     assert shape.name == "shop.main.offer_variants"
     assert shape.columns == (
+        tables.Column("shop", "VARCHAR", nullable=False, in_key=True),
         tables.Column("offer_id", "VARCHAR", nullable=False, in_key=True),
         tables.Column("shopify_variant_id", "BIGINT", nullable=False, in_key=True),
     )
-    assert shape.key == ("offer_id", "shopify_variant_id")
+    assert shape.key == ("shop", "offer_id", "shopify_variant_id")
     assert [(c.name, c.type, c.nullable) for c in items.columns] == [
         (name, kind, null == "YES") for name, kind, null, *_ in described
     ]
-    assert items.key == ("order_id", "line_index")
+    assert items.key == ("shop", "order_id", "line_index")
 
 
 def test_describe_takes_only_the_warehouses_own_tables(tmp_path: Path) -> None:

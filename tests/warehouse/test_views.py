@@ -81,6 +81,7 @@ def test_releasable_orders_rule(conn: duckdb.DuckDBPyConnection) -> None:
     _load(conn, records, missing=[5])
     frame = conn.execute("select * from releasable_orders").df()
     assert list(frame.columns) == [
+        "shop",
         "id",
         "name",
         "created_at",

@@ -3,6 +3,7 @@
 -- no JSON DuckDB parses: its raw is its JSON text as a JSON string (json_extract_string(raw, '$')).
 create table if not exists _rejects (
     reject_id   uuid primary key default uuid(),
+    shop        varchar not null default 'default',
     run_id      varchar not null,
     stream      varchar not null,
     record_key  varchar,                        -- null when the key itself was unusable

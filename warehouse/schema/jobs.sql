@@ -1,7 +1,8 @@
 -- One row per async STOQ job we submitted (SPEC §4), written before the first poll so a
 -- restarted run can find its job by batch_key and re-attach instead of submitting again.
 create table if not exists jobs (
-    job_id          varchar primary key,
+    shop            varchar not null default 'default',  -- the shop whose key submitted it
+    job_id          varchar not null,
     kind            varchar not null,        -- bulk_release | export | bulk_variants | ...
     batch_key       varchar not null,        -- the caller's deterministic key for this batch
     status_url      varchar not null,        -- exactly as the API returned it
@@ -14,5 +15,6 @@ create table if not exists jobs (
     error           varchar,                 -- failure text, timeout/stall or 404 reason
     download_url    varchar,                 -- exports: the signed URL (never sent our key)
     dagster_run_id  varchar,                 -- the run that submitted or last re-attached
-    raw             json                     -- the last body seen (submission, then status)
+    raw             json,                    -- the last body seen (submission, then status)
+    primary key (shop, job_id)
 );

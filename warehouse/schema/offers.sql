@@ -1,7 +1,8 @@
 -- One row per preorder offer (selling plan) ever returned by GET /preorders/offers.
 -- Offers the API stops returning are flagged with missing_since, never deleted.
 create table if not exists offers (
-    id                                 varchar primary key,   -- offer UUID
+    shop                               varchar not null default 'default',
+    id                                 varchar not null,      -- offer UUID
     name                               varchar,
     internal_name                      varchar,
     status                             varchar,
@@ -20,5 +21,6 @@ create table if not exists offers (
     first_seen_at                      timestamptz not null,
     last_synced_at                     timestamptz not null,
     last_changed_at                    timestamptz not null,  -- last sync that changed raw
-    missing_since                      timestamptz            -- set while the API no longer lists it
+    missing_since                      timestamptz,           -- set while the API no longer lists it
+    primary key (shop, id)
 );

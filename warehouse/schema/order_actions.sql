@@ -9,7 +9,8 @@
 -- hand (`preorders actions settle`): settled_by and settle_reason record who and why; the runs'
 -- own note stays as it was.
 create table if not exists order_actions (
-    key               varchar primary key,
+    shop              varchar not null default 'default',
+    key               varchar not null,
     order_id          bigint not null,
     action            varchar not null,            -- release | charge_balance
     status            varchar not null,            -- planned | sent | succeeded | rejected | failed | unknown | skipped
@@ -28,7 +29,8 @@ create table if not exists order_actions (
     sent_at           timestamptz,
     settled_at        timestamptz,
     settled_by        varchar,                     -- the operator who settled it by hand, if any
-    settle_reason     varchar                      -- the operator's reason (required with settled_by)
+    settle_reason     varchar,                     -- the operator's reason (required with settled_by)
+    primary key (shop, key)
 );
 
 -- Files created before operators could settle rows get the two columns; nothing stored changes.

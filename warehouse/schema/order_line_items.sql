@@ -1,5 +1,6 @@
 -- Line items of each order, in API order; replaced whenever the order's record changes.
 create table if not exists order_line_items (
+    shop               varchar not null default 'default',
     order_id           bigint not null,
     line_index         integer not null,        -- position in the API's line_items array
     shopify_variant_id bigint,
@@ -9,5 +10,5 @@ create table if not exists order_line_items (
     title              varchar,
     sku                varchar,
     price              decimal(18, 2),
-    primary key (order_id, line_index)
+    primary key (shop, order_id, line_index)
 );

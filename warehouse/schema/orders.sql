@@ -1,7 +1,8 @@
 -- One row per preorder order (key: the Shopify order id). Money in the order's currency.
 -- Orders a full reconcile no longer sees are flagged missing_from_api, never deleted.
 create table if not exists orders (
-    id                 bigint primary key,      -- = shopify_order_id
+    shop               varchar not null default 'default',  -- the shop (issue 13)
+    id                 bigint not null,         -- = shopify_order_id
     name               varchar,
     state              varchar not null,        -- derived state, SPEC §3.1
     created_at         timestamptz not null,
@@ -24,5 +25,6 @@ create table if not exists orders (
     last_synced_at     timestamptz not null,    -- last sync that saw it (changed or not)
     last_changed_at    timestamptz not null,    -- last sync that changed raw
     missing_from_api   boolean not null default false,
-    missing_since      timestamptz
+    missing_since      timestamptz,
+    primary key (shop, id)
 );

@@ -1,6 +1,6 @@
 -- Open preorder backlog by offer x state x currency.
 -- Open: state not fulfilled / cancelled / refunded, and not missing_from_api.
--- Grain: one row per (offer_id, state, currency). An order counts once under each distinct offer
+-- Grain: one row per (shop, offer_id, state, currency); shops never mix (ids may repeat across them). An order counts once under each distinct offer
 -- of its line items; an order none of whose line items names an offer falls back to its
 -- offer_ids, and with neither it counts under offer_id null. So summing orders,
 -- deposit_collected or outstanding across offers counts a multi-offer order once per offer;
@@ -12,6 +12,7 @@
 create or replace view preorder_backlog as
 with open_orders as (
     select
+        shop,
         id,
         state,
         currency,
@@ -23,25 +24,30 @@ with open_orders as (
     where state not in ('fulfilled', 'cancelled', 'refunded') and not missing_from_api
 ),
 items as (
-    select order_id, offer_id, sum(coalesce(quantity, 0))::bigint as units
+    select shop, order_id, offer_id, sum(coalesce(quantity, 0))::bigint as units
     from order_line_items
-    where order_id in (select id from open_orders)
-    group by order_id, offer_id
+    where (shop, order_id) in (select (shop, id) from open_orders)
+    group by shop, order_id, offer_id
 ),
 order_offers as (
-    select order_id, offer_id, units from items where offer_id is not null
+    select shop, order_id, offer_id, units from items where offer_id is not null
     union all
     select
+        o.shop,
         o.id as order_id,
         unnest(
             case when len(list_distinct(coalesce(o.offer_ids, []))) = 0 then [null::varchar]
                  else list_distinct(o.offer_ids) end
         ) as offer_id,
-        coalesce((select sum(i.units) from items i where i.order_id = o.id), 0)::bigint as units
+        coalesce((select sum(i.units) from items i where i.shop = o.shop and i.order_id = o.id), 0)::bigint as units
     from open_orders o
-    where not exists (select 1 from items i where i.order_id = o.id and i.offer_id is not null)
+    where not exists (
+        select 1 from items i
+        where i.shop = o.shop and i.order_id = o.id and i.offer_id is not null
+    )
 )
 select
+    oo.shop,
     oo.offer_id,
     o.state,
     count(*) as orders,
@@ -54,5 +60,5 @@ select
     count(*) filter (where o.age_days between 31 and 90) as orders_31_90d,
     count(*) filter (where o.age_days > 90) as orders_over_90d
 from order_offers oo
-join open_orders o on o.id = oo.order_id
-group by oo.offer_id, o.state, o.currency;
+join open_orders o on o.shop = oo.shop and o.id = oo.order_id
+group by oo.shop, oo.offer_id, o.state, o.currency;

@@ -1,5 +1,5 @@
 -- Dashboard: how long open orders have been waiting, in buckets of whole days since created_at.
--- Grain: one row per (state, age_bucket, currency) that has at least one open order; money is
+-- Grain: one row per (shop, state, age_bucket, currency) that has at least one open order; money is
 -- never summed across currencies (currency stands right before the amount it qualifies).
 -- Open: not fulfilled / cancelled / refunded and still returned by the API (as preorder_backlog).
 -- Age: whole days (UTC, at query time) since created_at; buckets 0-7, 8-30, 31-90, over 90 days,
@@ -7,6 +7,7 @@
 create or replace view report_held_order_age as
 with open_orders as (
     select
+        shop,
         id,
         state,
         created_at,
@@ -24,6 +25,7 @@ bucketed as (
     from open_orders
 )
 select
+    shop,
     state,
     bucket_order,
     case bucket_order when 1 then '0-7d' when 2 then '8-30d' when 3 then '31-90d'
@@ -34,4 +36,4 @@ select
     min(created_at) as oldest_created_at,
     max(age_days) as max_age_days
 from bucketed
-group by state, bucket_order, currency;
+group by shop, state, bucket_order, currency;

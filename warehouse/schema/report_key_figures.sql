@@ -1,5 +1,5 @@
 -- Dashboard: the headline counts of the backlog in one row (KPI cards).
--- Grain: exactly one row. Open: as preorder_backlog; each order counts once (not per offer).
+-- Grain: exactly one row, over every shop. Open: as preorder_backlog; each order counts once.
 -- No money here: amounts are never summed across currencies, so the money figures live in
 -- report_money_by_currency (one row per currency). currencies: how many the open orders use.
 create or replace view report_key_figures as
@@ -9,7 +9,7 @@ with open_orders as (
     where state not in ('fulfilled', 'cancelled', 'refunded') and not missing_from_api
 )
 select
-    (select count(*) from open_orders) as open_orders,
+    (select count(*) from open_orders) as open_orders,  -- every shop: per shop, see the views
     (select count(*) from open_orders where state = 'placed') as placed,
     (select count(*) from open_orders where state = 'awaiting_balance') as awaiting_balance,
     (select count(*) from open_orders where state = 'balance_collected') as balance_collected,

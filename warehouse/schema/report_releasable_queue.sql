@@ -6,16 +6,18 @@
 create or replace view report_releasable_queue as
 with offer_names as (
     select
+        x.shop,
         x.id,
         list(coalesce(f.name, f.internal_name, x.offer_id) order by x.pos) as offer_names
     from (
-        select id, unnest(offer_ids) as offer_id, generate_subscripts(offer_ids, 1) as pos
+        select shop, id, unnest(offer_ids) as offer_id, generate_subscripts(offer_ids, 1) as pos
         from releasable_orders
     ) x
-    left join offers f on f.id = x.offer_id
-    group by x.id
+    left join offers f on f.shop = x.shop and f.id = x.offer_id
+    group by x.shop, x.id
 )
 select
+    r.shop,
     r.id as order_id,
     r.name,
     r.created_at,
@@ -29,5 +31,5 @@ select
     r.offer_ids,
     r.last_synced_at
 from releasable_orders r
-join orders o on o.id = r.id
-left join offer_names n on n.id = r.id;
+join orders o on o.shop = r.shop and o.id = r.id
+left join offer_names n on n.shop = r.shop and n.id = r.id;

@@ -1,5 +1,6 @@
 -- One row per (run, stream): what a sync did. Failed runs are written after the rollback.
 create table if not exists sync_runs (
+    shop           varchar not null default 'default',
     run_id         varchar not null,
     stream         varchar not null,
     mode           varchar not null,            -- full | incremental
@@ -17,5 +18,5 @@ create table if not exists sync_runs (
     finished_at    timestamptz not null,
     outcome        varchar not null,            -- succeeded | failed
     message        varchar,
-    primary key (run_id, stream)
+    primary key (shop, run_id, stream)
 );

@@ -1,2 +1,2 @@
--- Rows sharing an id in offers (the primary key should make this 0).
-select count(*) - count(distinct id) from offers;
+-- Rows sharing a (shop, id) in offers (the primary key should make this 0).
+select count(*) - count(distinct (shop, id)) from offers;

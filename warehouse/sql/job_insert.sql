@@ -3,5 +3,5 @@ insert into jobs (job_id, kind, batch_key, status_url, item_count, submitted_at,
                   dagster_run_id, raw)
 values ($job_id, $kind, $batch_key, $status_url, $item_count, $submitted_at, 'running',
         $run_id, $raw)
-on conflict (job_id) do update set dagster_run_id = coalesce(excluded.dagster_run_id,
+on conflict (shop, job_id) do update set dagster_run_id = coalesce(excluded.dagster_run_id,
                                                              jobs.dagster_run_id);

@@ -2,5 +2,5 @@
 -- instant pages through exactly the orders at or after it (the sync planner's cost model).
 select created_at
 from orders
-where not missing_from_api
+where shop = $shop and not missing_from_api
 order by created_at;

@@ -11,7 +11,8 @@ select
     )::varchar) as fingerprint,
     created_at
 from orders
-where state = 'awaiting_balance'
+where shop = $shop
+    and state = 'awaiting_balance'
     and total_outstanding > 0
     and cancelled_at is null
     and coalesce(financial_status, '') not in ('refunded', 'partially_refunded')

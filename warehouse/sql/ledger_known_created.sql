@@ -2,5 +2,5 @@
 -- through exactly the known orders inside it (the cost model of the batched re-read).
 select created_at
 from orders
-where not missing_from_api
+where shop = $shop and not missing_from_api
 order by created_at;

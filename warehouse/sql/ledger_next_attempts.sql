@@ -1,4 +1,4 @@
--- Candidates (order_id, fingerprint, pos) whose next key is free, with that key's attempt number.
+-- One shop's ($shop) candidates (order_id, fingerprint, pos) whose next key is free, with that key's attempt number.
 -- Any real row for the same (action, order, fingerprint, forced) blocks the order unless every
 -- such row is `failed` (proved not applied) and fewer than $max_attempts were made. Any open row
 -- (planned / sent / unknown) for the order and action blocks it whatever its fingerprint or
@@ -20,7 +20,8 @@ select
         as by_operator
 from _ledger_candidates c
 left join order_actions a
-    on a.order_id = c.order_id
+    on a.shop = $shop
+    and a.order_id = c.order_id
     and a.order_fingerprint = c.fingerprint
     and a.action = $action
     and a.forced = $forced
@@ -28,7 +29,8 @@ left join order_actions a
 where not exists (
     select 1
     from order_actions o
-    where o.order_id = c.order_id
+    where o.shop = $shop
+        and o.order_id = c.order_id
         and o.action = $action
         and not o.dry_run
         and o.status in ('planned', 'sent', 'unknown')

@@ -22,5 +22,5 @@ select
     end as fingerprint,
     created_at
 from orders
-where list_contains($ids, id)
+where shop = $shop and list_contains($ids, id)
 order by created_at, id;

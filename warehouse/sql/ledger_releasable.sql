@@ -14,5 +14,6 @@ select
     )::varchar) as fingerprint,
     o.created_at
 from releasable_orders r
-join orders o on o.id = r.id
+join orders o on o.shop = r.shop and o.id = r.id
+where r.shop = $shop
 order by r.created_at, r.id;

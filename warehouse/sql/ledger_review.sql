@@ -12,7 +12,7 @@ select
     j.finished_at is not null or coalesce(list_contains($terminal, j.last_status), false) as job_finished,
     j.status_url as job_status_url
 from order_actions a
-left join jobs j on j.job_id = a.job_id
+left join jobs j on j.shop = a.shop and j.job_id = a.job_id
 where not a.dry_run
     and ($open_only = false or a.status in ('planned', 'sent', 'unknown'))
 qualify a.status in ('planned', 'sent', 'unknown')

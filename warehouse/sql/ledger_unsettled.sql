@@ -4,7 +4,7 @@
 -- sent_at, bulk and job_id say how long the write may still take effect and what carries it.
 select a.key, a.order_id, a.action, a.status, a.forced, a.job_id, o.created_at, a.sent_at, a.bulk
 from order_actions a
-left join orders o on o.id = a.order_id
+left join orders o on o.shop = a.shop and o.id = a.order_id
 where not a.dry_run
     and ($action is null or a.action = $action)
     and (

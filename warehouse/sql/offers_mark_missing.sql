@@ -2,5 +2,6 @@
 -- seen); keeps the first missing_since.
 update offers
 set missing_since = $synced_at
-where missing_since is null
+where shop = $shop
+  and missing_since is null
   and not exists (select 1 from read_parquet($ids) as s where s.id = offers.id);

@@ -2,12 +2,12 @@
 -- classified in _offers_delta). Unchanged offers: offers_touch; new offers: offers_insert.
 merge into offers as t
 using (
-    select s.*
+    select s.*, $shop as shop
     from read_parquet($offers) as s
     join _offers_delta as d on d.id = s.id and d._seq = s._seq
     where d.action = 'update'
 ) as s
-on t.id = s.id
+on t.shop = s.shop and t.id = s.id
 when matched then update set
     name = s.name,
     internal_name = s.internal_name,

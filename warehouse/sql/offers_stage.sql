@@ -16,5 +16,5 @@ select
     s.has_variant_list
 from read_parquet($offers) as s
 join latest as l on l.id = s.id and l._seq = s._seq
-left join (select id, md5_number(raw::varchar) as raw_md5 from offers) as o
+left join (select id, md5_number(raw::varchar) as raw_md5 from offers where shop = $shop) as o
     on o.id = s.id;

@@ -1,10 +1,11 @@
 -- Insert the line items of new and changed orders: those staged with the order version kept
 -- ($line_items: the stage's Parquet files; same file number as their order).
 insert into order_line_items (
-    order_id, line_index, shopify_variant_id, shopify_product_id, offer_id, quantity, title, sku,
+    shop, order_id, line_index, shopify_variant_id, shopify_product_id, offer_id, quantity, title, sku,
     price
 )
 select
+    $shop,
     l.order_id,
     l.line_index,
     l.shopify_variant_id,

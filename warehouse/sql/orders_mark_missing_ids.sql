@@ -2,5 +2,6 @@
 -- per-order GET that answered 404; keeps the first missing_since of orders already flagged.
 update orders
 set missing_from_api = true, missing_since = $synced_at
-where not missing_from_api
+where shop = $shop
+  and not missing_from_api
   and id in (select id from read_parquet($ids));

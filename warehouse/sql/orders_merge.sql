@@ -3,12 +3,12 @@
 -- orders: orders_touch; new orders: orders_insert.
 merge into orders as t
 using (
-    select s.*
+    select s.*, $shop as shop
     from read_parquet($orders) as s
     join _orders_delta as d on d.id = s.id and d._seq = s._seq
     where d.action = 'update'
 ) as s
-on t.id = s.id
+on t.shop = s.shop and t.id = s.id
 when matched then update set
     name = s.name,
     state = s.state,

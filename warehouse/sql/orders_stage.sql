@@ -1,4 +1,4 @@
--- Classify the staged orders ($orders: the stage's Parquet files) against the table before
+-- Classify the staged orders ($orders: the stage's Parquet files) against the shop's rows before
 -- merging them. The latest version of each order (highest file number) is an insert (new id),
 -- update (raw JSON changed: compared by md5, so no raw text is held in a hash table) or
 -- unchanged; the previous state is kept for the history. Only this narrow table is
@@ -19,5 +19,7 @@ select
     s.state
 from read_parquet($orders) as s
 join latest as l on l.id = s.id and l._seq = s._seq
-left join (select id, state, md5_number(raw::varchar) as raw_md5 from orders) as o
+left join (
+    select id, state, md5_number(raw::varchar) as raw_md5 from orders where shop = $shop
+) as o
     on o.id = s.id;

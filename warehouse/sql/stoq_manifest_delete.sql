@@ -1,1 +1,2 @@
-delete from stoq_manifest;
+-- Drop one shop's ($shop) stored manifest before it is replaced.
+delete from stoq_manifest where shop = $shop;

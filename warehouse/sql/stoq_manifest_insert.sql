@@ -1,5 +1,6 @@
-insert into stoq_manifest (method, path, name, aliases, required_fields, raw, fetched_at)
+insert into stoq_manifest (shop, method, path, name, aliases, required_fields, raw, fetched_at)
 select
+    $shop,
     method,
     path,
     name,

@@ -2,4 +2,4 @@
 select stream, high_water_mark, last_full_at, last_incremental_at, last_total_count, last_run_id,
     updated_at
 from sync_state
-where stream = $stream;
+where shop = $shop and stream = $stream;

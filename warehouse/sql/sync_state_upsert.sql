@@ -1,8 +1,9 @@
 -- Advance a stream's cursor. The high-water mark never moves backwards; nulls keep old values.
 insert into sync_state (
-    stream, high_water_mark, last_full_at, last_incremental_at, last_total_count, last_run_id,
+    shop, stream, high_water_mark, last_full_at, last_incremental_at, last_total_count, last_run_id,
     updated_at
 ) values (
+    $shop,
     $stream,
     $high_water_mark,
     case when $mode = 'full' then $synced_at end,
@@ -11,7 +12,7 @@ insert into sync_state (
     $run_id,
     $synced_at
 )
-on conflict (stream) do update set
+on conflict (shop, stream) do update set
     high_water_mark = greatest(excluded.high_water_mark, sync_state.high_water_mark),
     last_full_at = coalesce(excluded.last_full_at, sync_state.last_full_at),
     last_incremental_at = coalesce(excluded.last_incremental_at, sync_state.last_incremental_at),
