@@ -49,18 +49,22 @@ class Shop:
 
     def key_is_set(self, env: Mapping[str, str] | None = None) -> bool:
         """Whether the shop's key variable is set and non-empty now."""
-        return bool((os.environ if env is None else env).get(self.api_key_env, "").strip())
+        return bool(self._read_key(env))
 
     def api_key(self, env: Mapping[str, str] | None = None) -> str:
         """The shop's key read now; MissingKey (exit 2) naming the variable when it is unset."""
         from preorders.settings import NO_KEY, MissingKey
 
-        key = (os.environ if env is None else env).get(self.api_key_env, "").strip()
+        key = self._read_key(env)
         if not key:
             if self.api_key_env == DEFAULT_KEY_ENV and self.name == DEFAULT_SHOP:
                 raise MissingKey(NO_KEY)
             raise MissingKey(f"{self.api_key_env} is not set; export shop {self.name!r}'s API key")
         return key
+
+    def _read_key(self, env: Mapping[str, str] | None) -> str:
+        """The key variable's value now, stripped; empty when unset."""
+        return (os.environ if env is None else env).get(self.api_key_env, "").strip()
 
     def client(self, env: Mapping[str, str] | None = None, **options: Any) -> StoqClient:
         """A new client for this shop, key read now (`options`: e.g. `transport=` for tests)."""

@@ -4,7 +4,7 @@ import dagster as dg
 from pydantic import Field
 
 from assets.resources import POOL  # duckdb_writer: one DuckDB writer at a time
-from pipelines.ops.release import action_settings, outcome_output
+from pipelines.ops.release import action_settings, outcome_output, run_log
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders import actions
 from preorders.progress_lines import Lines
@@ -47,6 +47,7 @@ def charge_balances(
         stoq.client() as client,
         warehouse.get_connection() as conn,
     ):
+        say = run_log(context, redact)
         outcomes = actions.charge(
             client,
             conn,
@@ -56,8 +57,8 @@ def charge_balances(
             limit=config.limit or None,
             run_id=context.run_id,
             settings=settings,
-            log=lambda line: context.log.info(redact(line)),
-            progress=Lines(lambda line: context.log.info(redact(line))),
+            log=say,
+            progress=Lines(say),
         )
     return outcome_output(context, outcomes, redact)
 

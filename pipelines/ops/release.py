@@ -59,6 +59,11 @@ def outcome_output(
     return dg.Output(sum(o.status == "succeeded" for o in outcomes), metadata=metadata)
 
 
+def run_log(context: dg.OpExecutionContext, redact: Redact) -> actions.Log:
+    """The run's log as a line writer, each line redacted (the core's log and progress lines)."""
+    return lambda line: context.log.info(redact(line))
+
+
 def action_settings(
     action: str, hold_s: float | None, field: str, **fields: Any
 ) -> actions.ActionSettings:
@@ -89,6 +94,7 @@ def release_held_orders(
         stoq.client() as client,
         warehouse.get_connection() as conn,
     ):
+        say = run_log(context, redact)
         try:
             outcomes = actions.release(
                 client,
@@ -100,8 +106,8 @@ def release_held_orders(
                 reason=config.reason,
                 run_id=context.run_id,
                 settings=settings,
-                log=lambda line: context.log.info(redact(line)),
-                progress=Lines(lambda line: context.log.info(redact(line))),
+                log=say,
+                progress=Lines(say),
             )
         except (actions.ForceWithoutReason, actions.ReasonWithoutForce) as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
