@@ -9,6 +9,9 @@ T = TypeVar("T")
 
 PUBLIC_PREFIX = "stoq_api_key_"  # the documented key format: this prefix, then the secret
 PIECE = 8  # a run of this many characters of the secret is blanked wherever it appears
+#: A window reaching back into the public prefix is a leak only with this many secret characters:
+#: fewer, and the names people print beside keys (STOQ_API_KEY_SHOP2, api_key_env) would match.
+MIN_SECRET = 4
 REDACTED = "<redacted>"
 #: How much of a text is redacted at most: redacting a 32 MiB body would cost more than it saves.
 SCAN = 8_000
@@ -27,9 +30,9 @@ class Redactor:
     def __init__(self, key: str) -> None:
         self._key = key.strip()
         start = len(PUBLIC_PREFIX) if self._key.startswith(PUBLIC_PREFIX) else 0
-        # Every 8-character window of the key that holds at least one secret character:
+        # Every 8-character window of the key that holds at least MIN_SECRET secret characters:
         # a text window equal to one of them is part of a run of the key, so it is blanked.
-        first = max(0, start - PIECE + 1)
+        first = max(0, start - PIECE + MIN_SECRET)
         folded = _fold(self._key)
         self._pieces = frozenset(
             folded[i : i + PIECE] for i in range(first, len(folded) - PIECE + 1)

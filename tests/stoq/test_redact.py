@@ -25,6 +25,14 @@ def test_the_whole_key_and_any_piece_of_8_or_more_are_blanked():
     assert redactor.redact("stoq_api_key_ is public") == "stoq_api_key_ is public"
 
 
+def test_names_printed_beside_a_key_stay_readable():
+    # A secret starting with "s" once blanked "pi_key_s" inside STOQ_API_KEY_SHOP2.
+    redactor = Redactor(PUBLIC_PREFIX + "sandboxshop002")
+    for name in ("STOQ_API_KEY_SHOP2", "api_key_env: STOQ_API_KEY_SAN"):
+        assert redactor.redact(name) == name
+    assert REDACTED in redactor.redact("leak: key_sandb")  # 5 secret characters: a leak
+
+
 def test_pieces_match_in_any_letter_case():
     redactor = Redactor(KEY)
     shouted = f"token={KEY.upper()} and {SECRET[5:17].lower()} and İ{SECRET[:9].swapcase()}"
