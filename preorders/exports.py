@@ -4,6 +4,9 @@
 crashed run left open, saving the job in `jobs` first; polling is `preorders.jobtracking`;
 `fetch_and_load` downloads the signed URL with a bare client (the API key never goes there) and
 replaces the table. The `export_report` job and `preorders export` both call them.
+
+`shop` (default `default`) names the shop whose client is passed: its job is that shop's `jobs`
+row, and its CSV replaces that shop's rows of `export_<name>` only (`warehouse.exports`).
 """
 
 import tempfile
@@ -19,6 +22,7 @@ import httpx
 from preorders.jobtracking import batch_key, submit_or_attach
 from stoq import JobHandle, JobStatus, StoqClient, errors
 from warehouse.exports import KNOWN_REPORTS, export_table, load_report
+from warehouse.migrate import DEFAULT_SHOP
 
 
 class DownloadFailed(RuntimeError):
@@ -62,16 +66,17 @@ def submit(
     *,
     run_id: str | None = None,
     log: Callable[[str], None] | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> JobHandle:
-    """Start the export (UnknownReport unless the live catalog lists it), or re-attach to the
-    one a crashed run left open."""
+    """Start `shop`'s export (UnknownReport unless the live catalog lists it), or re-attach to
+    the one a crashed run of that shop left open."""
 
     def start() -> JobHandle:
         require_in_catalog(client, request.report, log=log)
         return client.start_export(request.report, **request.params())
 
     return submit_or_attach(
-        client, conn, request.batch_key(), start, "export", run_id=run_id, log=log
+        client, conn, request.batch_key(), start, "export", run_id=run_id, log=log, shop=shop
     )
 
 
@@ -124,8 +129,10 @@ def fetch_and_load(
     status: JobStatus,
     *,
     transport: httpx.BaseTransport | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> int:
-    """Download a ready export and replace `export_<report>` with it; returns the row count."""
+    """Download a ready export and replace `shop`'s rows of `export_<report>` with it; returns
+    `shop`'s row count."""
     url = status.download_url
     if url is None:
         raise DownloadFailed(
@@ -134,7 +141,7 @@ def fetch_and_load(
     with tempfile.TemporaryDirectory(prefix="stoq-export-") as tmp:
         path = Path(tmp) / f"{report}.csv"
         download_csv(url, path, transport=transport)
-        return load_report(conn, report, path)
+        return load_report(conn, report, path, shop=shop)
 
 
 def _redacted(url: str) -> str:

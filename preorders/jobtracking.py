@@ -3,6 +3,10 @@
 `track_job` polls a handle to its end, recording every status; `track_status_url` does the same
 for a bare status_url (`preorders jobs poll`); `describe_job_error` is the one line a failed,
 cancelled, timed-out or unknown job is reported with (the `poll_job` op and the CLI).
+
+Every function takes `shop` (default `default`): the shop whose client is passed and whose key
+submitted the job. Its `jobs` rows are that shop's (job ids and batch keys are unique per shop
+only), so one shop never re-attaches to, polls or records another shop's job.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import warehouse.jobs as jobs_table
 from preorders.progress import Phase, Progress
 from stoq import JobHandle, JobStatus, StoqClient, errors
 from stoq.jobs import job_id_from_url
+from warehouse.migrate import DEFAULT_SHOP
 
 #: A connection, or a factory of connection contexts (e.g. `WarehouseResource.get_connection`);
 #: a factory lets a long poll open the DuckDB file only while it writes (one writer per file).
@@ -40,14 +45,16 @@ def submit_or_attach(
     *,
     run_id: str | None = None,
     log: Callable[[str], None] | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> JobHandle:
-    """The open job persisted for `batch_key` if the API still knows it, else a new one, saved.
+    """`shop`'s open job persisted for `batch_key` if the API still knows it, else a new one,
+    saved as `shop`'s.
 
     A run restarted after a crash finds its job here and polls it instead of submitting the
     batch again. A persisted job the API answers 404 for has expired: it is marked so and the
     batch is submitted anew.
     """
-    row = jobs_table.find_job(conn, batch_key)
+    row = jobs_table.find_job(conn, batch_key, shop=shop)
     if row is not None and not jobs_table.is_finished(row):
         if row["kind"] != kind:
             raise ValueError(f"batch key {batch_key!r} belongs to a {row['kind']} job, not {kind}")
@@ -55,15 +62,17 @@ def submit_or_attach(
         try:
             status = client.job_status(handle)
         except errors.JobNotFound as exc:
-            jobs_table.record_error(conn, handle.job_id, str(exc), status="not_found")
+            jobs_table.record_error(conn, handle.job_id, str(exc), status="not_found", shop=shop)
         else:
-            jobs_table.record_status(conn, handle.job_id, status)
-            jobs_table.save_job(conn, handle, kind=kind, batch_key=batch_key, run_id=run_id)
+            jobs_table.record_status(conn, handle.job_id, status, shop=shop)
+            jobs_table.save_job(
+                conn, handle, kind=kind, batch_key=batch_key, run_id=run_id, shop=shop
+            )
             _say(log, f"re-attached to {kind} job {handle.job_id} ({status.status})")
             return handle
     handle = submit()
     # Saved before the first poll: from here on a crash re-attaches instead of re-submitting.
-    jobs_table.save_job(conn, handle, kind=kind, batch_key=batch_key, run_id=run_id)
+    jobs_table.save_job(conn, handle, kind=kind, batch_key=batch_key, run_id=run_id, shop=shop)
     _say(log, f"submitted {kind} job {handle.job_id}")
     return handle
 
@@ -82,23 +91,24 @@ def track_job(
     max_interval: float = 15.0,
     on_status: Callable[[JobStatus], None] | None = None,
     progress: Progress | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> JobStatus:
-    """Poll to completed/ready, recording every status; raise the client's Job* errors after
-    recording the outcome (JobFailed, JobCancelled, JobTimeout, JobNotFound).
+    """Poll to completed/ready, recording every status on `shop`'s row; raise the client's Job*
+    errors after recording the outcome (JobFailed, JobCancelled, JobTimeout, JobNotFound).
 
     `kind`/`batch_key` only matter for a job not yet persisted (e.g. one polled from config).
     `progress` hears the polling as a phase `job <id>`, each status with its percent.
     """
     with _connect(conn) as c:
         jobs_table.save_job(
-            c, handle, kind=kind, batch_key=batch_key or handle.job_id, run_id=run_id
+            c, handle, kind=kind, batch_key=batch_key or handle.job_id, run_id=run_id, shop=shop
         )
 
     phase = Phase(progress, f"job {handle.job_id}", client=client)
 
     def record(status: JobStatus) -> None:
         with _connect(conn) as c:
-            jobs_table.record_status(c, handle.job_id, status)
+            jobs_table.record_status(c, handle.job_id, status, shop=shop)
         phase.job(status.status, status.progress, status.processed, status.total)
         phase.summary = f"status {status.status}"
         if on_status is not None:
@@ -115,11 +125,11 @@ def track_job(
                 on_status=record,
             )
     except errors.JobNotFound as exc:
-        _record_error(conn, handle.job_id, str(exc), status="not_found")
+        _record_error(conn, handle.job_id, str(exc), status="not_found", shop=shop)
         raise
     except errors.JobTimeout as exc:
         # Still running server-side: the row stays open so a later run can re-attach.
-        _record_error(conn, handle.job_id, str(exc))
+        _record_error(conn, handle.job_id, str(exc), shop=shop)
         raise
 
 
@@ -133,8 +143,10 @@ def track_status_url(
     initial_interval: float = 1.0,
     on_status: Callable[[JobStatus], None] | None = None,
     progress: Progress | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> JobStatus:
-    """`track_job` for a job known only by its status_url (kind `adhoc` unless already saved).
+    """`track_job` for a job of `shop` known only by its status_url (kind `adhoc` unless already
+    saved).
 
     The job id is the URL's last path segment, as the client names it; a job already in `jobs`
     (submitted by an export or a bulk run) keeps its row, kind and batch key.
@@ -148,6 +160,7 @@ def track_status_url(
         initial_interval=initial_interval,
         on_status=on_status,
         progress=progress,
+        shop=shop,
     )
 
 
@@ -175,15 +188,21 @@ def describe_job_error(handle: JobHandle, exc: errors.JobError) -> tuple[str, di
 
 
 def may_still_act(
-    client: StoqClient, conn: Connection, handle: JobHandle, **poll: Any
+    client: StoqClient,
+    conn: Connection,
+    handle: JobHandle,
+    *,
+    shop: str = DEFAULT_SHOP,
+    **poll: Any,
 ) -> tuple[bool, str]:
-    """Poll like `track_job(**poll)`; (whether the job may still act, why) instead of raising.
+    """Poll `shop`'s job like `track_job(**poll)`; (whether the job may still act, why) instead
+    of raising.
 
     Only a terminal answer (completed, failed, cancelled, or 404 after the grace: expired) says
     the job is done acting; a timeout, a stall or a failed poll leaves it possibly running.
     """
     try:
-        status = track_job(client, conn, handle, **poll)
+        status = track_job(client, conn, handle, shop=shop, **poll)
     except (errors.JobFailed, errors.JobCancelled, errors.JobNotFound) as exc:
         return False, f"bulk job {handle.job_id} ended ({type(exc).__name__})"
     except errors.StoqError as exc:
@@ -192,17 +211,22 @@ def may_still_act(
 
 
 def known_job_may_still_act(
-    client: StoqClient, conn: duckdb.DuckDBPyConnection, job_id: str, **poll: Any
+    client: StoqClient,
+    conn: duckdb.DuckDBPyConnection,
+    job_id: str,
+    *,
+    shop: str = DEFAULT_SHOP,
+    **poll: Any,
 ) -> tuple[bool, str] | None:
-    """`may_still_act` for a job persisted in `jobs` (None when it is not there)."""
-    row = jobs_table.get_job(conn, job_id)
+    """`may_still_act` for a job `shop` persisted in `jobs` (None when it is not there)."""
+    row = jobs_table.get_job(conn, job_id, shop=shop)
     if row is None:
         return None
     if jobs_table.is_finished(row):
         return False, f"bulk job {job_id} ended ({row.get('last_status')})"
     poll.setdefault("kind", row["kind"])
     poll.setdefault("batch_key", row["batch_key"])
-    return may_still_act(client, conn, handle_from_row(row), **poll)
+    return may_still_act(client, conn, handle_from_row(row), shop=shop, **poll)
 
 
 def handle_from_row(row: dict[str, Any]) -> JobHandle:
@@ -218,9 +242,11 @@ def handle_from_status_url(status_url: str, job_id: str = "") -> JobHandle:
     return JobHandle(job_id=job_id or job_id_from_url(status_url), status_url=status_url)
 
 
-def _record_error(conn: Connection, job_id: str, error: str, status: str | None = None) -> None:
+def _record_error(
+    conn: Connection, job_id: str, error: str, status: str | None = None, *, shop: str
+) -> None:
     with _connect(conn) as c:
-        jobs_table.record_error(c, job_id, error, status=status)
+        jobs_table.record_error(c, job_id, error, status=status, shop=shop)
 
 
 @contextmanager

@@ -2,7 +2,8 @@
 
 `submit_variant_job` submits one such job, or re-attaches to the one a crashed run left open,
 saving it in `jobs` first; the `bulk_variant_admin` job then polls it through
-`preorders.jobtracking`.
+`preorders.jobtracking`. The job is saved as `shop`'s (default `default`), the shop whose client
+submits it.
 """
 
 from collections.abc import Callable
@@ -11,6 +12,7 @@ import duckdb
 
 from preorders.jobtracking import batch_key, submit_or_attach
 from stoq import JobHandle, StoqClient
+from warehouse.migrate import DEFAULT_SHOP
 
 VARIANT_JOBS = (
     "bulk_recalculate_preorder_counts",
@@ -27,8 +29,10 @@ def submit_variant_job(
     *,
     run_id: str | None = None,
     log: Callable[[str], None] | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> JobHandle:
-    """Submit `action` for the variants (None: every attached variant), or re-attach to it."""
+    """Submit `action` for `shop`'s variants (None: every attached variant), or re-attach to
+    that shop's job."""
     if action not in VARIANT_JOBS:
         raise ValueError(
             f"unknown variant job {action!r}; expected one of {', '.join(VARIANT_JOBS)}"
@@ -42,4 +46,5 @@ def submit_variant_job(
         "bulk_variants",
         run_id=run_id,
         log=log,
+        shop=shop,
     )

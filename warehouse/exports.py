@@ -3,6 +3,10 @@
 Exports once went to `report_<name>`, the namespace of the dashboard views (`report_key_figures`
 ...), so a report named like a view could not be loaded. `rename_legacy_tables` moves such old
 export TABLES (never a view) to their new name when the schema is applied.
+
+An export table holds every shop's rows, each with its `shop` (first column): loading shop A's
+CSV replaces A's rows only, so two shops' exports of one report never overwrite each other. A
+table from before shops gets the column on its next load, its rows becoming shop `default`'s.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse import sql
+from warehouse.migrate import DEFAULT_SHOP
 
 EXPORT_PREFIX = "export_"
 LEGACY_PREFIX = "report_"
@@ -55,21 +60,42 @@ def load_report(
     csv_path: str | Path,
     *,
     loaded_at: datetime | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> int:
-    """Replace `export_<report>` with the CSV's rows plus `_loaded_at`, in one transaction."""
-    table = export_table(report)
-    statement = sql.query("export_load").format(table=table)
-    params = {"path": str(csv_path), "loaded_at": loaded_at or datetime.now(UTC)}
+    """Replace `shop`'s rows of `export_<report>` with the CSV's, plus `shop` and `_loaded_at`,
+    in one transaction (other shops' rows stay); returns `shop`'s row count."""
+    table = export_table(report)  # identifiers cannot be bound: it passed a strict pattern
     conn.begin()
     try:
-        conn.execute(statement, params)
-        # An identifier cannot be bound; `table` passed export_table's strict pattern.
-        row = conn.execute(f"select count(*) from {table}").fetchone()
+        conn.execute(sql.query("export_load"), {"path": str(csv_path)})
+        staged = [str(r[0]) for r in conn.execute(sql.query("export_staged_columns")).fetchall()]
+        if "shop" in staged:
+            raise ValueError(f"report {report!r} has a column named shop, which is ours")
+        columns = _columns(conn, table)
+        if columns and "shop" not in columns:
+            conn.execute(sql.query("export_add_shop").format(table=table))
+        params = {"shop": shop, "loaded_at": loaded_at or datetime.now(UTC)}
+        others = _counts(conn, table, shop)[1] if columns else 0
+        name = "export_merge" if others else "export_replace"
+        conn.execute(sql.query(name).format(table=table), params)
+        conn.execute(sql.query("export_unstage"))
+        mine = _counts(conn, table, shop)[0]
     except BaseException:
         conn.rollback()
         raise
     conn.commit()
-    return int(row[0]) if row else 0
+    return mine
+
+
+def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    rows = conn.execute(sql.query("export_columns"), {"table": table}).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _counts(conn: duckdb.DuckDBPyConnection, table: str, shop: str) -> tuple[int, int]:
+    """(`shop`'s rows, other shops' rows) of an export table that has the `shop` column."""
+    row = conn.execute(sql.query("export_counts").format(table=table), {"shop": shop}).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def rename_legacy_tables(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:

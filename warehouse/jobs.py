@@ -1,4 +1,8 @@
-"""Persisted async jobs (`jobs` table); finished exports load through `warehouse.exports`."""
+"""Persisted async jobs (`jobs` table); finished exports load through `warehouse.exports`.
+
+A job belongs to the shop whose key submitted it: job ids and batch keys are unique per shop only
+(the primary key is (shop, job_id)), so every read and write takes `shop` (default `default`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any, Protocol
 import duckdb
 
 from warehouse import sql
+from warehouse.migrate import DEFAULT_SHOP
 
 #: Statuses after which a job can no longer change; `not_found` is ours (404: expired/unknown).
 TERMINAL = frozenset({"completed", "ready", "failed", "cancelled", "not_found"})
@@ -51,11 +56,14 @@ def save_job(
     batch_key: str,
     run_id: str | None = None,
     now: datetime | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> None:
-    """Persist a submitted job before polling it; saving it again records the re-attaching run."""
+    """Persist a job `shop` submitted before polling it; saving it again records the
+    re-attaching run."""
     conn.execute(
         sql.query("job_insert"),
         {
+            "shop": shop,
             "job_id": handle.job_id,
             "kind": kind,
             "batch_key": batch_key,
@@ -68,28 +76,39 @@ def save_job(
     )
 
 
-def find_job(conn: duckdb.DuckDBPyConnection, batch_key: str) -> dict[str, Any] | None:
-    """The newest job submitted for `batch_key`, or None."""
-    return _one(conn, "job_find", {"batch_key": batch_key})
+def find_job(
+    conn: duckdb.DuckDBPyConnection, batch_key: str, *, shop: str = DEFAULT_SHOP
+) -> dict[str, Any] | None:
+    """The newest job `shop` submitted for `batch_key`, or None."""
+    return _one(conn, "job_find", {"batch_key": batch_key, "shop": shop})
 
 
-def get_job(conn: duckdb.DuckDBPyConnection, job_id: str) -> dict[str, Any] | None:
-    """One job row by id, or None."""
-    return _one(conn, "job_get", {"job_id": job_id})
+def get_job(
+    conn: duckdb.DuckDBPyConnection, job_id: str, *, shop: str = DEFAULT_SHOP
+) -> dict[str, Any] | None:
+    """One job row of `shop` by id, or None."""
+    return _one(conn, "job_get", {"job_id": job_id, "shop": shop})
 
 
-def open_jobs(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Jobs never seen in a terminal state, oldest first."""
-    return _rows(conn.execute(sql.query("job_open")))
+def open_jobs(conn: duckdb.DuckDBPyConnection, *, shop: str | None = None) -> list[dict[str, Any]]:
+    """Jobs never seen in a terminal state, oldest first: `shop`'s, or every shop's (None, each
+    row with its `shop`)."""
+    return _rows(conn.execute(sql.query("job_open"), {"shop": shop}))
 
 
 def record_status(
-    conn: duckdb.DuckDBPyConnection, job_id: str, status: Status, *, now: datetime | None = None
+    conn: duckdb.DuckDBPyConnection,
+    job_id: str,
+    status: Status,
+    *,
+    now: datetime | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> None:
-    """Record one poll's answer (status, progress, error, download URL, body)."""
+    """Record one poll's answer (status, progress, error, download URL, body) on `shop`'s job."""
     error = status.error
     _update(
         conn,
+        shop,
         job_id,
         status=status.status,
         progress=status.progress,
@@ -107,10 +126,11 @@ def record_error(
     *,
     status: str | None = None,
     now: datetime | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> None:
     """Record why tracking stopped (timeout, stall, 404) without a poll body to show for it."""
-    _update(conn, job_id, status=status, progress=None, error=error, download_url=None, raw=None,
-            now=now)  # fmt: skip
+    _update(conn, shop, job_id, status=status, progress=None, error=error, download_url=None,
+            raw=None, now=now)  # fmt: skip
 
 
 def is_finished(row: dict[str, Any]) -> bool:
@@ -118,12 +138,13 @@ def is_finished(row: dict[str, Any]) -> bool:
     return row.get("finished_at") is not None or row.get("last_status") in TERMINAL
 
 
-def _update(conn: duckdb.DuckDBPyConnection, job_id: str, *, status: str | None,
+def _update(conn: duckdb.DuckDBPyConnection, shop: str, job_id: str, *, status: str | None,
             progress: float | None, error: str | None, download_url: str | None,
             raw: str | None, now: datetime | None) -> None:  # fmt: skip
     conn.execute(
         sql.query("job_record_status"),
         {
+            "shop": shop,
             "job_id": job_id,
             "status": status,
             "progress": progress,

@@ -1,12 +1,12 @@
 """The `order_actions` ledger: claim a key, mark it sent, settle it; never post a key twice.
 
-    todo = ledger.next_keys(conn, "release", ledger.releasable(conn))
+    todo = ledger.next_keys(conn, "release", ledger.releasable(conn, "eu"), shop="eu")
     for item in todo:
-        if ledger.claim(conn, item, "release") is None:
-            continue                       # another run owns this key
-        ledger.mark_sent(conn, [item.key])  # committed right before the POST
-        ...                                 # POST, or read the order back when the outcome is lost
-        ledger.settle(conn, item.key, "succeeded", http_status=202)
+        if ledger.claim(conn, item, shop="eu") is None:
+            continue                                  # another run owns this key
+        ledger.mark_sent(conn, [item.key], shop="eu")  # committed right before the POST
+        ...                                   # POST, or read the order back when it is lost
+        ledger.settle(conn, item.key, "succeeded", http_status=202, shop="eu")
 
 A key is deterministic from (action, order id, the order's fingerprint as last synced, forced,
 attempt). The fingerprint covers only what the action depends on (payment fields for a charge),
@@ -14,6 +14,9 @@ so a tag or updated_at change never opens a new key; an open row blocks any new 
 Attempt 1.. exists only after every earlier attempt was settled `failed` (proved not
 applied), so two runs computing the next key agree on it and the primary key lets one of them win.
 Every statement here autocommits: each write is its own short transaction.
+
+A key is unique per shop only (primary key (shop, key)): every function here takes `shop`
+(default `default`) and acts on that shop's rows, matched on (shop, key), never the key alone.
 """
 
 from __future__ import annotations
@@ -197,11 +200,13 @@ def claim(
     dry_run: bool = False,
     run_id: str | None = None,
     now: datetime | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> str | None:
     """Commit the `planned` row; return its key, or None when another run owns the key (a dry
     run's row gets a random key of its own, so it never blocks a real run)."""
     key = f"dry-{uuid.uuid4().hex}" if dry_run else item.key
     params = {
+        "shop": shop,
         "key": key,
         "order_id": item.order_id,
         "action": item.action,
@@ -220,10 +225,10 @@ def claim(
     return str(row[0]) if row else None
 
 
-def unclaim(conn: duckdb.DuckDBPyConnection, key: str) -> None:
+def unclaim(conn: duckdb.DuckDBPyConnection, key: str, *, shop: str = DEFAULT_SHOP) -> None:
     """Drop a `planned` row that was never sent, so the next run may try the same key."""
     with contextlib.suppress(duckdb.TransactionException):
-        conn.execute(sql.query("ledger_unclaim"), {"key": key})
+        conn.execute(sql.query("ledger_unclaim"), {"key": key, "shop": shop})
 
 
 def mark_sent(
@@ -233,18 +238,22 @@ def mark_sent(
     job_id: str | None = None,
     bulk: bool = False,
     now: datetime | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> set[str]:
     """Move planned rows to `sent` (committed before the request); return the keys moved."""
     if not keys:
         return set()
-    params = {"keys": list(keys), "now": _now(now), "job_id": job_id, "bulk": bulk}
+    params = {"keys": list(keys), "now": _now(now), "job_id": job_id, "bulk": bulk, "shop": shop}
     return {str(r[0]) for r in conn.execute(sql.query("ledger_mark_sent"), params).fetchall()}
 
 
-def attach_job(conn: duckdb.DuckDBPyConnection, keys: Sequence[str], job_id: str) -> None:
+def attach_job(
+    conn: duckdb.DuckDBPyConnection, keys: Sequence[str], job_id: str, *, shop: str = DEFAULT_SHOP
+) -> None:
     """Record the bulk job carrying sent rows (right after submission, before the first poll)."""
     if keys:
-        conn.execute(sql.query("ledger_attach_job"), {"keys": list(keys), "job_id": job_id})
+        params = {"keys": list(keys), "job_id": job_id, "shop": shop}
+        conn.execute(sql.query("ledger_attach_job"), params)
 
 
 def settle(
@@ -257,11 +266,13 @@ def settle(
     note: str | None = None,
     job_id: str | None = None,
     now: datetime | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> None:
     """Record the outcome of an open row (`unknown` keeps it open for a later read-back)."""
     if status not in SETTLED and status != "unknown":
         raise ValueError(f"cannot settle a row as {status!r}")
     params = {
+        "shop": shop,
         "key": key,
         "status": status,
         "http_status": http_status,
@@ -281,9 +292,10 @@ def unsettled(
     *,
     stale_after: timedelta = timedelta(minutes=5),
     now: datetime | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> list[OpenRow]:
     """Rows to settle first: `unknown`, plus `sent`/`planned` rows older than stale_after."""
-    params = {"action": action, "stale_before": _now(now) - stale_after}
+    params = {"action": action, "stale_before": _now(now) - stale_after, "shop": shop}
     rows = conn.execute(sql.query("ledger_unsettled"), params).fetchall()
     return [
         OpenRow(str(k), int(o), str(a), str(s), bool(f), j, c, sent, bool(b))
@@ -292,10 +304,15 @@ def unsettled(
 
 
 def rows(
-    conn: duckdb.DuckDBPyConnection, order_id: int | None = None, action: str | None = None
+    conn: duckdb.DuckDBPyConnection,
+    order_id: int | None = None,
+    action: str | None = None,
+    *,
+    shop: str | None = DEFAULT_SHOP,
 ) -> list[dict[str, Any]]:
-    """Ledger rows as dicts, oldest first."""
-    cursor = conn.execute(sql.query("ledger_rows"), {"order_id": order_id, "action": action})
+    """Ledger rows as dicts, oldest first (`shop` None: every shop's, each with its `shop`)."""
+    params = {"order_id": order_id, "action": action, "shop": shop}
+    cursor = conn.execute(sql.query("ledger_rows"), params)
     names = [d[0] for d in cursor.description or ()]
     return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 

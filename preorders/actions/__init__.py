@@ -5,6 +5,7 @@ release` / `preorders charge` commands all call `release` / `charge`.
 
     plan = plan_release(conn, limit=10)               # what would go out (no writes)
     outcomes = release(client, conn, dry_run=False)   # list[Outcome], one per order
+    release(eu_client, conn, shop="eu")               # one shop: its key, its rows only
 
 Per order: the `planned` row is committed (the claim: a key another run holds is skipped), the
 order is read again (all claimed orders in one batch: a created-at window walk and/or concurrent
@@ -24,6 +25,10 @@ Modules: `rules` (checks, read-back tests, settings, the force rule), `plans` (w
 reads), `sending` (POSTs, the bulk job, read-back), `outcomes` (what a run reports), `review`
 and `explain` (the ledger as an operator sees it: why each row waits, what unblocks it; what a
 run leaves waiting), `operator` (settling a row by hand, with who and why).
+
+Every entry point takes `shop` (default `default`): a run is one shop's, with that shop's client;
+ledger keys and job ids are unique per shop only, so every ledger and jobs row it reads or writes
+is matched on (shop, key) / (shop, job_id).
 """
 
 from preorders.actions.outcomes import Log, Outcome, RunOutcomes, counts, summary

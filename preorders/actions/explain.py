@@ -16,6 +16,7 @@ from preorders.actions.plans import plan_charges, release_plan
 from preorders.actions.rules import SPECS, ActionSettings
 from preorders.actions.settling import LOST_SUBMISSION
 from warehouse import ledger
+from warehouse.migrate import DEFAULT_SHOP
 
 COMMANDS = {"release": "`preorders release`", "charge_balance": "`preorders charge --execute`"}
 
@@ -29,9 +30,12 @@ class Reason(NamedTuple):
     until: datetime | None = None
 
 
-def settle_command(key: str, verdict: str = "applied|not-applied") -> str:
-    """The command that settles the row `key` by hand."""
-    return f"`preorders actions settle {key} --as {verdict} --reason TEXT`"
+def settle_command(
+    key: str, verdict: str = "applied|not-applied", *, shop: str = DEFAULT_SHOP
+) -> str:
+    """The command that settles `shop`'s row `key` by hand (keys are unique per shop only)."""
+    where = "" if shop == DEFAULT_SHOP else f" --shop {shop}"
+    return f"`preorders actions settle {key} --as {verdict} --reason TEXT{where}`"
 
 
 def at(when: datetime, now: datetime) -> str:
@@ -43,14 +47,14 @@ def at(when: datetime, now: datetime) -> str:
 
 def open_reason(row: dict[str, Any], settings: ActionSettings, now: datetime) -> Reason:
     """The reason of a planned / sent / unknown row (a `ledger_review.review` row)."""
-    cmd, key = COMMANDS[row["action"]], row["key"]
+    cmd, key, shop = COMMANDS[row["action"]], row["key"], row.get("shop", DEFAULT_SHOP)
     if row["status"] == "planned":
         due = row["planned_at"] + settings.stale_after
         then = f"after {at(due, now)}" if due > now else "now"
         return Reason(
             f"claimed by a run at {at(row['planned_at'], now)}; nothing sent yet",
             f"the run that claimed it sends it; if that run stopped, the next {cmd} gives the "
-            f"claim back ({then}), or {settle_command(key, 'not-applied')}",
+            f"claim back ({then}), or {settle_command(key, 'not-applied', shop=shop)}",
             "another run's claim, nothing sent yet",
             due if due > now else None,
         )
@@ -59,7 +63,7 @@ def open_reason(row: dict[str, Any], settings: ActionSettings, now: datetime) ->
         return Reason(
             f"sent in {on}; its outcome is known once the job ends",
             f"the next {cmd} asks the job and reads the order back once the job ended, "
-            f"or {settle_command(key, 'applied')}",
+            f"or {settle_command(key, 'applied', shop=shop)}",
             on,
         )
     if row["bulk"] and not row["job_known"]:  # no job we can ask: it may run until it expires
@@ -76,7 +80,7 @@ def open_reason(row: dict[str, Any], settings: ActionSettings, now: datetime) ->
     lost = f"sent at {at(sent, now)}; its answer is not recorded (a run in flight, or stopped)"
     return Reason(
         row["note"] or lost,
-        f"the next {cmd} reads the order back{then}, or {settle_command(key)}",
+        f"the next {cmd} reads the order back{then}, or {settle_command(key, shop=shop)}",
         "a read-back of what was sent",
         due if due > now else None,
     )
@@ -90,7 +94,8 @@ def _held(
     # A `sent` row is read back only once stale: the later of the two clocks decides it.
     until = sent + (max(hold, settings.stale_after) if row["status"] == "sent" else hold)
     why = f"{cause} (sent at {at(sent, now)}; it may still take effect for {_span(hold)})"
-    cmd, settle = COMMANDS[row["action"]], settle_command(row["key"])
+    shop = row.get("shop", DEFAULT_SHOP)
+    cmd, settle = COMMANDS[row["action"]], settle_command(row["key"], shop=shop)
     if until > now:
         return Reason(
             why, f"judged at {at(until, now)} by the next {cmd}, or {settle}", cause, until
@@ -101,7 +106,8 @@ def _held(
 
 @dataclass(frozen=True)
 class Plans:
-    """What each order waits for as last synced, and what the next run would do about it."""
+    """What each of one shop's orders waits for as last synced, and what the next run would do
+    about it."""
 
     current: dict[tuple[str, int], str]  # (action, order id) -> its fingerprint as last synced
     todo: set[tuple[str, int]]  # what the next run would send
@@ -109,14 +115,19 @@ class Plans:
 
     @classmethod
     def read(
-        cls, conn: duckdb.DuckDBPyConnection, settings: ActionSettings, now: datetime
+        cls,
+        conn: duckdb.DuckDBPyConnection,
+        settings: ActionSettings,
+        now: datetime,
+        *,
+        shop: str = DEFAULT_SHOP,
     ) -> Plans:
-        """Read the plans from the warehouse (no request, no write)."""
-        current = {("release", c.order_id): c.fingerprint for c in ledger.releasable(conn)}
-        for c in ledger.awaiting_balance(conn):
+        """Read `shop`'s plans from the warehouse (no request, no write)."""
+        current = {("release", c.order_id): c.fingerprint for c in ledger.releasable(conn, shop)}
+        for c in ledger.awaiting_balance(conn, shop=shop):
             current["charge_balance", c.order_id] = c.fingerprint
-        todo, waiting = release_plan(conn, settings=settings, now=now)
-        todo += plan_charges(conn)
+        todo, waiting = release_plan(conn, settings=settings, now=now, shop=shop)
+        todo += plan_charges(conn, shop=shop)
         pairs = {(p.action, p.order_id) for p in todo}
         return cls(current, pairs, {o.order_id: o.detail for o in waiting})
 

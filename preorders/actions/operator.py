@@ -8,6 +8,9 @@ max_attempts; the ledger still allows one open row per order and action, so neve
 Only a real open row (planned, sent, unknown) may be settled, and not as "not applied" while its
 write may still land: a `sent` row younger than `stale_after` (its run may still await the
 answer), or a row whose bulk job may still act.
+
+A key is unique per shop only: given `shop`, only that shop's row is settled; without it the key
+is looked up in every shop, and a key two shops hold is refused (AmbiguousKey) naming them.
 """
 
 from __future__ import annotations
@@ -20,11 +23,17 @@ import duckdb
 from preorders.actions.explain import COMMANDS, at, job_state
 from preorders.actions.rules import DEFAULT_SETTINGS, ActionSettings
 from warehouse import jobs, ledger_review
+from warehouse.migrate import DEFAULT_SHOP
 
 
 class SettleRefused(ValueError):
     """Raised by `settle_by_hand` for no such key, a dry-run row, a row already settled, or a
     row whose bulk job may still act; the message says which and what to do."""
+
+
+class AmbiguousKey(SettleRefused):
+    """Raised by `settle_by_hand` without a shop for a key more than one shop holds; the message
+    names the shops and asks for --shop."""
 
 
 class ReasonRequired(ValueError):
@@ -50,13 +59,15 @@ class Settled:
     applied: bool
     by: str
     reason: str
+    shop: str = DEFAULT_SHOP
 
     def line(self) -> str:
         """What was recorded and what happens to the order next."""
         verdict = "applied" if self.applied else "not applied"
+        where = "" if self.shop == DEFAULT_SHOP else f"shop {self.shop}, "
         head = (
-            f"settled {self.key} (order {self.order_id}, {self.action}, attempt {self.attempt}) "
-            f"as {verdict} by {self.by}: {self.reason}"
+            f"settled {self.key} ({where}order {self.order_id}, {self.action}, attempt "
+            f"{self.attempt}) as {verdict} by {self.by}: {self.reason}"
         )
         if self.applied:
             return f"{head}; closed: no new attempt for this version of the order"
@@ -72,20 +83,28 @@ def settle_by_hand(
     by: str,
     settings: ActionSettings = DEFAULT_SETTINGS,
     now: datetime | None = None,
+    shop: str | None = None,
 ) -> Settled:
-    """Settle the real open row `key` as applied or not; SettleRefused (nothing changed) when it
-    cannot be, ReasonRequired for a blank reason."""
+    """Settle `shop`'s real open row `key` (None: the one shop holding the key) as applied or
+    not; SettleRefused (nothing changed) when it cannot be, AmbiguousKey when shop is None and
+    several shops hold the key, ReasonRequired for a blank reason."""
     text = operator_reason(reason)
-    row = ledger_review.row(conn, key)
+    row = _find(conn, key, shop)
     if row is None:
-        raise SettleRefused(f"no ledger row has the key {key}; `preorders actions` lists them")
+        if shop is None or shop == DEFAULT_SHOP:
+            raise SettleRefused(f"no ledger row has the key {key}; `preorders actions` lists them")
+        raise SettleRefused(
+            f"no ledger row of shop {shop} has the key {key}; `preorders actions --shop {shop}` "
+            "lists them"
+        )
+    shop = str(row["shop"])
     if row["dry_run"]:
         raise SettleRefused(
             f"{key} is a dry-run row: it never blocks a real run; nothing to settle"
         )
     if row["status"] not in ledger_review.OPEN:
         raise SettleRefused(_already(row))
-    job = jobs.get_job(conn, row["job_id"]) if row["job_id"] and not applied else None
+    job = jobs.get_job(conn, row["job_id"], shop=shop) if row["job_id"] and not applied else None
     if job is not None and not jobs.is_finished(job):
         raise SettleRefused(
             f"bulk job {job['job_id']} carries {key} and may still act ({job_state(job)}); "
@@ -102,9 +121,28 @@ def settle_by_hand(
             f"{at(row['sent_at'] + settings.stale_after, now)}, or as applied; nothing settled"
         )
     status = "succeeded" if applied else "failed"
-    if not ledger_review.settle_by_operator(conn, key, status, by=by, reason=text, now=now):
-        raise SettleRefused(_already(ledger_review.row(conn, key) or row))  # settled meanwhile
-    return Settled(key, int(row["order_id"]), row["action"], int(row["attempt"]), applied, by, text)
+    if not ledger_review.settle_by_operator(
+        conn, key, status, by=by, reason=text, now=now, shop=shop
+    ):  # settled meanwhile
+        raise SettleRefused(_already(ledger_review.row(conn, key, shop=shop) or row))
+    return Settled(
+        key, int(row["order_id"]), row["action"], int(row["attempt"]), applied, by, text, shop
+    )
+
+
+def _find(conn: duckdb.DuckDBPyConnection, key: str, shop: str | None) -> dict | None:
+    """`shop`'s row with `key`; without a shop the one row any shop holds (AmbiguousKey when
+    several shops hold it: settling one of them must be a choice, never a guess)."""
+    if shop is not None:
+        return ledger_review.row(conn, key, shop=shop)
+    found = ledger_review.key_rows(conn, key)
+    if len(found) > 1:
+        shops = ", ".join(str(r["shop"]) for r in found)
+        raise AmbiguousKey(
+            f"the key {key} is in {len(found)} shops ({shops}): name one with --shop; "
+            "nothing settled"
+        )
+    return found[0] if found else None
 
 
 def _already(row: dict) -> str:

@@ -90,8 +90,9 @@ def unplanned(
     forced: bool,
     *,
     named: Sequence[Outcome] = (),
+    shop: str = DEFAULT_SHOP,
 ) -> list[Outcome]:
-    """Skips, saying why, for the orders (named, or every releasable one) not in the plan.
+    """Skips, saying why, for `shop`'s orders (named, or every releasable one) not in the plan.
 
     `named` holds the skips already said (e.g. a retry in its backoff); without `order_ids`
     only releasable orders count (a charge names nothing it was not asked about).
@@ -101,8 +102,8 @@ def unplanned(
     if not order_ids:
         if action != "release":
             return list(named)
-        order_ids = [c.order_id for c in ledger.releasable(conn)]
-    known = {c.order_id for c in ledger.orders_by_id(conn, order_ids, action)}
+        order_ids = [c.order_id for c in ledger.releasable(conn, shop)]
+    known = {c.order_id for c in ledger.orders_by_id(conn, order_ids, action, shop=shop)}
     free, planned = {p.order_id for p in full}, {p.order_id for p in plan}
     out = []
     for order_id in dict.fromkeys(int(i) for i in order_ids):
@@ -114,7 +115,7 @@ def unplanned(
         if order_id in free:
             why = "over the limit"
         elif order_id in known:
-            why = _blocked(conn, action, order_id)
+            why = _blocked(conn, action, order_id, shop)
         else:
             why = "not in the warehouse; run a sync first"
         if every and (order_id in free or why.endswith(DONE)):
@@ -125,9 +126,9 @@ def unplanned(
     return out
 
 
-def _blocked(conn: duckdb.DuckDBPyConnection, action: str, order_id: int) -> str:
-    """Why a known order has no free key, and what unblocks it."""
-    rows = [r for r in ledger.rows(conn, order_id, action) if not r["dry_run"]]
+def _blocked(conn: duckdb.DuckDBPyConnection, action: str, order_id: int, shop: str) -> str:
+    """Why a known order of `shop` has no free key, and what unblocks it."""
+    rows = [r for r in ledger.rows(conn, order_id, action, shop=shop) if not r["dry_run"]]
     if any(r["status"] in OPEN for r in rows):
         return (
             "an earlier attempt is still unsettled; nothing new is sent until a later run reads "

@@ -1,6 +1,8 @@
 """What one tick of the release sensor may do: read the plan, trip the breaker, cap the batch.
 
-Dagster-free: `pipelines/sensors.py` turns a `Tick` into a RunRequest or a SkipReason.
+Dagster-free: `pipelines/sensors.py` turns a `Tick` into a RunRequest or a SkipReason. A tick is
+one shop's (`shop`): its plan, breaker and waits read that shop's rows only, and its run key
+names the shop.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from preorders.actions.plans import plan_release
 from preorders.actions.review import waits
 from preorders.actions.rules import ActionSettings
 from warehouse import ledger
+from warehouse.migrate import DEFAULT_SHOP
 
 
 @dataclass(frozen=True)
@@ -76,16 +79,16 @@ def read_only(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
         conn.close()
 
 
-def plan_tick(path: str, policy: ReleasePolicy) -> Tick:
-    """Releasable orders the ledger does not hold yet, under the breaker and the per-tick cap."""
+def plan_tick(path: str, policy: ReleasePolicy, *, shop: str = DEFAULT_SHOP) -> Tick:
+    """`shop`'s releasable orders its ledger does not hold yet, under the breaker (against that
+    shop's open orders) and the per-tick cap."""
     try:
         with read_only(path) as conn:
-            plan = plan_release(conn)
-            open_orders = ledger.open_orders_count(conn)
+            plan = plan_release(conn, shop=shop)
+            open_orders = ledger.open_orders_count(conn, shop)
             hold = policy.unknown_submission_hold_s
-            waiting = (
-                [] if plan else waits(conn, "release", ActionSettings.from_env("release", hold))
-            )
+            settings = ActionSettings.from_env("release", hold)
+            waiting = [] if plan else waits(conn, "release", settings, shop=shop)
     except WarehouseBusy as exc:
         return Tick([], f"warehouse busy, will retry next tick: {exc}", retry=True)
     except (duckdb.CatalogException, duckdb.BinderException) as exc:  # e.g. a column added since
@@ -108,14 +111,19 @@ def plan_tick(path: str, policy: ReleasePolicy) -> Tick:
     return Tick(batch, more=len(plan) > len(batch))
 
 
-def run_key(plan: list[ledger.Planned], dry_run: bool, event: int) -> str:
-    """Deterministic per orders materialization and (order id, ledger key) set.
+def run_key(
+    plan: list[ledger.Planned], dry_run: bool, event: int, *, shop: str = DEFAULT_SHOP
+) -> str:
+    """Deterministic per shop, orders materialization and (order id, ledger key) set.
 
     Re-ticks on one sync ask for the same run (Dagster dedupes it); a later sync gets a new key
     even when the plan is unchanged, because Dagster never runs a run_key twice and a run that
     failed before sending (a 401, say) gives its claims back: the ledger, not the key, prevents
-    a second send.
+    a second send. Two shops with the same order ids and keys get two run keys: the shop is in
+    the digest and the name (shop `default` keeps the key it had before shops).
     """
     pairs = sorted((p.order_id, p.key) for p in plan)
-    digest = hashlib.sha256(json.dumps([event, pairs]).encode()).hexdigest()[:24]
-    return f"release-{'dry-' if dry_run else ''}{digest}"
+    parts: list = [event, pairs] if shop == DEFAULT_SHOP else [shop, event, pairs]
+    digest = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:24]
+    where = "" if shop == DEFAULT_SHOP else f"{shop}-"
+    return f"release-{where}{'dry-' if dry_run else ''}{digest}"

@@ -20,6 +20,7 @@ import duckdb
 from preorders.reread import plan_reread
 from stoq import StoqClient, errors
 from warehouse import ledger
+from warehouse.migrate import DEFAULT_SHOP
 
 # Window bounds are sent this much wider, so a server whose `from`/`to` is exclusive, or that
 # rounds to whole seconds, still returns the orders created exactly at a bound.
@@ -62,11 +63,16 @@ class Dated(Protocol):
 
 
 def read_rows(
-    client: StoqClient, conn: duckdb.DuckDBPyConnection, rows: Iterable[Dated]
+    client: StoqClient,
+    conn: duckdb.DuckDBPyConnection,
+    rows: Iterable[Dated],
+    *,
+    shop: str = DEFAULT_SHOP,
 ) -> OrderReads:
-    """`read_orders` for plan items or ledger rows, costed against every order in the warehouse."""
+    """`read_orders` for `shop`'s plan items or ledger rows (`client` is that shop's), costed
+    against every order of that shop in the warehouse."""
     wanted = {r.order_id: r.created_at for r in rows}
-    known = ledger.known_created(conn) if len(wanted) > 1 else None
+    known = ledger.known_created(conn, shop) if len(wanted) > 1 else None
     return read_orders(client, wanted, per_page=client.per_page, known_created=known)
 
 

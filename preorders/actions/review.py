@@ -1,8 +1,11 @@
 """The ledger as an operator sees it: each row worth a look, why it is there, what unblocks it.
 
     for entry in entries(conn, ("unknown",), settings):     # reads only, no request
-        print(entry.key, entry.why, entry.unblock)
-    waits(conn, "release", settings)  # ["13 orders wait until 14:05 UTC (bulk submission ...)"]
+        print(entry.shop, entry.key, entry.why, entry.unblock)
+    waits(conn, "release", settings, shop="eu")  # ["13 orders wait until 14:05 UTC (...)"]
+
+`entries` reads one shop's rows (`shop`), or every shop's (None), each entry saying its shop;
+`waits` is one shop's, as a run is.
 
 The statuses an operator sees (`preorders actions --status`), from the ledger's own:
     open     planned: a run claimed the order and has sent nothing yet
@@ -28,6 +31,7 @@ import duckdb
 from preorders.actions.explain import Plans, at, job_state, open_reason, settled_reason
 from preorders.actions.rules import DEFAULT_SETTINGS, ActionSettings
 from warehouse import jobs, ledger_review
+from warehouse.migrate import DEFAULT_SHOP
 
 STATUSES = ("open", "sent", "unknown", "failed", "blocked")
 WORDS = {"planned": "open", "sent": "sent", "unknown": "unknown", "failed": "failed",
@@ -55,6 +59,7 @@ class Entry:
     until: datetime | None = None  # when a clock decides it, if one does
     settled_by: str | None = None
     settle_reason: str | None = None
+    shop: str = DEFAULT_SHOP  # the shop whose ledger holds the row (keys are unique per shop)
 
 
 def entries(
@@ -62,23 +67,30 @@ def entries(
     statuses: Iterable[str] | None = None,
     settings: ActionSettings = DEFAULT_SETTINGS,
     now: datetime | None = None,
+    *,
+    shop: str | None = None,
 ) -> list[Entry]:
-    """The rows in `statuses` (default: all five), oldest first, each with why and what unblocks
-    it; failed and blocked rows only while their order still waits for the action."""
+    """`shop`'s rows (None: every shop's) in `statuses` (default: all five), oldest first, each
+    with its shop, why and what unblocks it; failed and blocked rows only while their order
+    still waits for the action in that shop."""
     wanted = set(statuses or STATUSES)
     if wanted - set(STATUSES):
         raise ValueError(f"a status is one of {', '.join(STATUSES)}")
     now = now or datetime.now(UTC)
     settled = not wanted <= set(OPEN_WORDS)
-    plans = Plans.read(conn, settings, now) if settled else None
+    plans: dict[str, Plans] = {}  # per shop, read once a settled row of that shop needs it
     out = []
-    for row in ledger_review.review(conn, open_only=not settled):
+    for row in ledger_review.review(conn, open_only=not settled, shop=shop):
         if WORDS[row["status"]] not in wanted:
             continue
         if row["status"] in ledger_review.OPEN:
             out.append(_entry(row, *open_reason(row, settings, now)))
-        elif plans is not None and plans.holds_back(row):
-            out.append(_entry(row, *settled_reason(row, plans, settings)))
+            continue
+        where = row["shop"]
+        if where not in plans:
+            plans[where] = Plans.read(conn, settings, now, shop=where)
+        if plans[where].holds_back(row):
+            out.append(_entry(row, *settled_reason(row, plans[where], settings)))
     return out
 
 
@@ -87,12 +99,15 @@ def waits(
     action: str,
     settings: ActionSettings = DEFAULT_SETTINGS,
     now: datetime | None = None,
+    *,
+    shop: str = DEFAULT_SHOP,
 ) -> list[str]:
-    """What the open rows of `action` wait on and until when, one line per cause; for releases
-    also each bulk job in flight that carries none of them. Empty: nothing waits."""
+    """What `shop`'s open rows of `action` wait on and until when, one line per cause; for
+    releases also each of its bulk jobs in flight that carries none of them. Empty: nothing
+    waits."""
     now = now or datetime.now(UTC)
     groups: dict[str, list[Entry]] = {}
-    for entry in entries(conn, OPEN_WORDS, settings, now):
+    for entry in entries(conn, OPEN_WORDS, settings, now, shop=shop):
         if entry.action == action:
             groups.setdefault(entry.waits_on, []).append(entry)
     lines = []
@@ -102,7 +117,7 @@ def waits(
         lines.append(f"{count} until {at(until, now)} ({on})" if until else f"{count} on {on}")
     if action == "release":
         carried = {e.job_id for group in groups.values() for e in group}
-        for job in jobs.open_jobs(conn):
+        for job in jobs.open_jobs(conn, shop=shop):
             if job["kind"] == "bulk_release" and job["job_id"] not in carried:
                 lines.append(f"bulk job {job['job_id']} in flight ({job_state(job)})")
     return lines
@@ -110,16 +125,18 @@ def waits(
 
 def as_lines(found: Sequence[Entry], now: datetime | None = None) -> list[str]:
     """Rows grouped by status (in STATUSES order): a heading, then per row a line and its
-    why and unblock lines; one line when there is nothing to show."""
+    why and unblock lines; one line when there is nothing to show. Each row's line names its
+    shop unless every row is shop `default`'s (one shop, as before shops)."""
     now = now or datetime.now(UTC)
     if not found:
         return ["no ledger row is open, failed or blocked"]
+    named = any(e.shop != DEFAULT_SHOP for e in found)
     lines: list[str] = []
     for status in STATUSES:
         group = [e for e in found if e.status == status]
         if group:
             lines.append(f"{status} ({len(group)})")
-            lines += [line for e in group for line in _entry_lines(e, now)]
+            lines += [line for e in group for line in _entry_lines(e, now, named)]
     return lines
 
 
@@ -136,16 +153,16 @@ def _entry(row: dict[str, Any], why: str, unblock: str, on: str, until: datetime
         status=WORDS[row["status"]], ledger_status=row["status"], attempt=int(row["attempt"]),
         forced=bool(row["forced"]), planned_at=row["planned_at"], sent_at=row["sent_at"],
         job_id=row["job_id"], why=why, unblock=unblock, waits_on=on, until=until,
-        settled_by=row["settled_by"], settle_reason=row["settle_reason"],
+        settled_by=row["settled_by"], settle_reason=row["settle_reason"], shop=row["shop"],
     )  # fmt: skip
 
 
-def _entry_lines(e: Entry, now: datetime) -> list[str]:
+def _entry_lines(e: Entry, now: datetime, named: bool = False) -> list[str]:
     sent = f"sent {at(e.sent_at, now)}" if e.sent_at else "not sent"
     head = (
         f"  {e.key}  order {e.order_id}  {e.action}{' (forced)' if e.forced else ''}  "
         f"attempt {e.attempt}  {sent}  job {e.job_id or '-'}"
-    )
+    ) + (f"  shop {e.shop}" if named else "")
     return [head, f"      why: {e.why}", f"      unblocks: {e.unblock}"]
 
 

@@ -2,6 +2,10 @@
 
 The re-read just before acting is one batched read (`reads`): a created-at window walk and/or
 concurrent GETs, whichever costs fewer requests; it happens after every claim is committed.
+
+A run is one shop's (`shop`, default `default`): `client` is that shop's (built from its key),
+and every ledger row, jobs row and warehouse order it plans, claims, sends, settles or reports on
+is that shop's. Another shop holding the same order id or ledger key is never touched.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from preorders.progress import Phase, Progress
 from stoq import StoqClient, errors
 from warehouse import ledger
 from warehouse.ledger import Planned
+from warehouse.migrate import DEFAULT_SHOP
 
 
 def release(
@@ -45,8 +50,10 @@ def release(
     log: Log | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> RunOutcomes:
-    """Settle open release rows, then release what `plan_release` returns; one Outcome each.
+    """Settle `shop`'s open release rows, then release what `plan_release` returns for it; one
+    Outcome each. `client` must be `shop`'s.
 
     A dry run sends nothing (client may be None): it writes `planned` rows with dry_run=true.
     Every releasable order not sent is named with why (a retry in its backoff: until when), and
@@ -58,7 +65,7 @@ def release(
     recorded = force_reason(force, reason)
     return _plan_and_run(
         client, conn, RELEASE, order_ids, dry_run, limit, recorded, run_id, settings, log,
-        force=force, now=now, progress=progress,
+        force=force, now=now, progress=progress, shop=shop,
     )  # fmt: skip
 
 
@@ -75,8 +82,10 @@ def charge(
     log: Log | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> RunOutcomes:
-    """Settle open charge rows, then charge the balance of each planned order (dry run default).
+    """Settle `shop`'s open charge rows, then charge the balance of each of its planned orders
+    (dry run default). `client` must be `shop`'s.
 
     Charges are never retried automatically: STOQ may settle a charge after answering, so an
     accepted charge not yet applied stays `unknown` (read back each run) for
@@ -85,7 +94,7 @@ def charge(
     """
     return _plan_and_run(
         client, conn, CHARGE, order_ids, dry_run, limit, None, run_id, settings, log,
-        offer_id=offer_id, now=now, progress=progress,
+        offer_id=offer_id, now=now, progress=progress, shop=shop,
     )  # fmt: skip
 
 
@@ -105,24 +114,29 @@ def _plan_and_run(
     offer_id: str | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> RunOutcomes:
     dry_run = dry_run or client is None
     done: list[Outcome] = []
     if client is not None and not dry_run:
-        done = settle_open_rows(client, conn, spec.action, settings, log=log, now=now)
+        done = settle_open_rows(client, conn, spec.action, settings, log=log, now=now, shop=shop)
     waiting: list[Outcome] = []
     if spec is RELEASE:
-        full, waiting = release_plan(conn, order_ids, force=force, settings=settings, now=now)
+        full, waiting = release_plan(
+            conn, order_ids, force=force, settings=settings, now=now, shop=shop
+        )
     else:
-        full = plan_charges(conn, None, order_ids, offer_id=offer_id)
+        full = plan_charges(conn, None, order_ids, offer_id=offer_id, shop=shop)
     plan = full[:limit] if limit else full
-    skips = unplanned(conn, spec.action, order_ids, full, plan, force, named=waiting)
+    skips = unplanned(conn, spec.action, order_ids, full, plan, force, named=waiting, shop=shop)
     if not order_ids:  # an order settled above already has its line in this run
         skips = [o for o in skips if o.order_id not in {d.order_id for d in done}]
     done += skips
-    done += _run(client, conn, spec, plan, dry_run, force_reason, run_id, settings, log, progress)
+    done += _run(
+        client, conn, spec, plan, dry_run, force_reason, run_id, settings, log, progress, shop
+    )
     # What still waits once the run ended: its summary says so instead of "nothing to do".
-    waiting_on = waits(conn, spec.action, settings, now)
+    waiting_on = waits(conn, spec.action, settings, now, shop=shop)
     for line in waiting_on:
         say(log, f"waiting: {line}")
     return RunOutcomes(done, waiting_on)
@@ -139,11 +153,14 @@ def _run(
     settings: ActionSettings,
     log: Log | None,
     progress: Progress | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> list[Outcome]:
     out: list[Outcome] = []
     ready: list[Planned] = []
     for item in plan:
-        key = ledger.claim(conn, item, force_reason=force_reason, dry_run=dry_run, run_id=run_id)
+        key = ledger.claim(
+            conn, item, force_reason=force_reason, dry_run=dry_run, run_id=run_id, shop=shop
+        )
         if dry_run:
             out.append(Outcome(item.order_id, spec.action, "planned", "", item.forced, True))
         elif key is None:
@@ -151,16 +168,16 @@ def _run(
         else:
             ready.append(item)
     if client is not None and ready:  # a dry run has no client and readies nothing
-        reads = _pre_read(client, conn, ready, log)
+        reads = _pre_read(client, conn, ready, log, shop)
         live: list[Planned] = []
         for item in ready:
-            skipped = _pre_check(conn, spec, item, reads)
+            skipped = _pre_check(conn, spec, item, reads, shop)
             if skipped is None:
                 live.append(item)
             else:
                 out.append(skipped)
         if live:
-            out += _send(client, conn, spec, live, run_id, settings, log, progress)
+            out += _send(client, conn, spec, live, run_id, settings, log, progress, shop)
     for outcome in out:
         say(log, outcome.line())
     return out
@@ -175,47 +192,52 @@ def _send(
     settings: ActionSettings,
     log: Log | None,
     progress: Progress | None,
+    shop: str,
 ) -> list[Outcome]:
     """Send, as a phase of its own: one POST an order at the budget's pace, or one bulk job."""
     name = "release" if spec is RELEASE else "charge"
     with Phase(progress, name, noun="orders", client=client) as phase:
         phase.summary = f"{len(live)} orders"
         if spec is RELEASE and len(live) >= max(1, settings.bulk_threshold):
-            return send_bulk(client, conn, live, run_id, settings, log, phase.progress)
+            return send_bulk(client, conn, live, run_id, settings, log, phase.progress, shop=shop)
         out: list[Outcome] = []
         for done, item in enumerate(live, 1):
-            out.append(send_one(client, conn, spec, item, settings))
+            out.append(send_one(client, conn, spec, item, settings, shop=shop))
             phase.step(done, len(live), unit="orders")
         return out
 
 
 def _pre_read(
-    client: StoqClient, conn: duckdb.DuckDBPyConnection, ready: Sequence[Planned], log: Log | None
+    client: StoqClient,
+    conn: duckdb.DuckDBPyConnection,
+    ready: Sequence[Planned],
+    log: Log | None,
+    shop: str,
 ) -> OrderReads:
     """Read every claimed order again, in one batch, just before acting on any of them."""
     try:
-        reads = read_rows(client, conn, ready)
+        reads = read_rows(client, conn, ready, shop=shop)
     except errors.Unauthorized:
         for item in ready:  # nothing was sent: the next run may try the same keys
-            ledger.unclaim(conn, item.key)
+            ledger.unclaim(conn, item.key, shop=shop)
         raise
     say(log, f"re-read {len(ready)} orders: {reads.pages} list pages, {reads.gets} GETs")
     return reads
 
 
 def _pre_check(
-    conn: duckdb.DuckDBPyConnection, spec: Spec, item: Planned, reads: OrderReads
+    conn: duckdb.DuckDBPyConnection, spec: Spec, item: Planned, reads: OrderReads, shop: str
 ) -> Outcome | None:
     """An Outcome when the order as re-read must be skipped (row settled or given back)."""
     failure = reads.failed.get(item.order_id)
     if failure is not None:
-        ledger.unclaim(conn, item.key)  # nothing was sent: the next run may try again
+        ledger.unclaim(conn, item.key, shop=shop)  # nothing was sent: the next run may try again
         note = f"not sent: the order could not be read ({type(failure).__name__}); retried next run"
         return Outcome(item.order_id, spec.action, "not_sent", note, item.forced)
     order = reads.get(item.order_id)
     if order is None:
-        return settle(conn, item, spec.action, "skipped", note="order not found (404)")
+        return settle(conn, item, spec.action, "skipped", note="order not found (404)", shop=shop)
     blocker = spec.check(order, item.forced)
     if blocker is not None:
-        return settle(conn, item, spec.action, "skipped", note=blocker)
+        return settle(conn, item, spec.action, "skipped", note=blocker, shop=shop)
     return None

@@ -2,6 +2,7 @@
 
 A lost response is settled by reading the order back (`read_back`, one GET), never by posting
 again; a whole batch is read back at once (`read_back_rows`, a window walk and/or GETs).
+`shop` names the shop whose client is passed: every ledger and jobs row read or written is its.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from preorders.progress import Progress
 from stoq import StoqClient, errors
 from warehouse import ledger
 from warehouse.ledger import OpenRow, Planned
+from warehouse.migrate import DEFAULT_SHOP
 
 
 def send_one(
@@ -28,9 +30,11 @@ def send_one(
     spec: Spec,
     item: Planned,
     settings: ActionSettings = DEFAULT_SETTINGS,
+    *,
+    shop: str = DEFAULT_SHOP,
 ) -> Outcome:
     """Mark the row sent, POST once, settle it from the answer (read back when it is lost)."""
-    if item.key not in ledger.mark_sent(conn, [item.key]):
+    if item.key not in ledger.mark_sent(conn, [item.key], shop=shop):
         return Outcome(item.order_id, spec.action, "skipped", "another run settled it")
     row = OpenRow(item.key, item.order_id, spec.action, "sent", item.forced, None, item.created_at)
     # Just sent: a write that may settle later is still pending unless the hold is zero.
@@ -38,23 +42,30 @@ def send_one(
     try:
         result = spec.send(client, item.order_id, item.forced)
     except errors.Conflict as exc:
-        return settle(conn, item, spec.action, "rejected", http_status=409, hint=exc.hint)
+        return settle(
+            conn, item, spec.action, "rejected", http_status=409, hint=exc.hint, shop=shop
+        )
     except (errors.WriteOutcomeUnknown, errors.MalformedResponse) as exc:
         why = exc.reason if isinstance(exc, errors.WriteOutcomeUnknown) else str(exc)
-        return read_back(client, conn, spec, row, why, pending, settings)
+        return read_back(client, conn, spec, row, why, pending, settings, shop=shop)
     except errors.ApiError as exc:  # 4xx or 429 after every retry: the server refused it
         hint = "; ".join(exc.messages) or None
         return settle(conn, item, spec.action, "failed", http_status=exc.status, hint=hint,
-                       note=f"not applied ({exc.status})")  # fmt: skip
+                       note=f"not applied ({exc.status})", shop=shop)  # fmt: skip
     except errors.TransportError:  # the request provably never reached the server
-        return settle(conn, item, spec.action, "failed", note="not sent (connection failed)")
+        return settle(
+            conn, item, spec.action, "failed", note="not sent (connection failed)", shop=shop
+        )
     status = getattr(result, "status", None)  # the client's Written carries the real status
     if spec.settles_later and not spec.applied(result):
         # Accepted, effect still to come (SPEC §3.4): read it back later, never send it again.
-        ledger.settle(conn, item.key, "unknown", http_status=status, note=_accepted(spec, result))
-        return Outcome(item.order_id, spec.action, "unknown", _accepted(spec, result), item.forced)
+        note = _accepted(spec, result)
+        ledger.settle(conn, item.key, "unknown", http_status=status, note=note, shop=shop)
+        return Outcome(item.order_id, spec.action, "unknown", note, item.forced)
     note = "" if spec.applied(result) else f"accepted; order now {result.get('state')}"
-    return settle(conn, item, spec.action, "succeeded", http_status=status, note=note or None)
+    return settle(
+        conn, item, spec.action, "succeeded", http_status=status, note=note or None, shop=shop
+    )
 
 
 def _accepted(spec: Spec, result: dict[str, Any]) -> str:
@@ -76,13 +87,15 @@ def send_bulk(
     settings: ActionSettings,
     log: Log | None,
     progress: Progress | None = None,
+    *,
+    shop: str = DEFAULT_SHOP,
 ) -> list[Outcome]:
     """One bulk_release job for the batch, then every order read back (items fail silently).
 
     Rows stay `unknown` while the job may still act (timeout, stall, failed poll, or a lost
     submission): a later run asks the job (by the job_id on the rows) before judging them.
     """
-    sent = ledger.mark_sent(conn, [i.key for i in items], bulk=True)
+    sent = ledger.mark_sent(conn, [i.key for i in items], bulk=True, shop=shop)
     items = [i for i in items if i.key in sent]
     if not items:
         return []
@@ -99,6 +112,7 @@ def send_bulk(
             "bulk_release",
             run_id=run_id,
             log=log,
+            shop=shop,
         )
     except errors.WriteOutcomeUnknown:
         # The job may exist and run later: rows stay open (see unknown_submission_hold).
@@ -108,7 +122,7 @@ def send_bulk(
         say(log, f"bulk release was not submitted: {exc}")
     else:
         job_id = handle.job_id
-        ledger.attach_job(conn, keys, job_id)  # before the first poll: a crash keeps the link
+        ledger.attach_job(conn, keys, job_id, shop=shop)  # before the first poll: a crash keeps it
         running, why = may_still_act(
             client,
             conn,
@@ -120,6 +134,7 @@ def send_bulk(
             stall_timeout=settings.job_stall_timeout,
             initial_interval=settings.job_initial_interval,
             progress=progress,
+            shop=shop,
         )
         if running:
             say(log, f"{why}: its orders stay unknown until a later run sees it end")
@@ -128,7 +143,7 @@ def send_bulk(
         for i in items
     ]
     pending = {r.key for r in rows} if running else set()
-    return read_back_rows(client, conn, rows, why, pending, settings)
+    return read_back_rows(client, conn, rows, why, pending, settings, shop=shop)
 
 
 def read_back_rows(
@@ -138,13 +153,16 @@ def read_back_rows(
     why: str = "outcome unknown",
     pending: Collection[str] = (),
     settings: ActionSettings = DEFAULT_SETTINGS,
+    *,
+    shop: str = DEFAULT_SHOP,
 ) -> list[Outcome]:
-    """Settle sent rows from one batched read of their orders (see `reads`), one Outcome each.
+    """Settle `shop`'s sent rows from one batched read of their orders (see `reads`), one
+    Outcome each.
 
     Rows whose key is in `pending` may still take effect: not applied keeps them `unknown`.
     """
     try:
-        reads = read_rows(client, conn, rows)
+        reads = read_rows(client, conn, rows, shop=shop)
     except errors.Unauthorized as exc:  # as each GET would have failed: every row stays unknown
         reads = OrderReads()
         reads.failed = {r.order_id: exc for r in rows}
@@ -158,6 +176,7 @@ def read_back_rows(
             why,
             r.key in pending,
             settings,
+            shop,
         )  # fmt: skip
         for r in rows
     ]
@@ -171,13 +190,15 @@ def read_back(
     why: str = "outcome unknown",
     pending: bool = False,
     settings: ActionSettings = DEFAULT_SETTINGS,
+    *,
+    shop: str = DEFAULT_SHOP,
 ) -> Outcome:
     """Settle a sent row from what the order shows now (one GET); `unknown` if it can't be read."""
     try:
         order, failure = client.get_order(row.order_id), None
     except errors.StoqError as exc:
         order, failure = None, exc
-    return _judge(conn, spec, row, order, failure, why, pending, settings)
+    return _judge(conn, spec, row, order, failure, why, pending, settings, shop)
 
 
 def _judge(
@@ -189,11 +210,12 @@ def _judge(
     why: str,
     pending: bool,
     settings: ActionSettings,
+    shop: str,
 ) -> Outcome:
-    """Settle one sent row from its order as read back (None with no failure: a 404)."""
+    """Settle one of `shop`'s sent rows from its order as read back (None with no failure: 404)."""
 
     def done(status: str, note: str) -> Outcome:
-        ledger.settle(conn, row.key, status, note=note, job_id=row.job_id)
+        ledger.settle(conn, row.key, status, note=note, job_id=row.job_id, shop=shop)
         return Outcome(row.order_id, spec.action, status, note, row.forced, job_id=row.job_id)
 
     verb = _verb(spec)
@@ -228,7 +250,8 @@ def settle(
     http_status: int | None = None,
     hint: str | None = None,
     note: str | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> Outcome:
-    """Settle the row in the ledger and say so as an Outcome."""
-    ledger.settle(conn, item.key, status, http_status=http_status, hint=hint, note=note)
+    """Settle `shop`'s row in the ledger and say so as an Outcome."""
+    ledger.settle(conn, item.key, status, http_status=http_status, hint=hint, note=note, shop=shop)
     return Outcome(item.order_id, action, status, hint or note or "", item.forced)

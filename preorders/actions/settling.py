@@ -4,7 +4,7 @@ A row is judged "not applied" only once nothing can still apply it: a bulk row's
 the job_id recorded right after submission) must have ended or expired; a bulk row whose
 submission outcome was lost waits `unknown_submission_hold`; a charge waits `charge_pending_hold`,
 since STOQ may settle it after answering (SPEC §3.4). Until then a row stays `unknown`, and an
-open row blocks any new key for its order.
+open row blocks any new key for its order. Only `shop`'s rows are settled, with that shop's client.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from preorders.jobtracking import known_job_may_still_act
 from stoq import StoqClient
 from warehouse import ledger
 from warehouse.ledger import OpenRow
+from warehouse.migrate import DEFAULT_SHOP
 
 LOST_SUBMISSION = "bulk submission outcome unknown"
 
@@ -33,13 +34,15 @@ def settle_open_rows(
     *,
     log: Log | None = None,
     now: datetime | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> list[Outcome]:
-    """Settle rows earlier runs left open: planned -> given back (never sent), others read back."""
+    """Settle `shop`'s rows earlier runs left open (`client` is that shop's): planned -> given
+    back (never sent), others read back."""
     out: list[Outcome] = []
     sent: list[OpenRow] = []
-    for row in ledger.unsettled(conn, action, stale_after=settings.stale_after):
+    for row in ledger.unsettled(conn, action, stale_after=settings.stale_after, shop=shop):
         if row.status == "planned":  # claimed, never sent: give the claim back
-            ledger.unclaim(conn, row.key)
+            ledger.unclaim(conn, row.key, shop=shop)
             note = "an earlier run stopped before sending; planned again"
             out.append(Outcome(row.order_id, row.action, "skipped", note, row.forced))
         else:
@@ -49,13 +52,13 @@ def settle_open_rows(
     if single:
         charges = [r for r in single if SPECS[r.action].settles_later]
         held = _held(charges, settings.charge_pending_hold, now)
-        out += read_back_rows(client, conn, single, pending=held, settings=settings)
+        out += read_back_rows(client, conn, single, pending=held, settings=settings, shop=shop)
     jobs: dict[str | None, list[OpenRow]] = {}
     for row in sent:
         if row.bulk:
             jobs.setdefault(row.job_id, []).append(row)
     for job_id, rows in jobs.items():
-        out += _settle_bulk(client, conn, job_id, rows, settings, log, now)
+        out += _settle_bulk(client, conn, job_id, rows, settings, log, now, shop)
     for outcome in out:
         say(log, f"settled from an earlier run: {outcome.line()}")
     return out
@@ -69,6 +72,7 @@ def _settle_bulk(
     settings: ActionSettings,
     log: Log | None,
     now: datetime,
+    shop: str,
 ) -> list[Outcome]:
     """Ask the job that carried the rows first; read them back as applied or still pending."""
     answer = None
@@ -80,6 +84,7 @@ def _settle_bulk(
             timeout=settings.settle_job_timeout,
             stall_timeout=settings.job_stall_timeout,
             initial_interval=settings.job_initial_interval,
+            shop=shop,
         )
     if answer is None:  # no job we can ask: it may exist and run until it expires
         held = _held(rows, settings.unknown_submission_hold, now)
@@ -87,10 +92,10 @@ def _settle_bulk(
         if held:
             say(log, f"{why}: {len(held)} orders wait {settings.unknown_submission_hold} "
                      "before they may be judged not applied")  # fmt: skip
-        return read_back_rows(client, conn, rows, why, held, settings)
+        return read_back_rows(client, conn, rows, why, held, settings, shop=shop)
     running, why = answer
     pending = {r.key for r in rows} if running else set()
-    return read_back_rows(client, conn, rows, why, pending, settings)
+    return read_back_rows(client, conn, rows, why, pending, settings, shop=shop)
 
 
 def _held(rows: Sequence[OpenRow], hold: timedelta, now: datetime) -> set[str]:

@@ -26,7 +26,8 @@ def test_load_report_replaces_the_table_in_one_go(conn, tmp_path):
     rows = conn.execute("select bucket::varchar, revenue from export_revenue").fetchall()
     assert rows == [("2026-02-03", 7.0)]
     columns = [r[0] for r in conn.execute("describe export_revenue").fetchall()]
-    assert columns == ["bucket", "revenue", "_loaded_at"]
+    assert columns == ["shop", "bucket", "revenue", "_loaded_at"]
+    assert conn.execute("select distinct shop from export_revenue").fetchall() == [("default",)]
 
 
 def test_load_report_rejects_unknown_names_and_keeps_the_old_table(conn, tmp_path):
@@ -102,3 +103,43 @@ def test_only_tables_named_like_exports_move(conn):
     conn.execute("create table report_Weird as select 1 as a")  # not a report name: stays
     assert exports.rename_legacy_tables(conn) == []
     assert "report_Weird" in tables(conn) or "report_weird" in tables(conn)
+
+
+def test_two_shops_exports_of_one_report_keep_both(conn, tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("bucket,revenue\n2026-02-01,100.50\n2026-02-02,3.25\n")
+    b.write_text("bucket,revenue,extra\n2026-02-01,oops,1\n")
+    assert exports.load_report(conn, "revenue", a, shop="a", loaded_at=T0) == 2
+    assert exports.load_report(conn, "revenue", b, shop="b") == 1
+    count = "select shop, count(*) from export_revenue group by 1 order by 1"
+    assert conn.execute(count).fetchall() == [("a", 2), ("b", 1)]
+    # b's columns and types differ: a's rows keep theirs by name (the wider type, null extras)
+    row = conn.execute("select revenue, extra from export_revenue where shop = 'b'").fetchone()
+    assert row == ("oops", 1)
+    a_rows = "select revenue, extra, _loaded_at from export_revenue where shop = 'a' order by 1"
+    assert conn.execute(a_rows).fetchall() == [("100.5", None, T0), ("3.25", None, T0)]
+    # shop a's next export replaces a's rows only
+    a.write_text("bucket,revenue\n2026-02-03,7.00\n")
+    assert exports.load_report(conn, "revenue", a, shop="a") == 1
+    assert conn.execute(count).fetchall() == [("a", 1), ("b", 1)]
+    # a failed load of one shop changes nothing
+    with pytest.raises(duckdb.Error):
+        exports.load_report(conn, "revenue", tmp_path / "missing.csv", shop="b")
+    assert conn.execute(count).fetchall() == [("a", 1), ("b", 1)]
+
+
+def test_an_export_table_from_before_shops_keeps_its_rows_as_default(conn, tmp_path):
+    conn.execute("create table export_summary as select 5 as n, now() as _loaded_at")
+    csv = tmp_path / "s.csv"
+    csv.write_text("n\n7\n")
+    assert exports.load_report(conn, "summary", csv, shop="eu") == 1
+    rows = conn.execute("select shop, n from export_summary order by shop").fetchall()
+    assert rows == [("default", 5), ("eu", 7)]
+
+
+def test_a_report_column_named_shop_is_refused(conn, tmp_path):
+    csv = tmp_path / "s.csv"
+    csv.write_text("shop,n\nx,1\n")
+    with pytest.raises(ValueError, match="column named shop"):
+        exports.load_report(conn, "summary", csv)
+    assert "export_summary" not in tables(conn)

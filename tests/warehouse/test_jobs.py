@@ -95,3 +95,18 @@ def test_not_found_is_terminal(conn):
     jobs.record_error(conn, handle().job_id, "expired", status="not_found")
     assert jobs.is_finished(jobs.get_job(conn, handle().job_id))
     assert jobs.open_jobs(conn) == []
+
+
+def test_one_job_id_in_two_shops_is_two_jobs(conn):
+    jobs.save_job(conn, handle(), kind="bulk_release", batch_key="k", now=T0)
+    jobs.save_job(conn, handle(), kind="bulk_release", batch_key="k", now=T0, shop="eu")
+    jobs.record_status(conn, "bulk_orders_release_1", status("x", "completed", 100), shop="eu")
+    jobs.record_error(conn, "bulk_orders_release_1", "timed out")
+    mine, theirs = jobs.find_job(conn, "k"), jobs.find_job(conn, "k", shop="eu")
+    assert (mine["shop"], mine["last_status"], mine["error"]) == ("default", "running", "timed out")
+    assert (theirs["shop"], theirs["last_status"], theirs["error"]) == ("eu", "completed", None)
+    assert jobs.get_job(conn, "bulk_orders_release_1", shop="eu")["finished_at"] is not None
+    assert jobs.get_job(conn, "bulk_orders_release_1", shop="us") is None
+    assert [j["shop"] for j in jobs.open_jobs(conn)] == ["default"]  # eu's has finished
+    assert [j["shop"] for j in jobs.open_jobs(conn, shop="default")] == ["default"]
+    assert jobs.open_jobs(conn, shop="eu") == []

@@ -171,3 +171,38 @@ def test_two_threads_racing_for_one_key_claim_it_once(tmp_path, conn):
     for t in threads:
         t.join()
     assert sorted(wins) == sorted(i.key for i in todo)
+
+
+def test_one_key_in_two_shops_is_two_rows_each_written_on_its_own(conn):
+    _load_shop(conn, "eu")  # the same orders under another shop: the same fingerprints and keys
+    (item, _) = ledger.next_keys(conn, "release", ledger.releasable(conn))
+    (twin, _) = ledger.next_keys(conn, "release", ledger.releasable(conn, "eu"), shop="eu")
+    assert twin.key == item.key
+    assert ledger.claim(conn, item, now=T0) == item.key
+    assert ledger.claim(conn, twin, now=T0, shop="eu") == item.key  # not blocked by default's
+    assert ledger.claim(conn, twin, shop="eu") is None  # but owned once in its shop
+    assert ledger.mark_sent(conn, [item.key], now=T0, shop="eu", bulk=True) == {item.key}
+    ledger.attach_job(conn, [item.key], "job-eu", shop="eu")
+    ledger.settle(conn, item.key, "unknown", note="lost", shop="eu")
+    (mine,) = ledger.rows(conn, order_id=1)
+    (theirs,) = ledger.rows(conn, order_id=1, shop="eu")
+    assert (mine["shop"], mine["status"], mine["job_id"]) == ("default", "planned", None)
+    assert (theirs["shop"], theirs["status"], theirs["job_id"]) == ("eu", "unknown", "job-eu")
+    assert len(ledger.rows(conn, order_id=1, shop=None)) == 2
+    later = T0 + timedelta(minutes=10)
+    assert [(r.key, r.status) for r in ledger.unsettled(conn, now=later)] == [(item.key, "planned")]
+    assert [(r.status, r.bulk, r.job_id) for r in ledger.unsettled(conn, shop="eu")] == [
+        ("unknown", True, "job-eu")
+    ]
+    ledger.unclaim(conn, item.key, shop="eu")  # eu's row was sent: it stays
+    ledger.unclaim(conn, item.key)  # default's was only planned: given back
+    assert ledger.rows(conn, order_id=1) == []
+    assert [r["status"] for r in ledger.rows(conn, order_id=1, shop="eu")] == ["unknown"]
+
+
+def _load_shop(conn: duckdb.DuckDBPyConnection, shop: str) -> None:
+    """The fixture's orders again, as `shop`'s."""
+    conn.execute(
+        "insert into orders select * replace ($shop as shop) from orders where shop = 'default'",
+        {"shop": shop},
+    )

@@ -1,4 +1,4 @@
--- Replace an export table with a downloaded CSV. {table} comes only from warehouse.exports.export_table (a strict name pattern).
-create or replace table {table} as
-select *, $loaded_at::timestamptz as _loaded_at
+-- Stage a downloaded CSV as it is, for warehouse.exports.load_report to inspect and merge.
+create or replace temp table _export_csv as
+select *
 from read_csv($path, header = true, auto_detect = true);

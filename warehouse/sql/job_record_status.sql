@@ -1,4 +1,5 @@
--- One poll's answer (or why tracking stopped); finished_at is kept from the first terminal one.
+-- One poll's answer (or why tracking stopped) for one shop's job; finished_at is kept from the
+-- first terminal one.
 update jobs set
     last_status    = coalesce($status, last_status),
     last_progress  = coalesce($progress, last_progress),
@@ -7,4 +8,4 @@ update jobs set
     error          = $error,                -- a fresh poll clears a stale timeout note
     download_url   = coalesce($download_url, download_url),
     raw            = coalesce($raw::json, raw)
-where job_id = $job_id;
+where shop = $shop and job_id = $job_id;

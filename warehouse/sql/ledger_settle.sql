@@ -1,4 +1,4 @@
--- Record how a planned/sent/unknown row ended.
+-- Record how a planned/sent/unknown row of one shop ended.
 update order_actions
 set status = $status,
     http_status = coalesce($http_status, http_status),
@@ -6,4 +6,4 @@ set status = $status,
     note = $note,
     job_id = coalesce($job_id, job_id),
     settled_at = $now
-where key = $key and status in ('planned', 'sent', 'unknown');
+where shop = $shop and key = $key and status in ('planned', 'sent', 'unknown');
