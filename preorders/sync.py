@@ -4,6 +4,10 @@ The API has no `updated_since` filter and derives an order's `state` on every re
 incremental run re-reads every open order (cheapest of per-order GETs and one window walk), walks
 the created-at window for new orders, and a periodic full walk reconciles the rest. The
 high-water mark only advances after a walk that provably saw every order it covered.
+
+`warehouse` is a DuckDB connection, used throughout, or an Opener (`warehouse.connect.Opener`,
+e.g. `WarehouseSettings.connect`): then the file is open only for the reads that plan the sync
+and for the merge that ends it, so another process can sync another shop meanwhile.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from preorders.reread import plan_reread
 from preorders.sync_report import SyncReport, summary_line
 from stoq import StoqClient, errors
 from warehouse import loads
+from warehouse.connect import Connectable, access
 from warehouse.frames import offer_frames
 from warehouse.migrate import DEFAULT_SHOP
 
@@ -61,13 +66,16 @@ def choose_mode(
 
 def sync_offers(
     client: StoqClient,
-    conn: duckdb.DuckDBPyConnection,
+    warehouse: Connectable,
     *,
     run_id: str,
     progress: Progress | None = None,
     shop: str = DEFAULT_SHOP,
 ) -> SyncReport:
-    """Walk every offer, whatever its status, and merge them as `shop`'s (always full)."""
+    """Walk every offer, whatever its status, and merge them as `shop`'s (always full).
+
+    `warehouse`: a connection, or an Opener opened only to find the file and to merge.
+    """
     report, started, before = (
         SyncReport("offers", "full", run_id),
         time.monotonic(),
@@ -75,7 +83,8 @@ def sync_offers(
     )
     seen: set[str] = set()
     phase = Phase(progress, "offers", noun="offers", client=client)
-    with phase, loads.OffersLoad(conn, run_id=run_id, synced_at=_now(), shop=shop) as load:
+    load = loads.OffersLoad(access(warehouse), run_id=run_id, synced_at=_now(), shop=shop)
+    with phase, load:
         # A stricter API may hide discarded offers unless asked: ask too, dedupe by id.
         for status in (None, "discarded"):
             try:
@@ -97,7 +106,7 @@ def sync_offers(
 
 def sync_orders(
     client: StoqClient,
-    conn: duckdb.DuckDBPyConnection,
+    warehouse: Connectable,
     *,
     run_id: str,
     mode: str = "auto",
@@ -108,19 +117,24 @@ def sync_orders(
     """Sync `shop`'s orders: a full reconcile walk or an incremental plan, chosen by `mode`.
 
     Every row read, written or flagged missing is `shop`'s; another shop's rows are untouched.
+    `warehouse`: a connection, or an Opener opened only for the reads that plan the sync (its
+    state, the open orders, the known created_at) and for the merge.
     """
     now = _now()
-    state = loads.sync_state(conn, "orders", shop)
-    chosen = choose_mode(mode, state, now, settings)
+    reach = access(warehouse)
+    with reach.window() as conn:
+        state = loads.sync_state(conn, "orders", shop)
+        chosen = choose_mode(mode, state, now, settings)
+        known = _known(conn, shop) if chosen == "incremental" else None
     report = SyncReport("orders", chosen, run_id)
     started, before = time.monotonic(), client.stats.snapshot()
     phase = Phase(progress, f"orders ({chosen})", noun="orders", client=client)
-    load = loads.OrdersLoad(conn, run_id=run_id, mode=chosen, synced_at=now, shop=shop)
+    load = loads.OrdersLoad(reach, run_id=run_id, mode=chosen, synced_at=now, shop=shop)
     with phase, load:
-        if chosen == "full":
+        if known is None:
             hwm = _full_walks(client, load, report, settings, phase)
         else:
-            hwm = _incremental(client, conn, load, report, settings, state or {}, phase)
+            hwm = _incremental(client, known, load, report, settings, state or {}, phase)
         _finish(load, report, client, before, started, high_water_mark=hwm)
         phase.summary = f"{report.pages} pages, {report.records:,} orders"
     return report
@@ -155,9 +169,24 @@ def _walk_window(
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What an incremental plan reads from the warehouse before the walk."""
+
+    opens: list[tuple[int, datetime]]  # (id, created_at) of the open orders to re-read
+    created: list[datetime]  # created_at of the orders the API still returns, oldest first
+
+
+def _known(conn: duckdb.DuckDBPyConnection, shop: str) -> _Known:
+    """The shop's open orders and known created_at, read in the start window."""
+    opens = loads.open_orders(conn, shop)
+    pairs = list(zip(opens["id"].tolist(), opens["created_at"].tolist(), strict=True))
+    return _Known(pairs, sorted(loads.known_created_at(conn, shop)))
+
+
 def _incremental(
     client: StoqClient,
-    conn: duckdb.DuckDBPyConnection,
+    start: _Known,
     load: Any,
     report: SyncReport,
     s: SyncSettings,
@@ -166,10 +195,9 @@ def _incremental(
 ) -> datetime | None:
     """Walk the window that is cheapest to re-read, then GET the open orders older than it."""
     floor = state["high_water_mark"] - s.lag
-    opens = loads.open_orders(conn, load.shop)
-    known = sorted(loads.known_created_at(conn, load.shop))
+    known = start.created
     plan = plan_reread(
-        list(zip(opens["id"].tolist(), opens["created_at"].tolist(), strict=True)),
+        start.opens,
         known,
         per_page=s.per_page,
         floor=floor,

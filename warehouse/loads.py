@@ -6,6 +6,7 @@
         load.mark_missing()                 # full walks only: flag orders not seen
         load.finish(high_water_mark=..., total_count=..., stats={"pages": 12})
 
+The load takes a connection, or an Opener (`warehouse.connect`) that it uses only to merge.
 `add` buffers chunks and writes every `flush_rows` records (or `flush_bytes` of raw JSON) as
 Parquet files to the load's stage (`warehouse.stage`); nothing in the warehouse changes while the
 walk runs. `finish` merges the whole stage set-based (the latest version of each key wins), applies
@@ -14,7 +15,7 @@ then COMMITs and deletes the stage. Large single statements let DuckDB write big
 straight to disk instead of holding uncommitted rows in memory. Leaving the block with an exception
 (or a killed process) leaves the last committed snapshot as it was; an exception also records a
 `failed` sync_runs row in a separate small transaction. Stages of killed loads are removed by the
-stream's next load.
+shop's stream's next load (a live load's stage, in whatever process, is never touched).
 """
 
 from __future__ import annotations
@@ -76,15 +77,19 @@ class OrdersLoad(StagedLoad[OrderFrames]):
             return ids.to_numpy(dtype=np.int64)
         return np.fromiter((int(i) for i in ids), dtype=np.int64)
 
-    def mark_missing_ids(self, ids: Iterable[Any]) -> int:
+    def mark_missing_ids(self, ids: Iterable[Any]) -> int | None:
         """Flag these orders missing_from_api (e.g. a per-order GET answered 404); never delete.
 
         Any mode. Orders already flagged keep their first missing_since; unknown ids are ignored.
         Applied by finish(), after the merge; returns how many it will newly flag (added to
-        `counts.missing`).
+        `counts.missing`), counted now on a held connection; None with an Opener (finish counts).
         """
-        self.flush()
+        self._check_open()
+        if self.access.held is not None:
+            self.flush()
         mark = self._mark("orders_mark_missing_ids", self._id_array(ids), seen=False)
+        if self.access.held is None:
+            return None
         params = {"ids": mark.path, "shop": self.shop}
         rows = self.conn.execute(sql.query("orders_missing_ids_known"), params)
         known = np.asarray([r[0] for r in rows.fetchall()], dtype=np.int64)

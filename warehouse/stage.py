@@ -1,21 +1,29 @@
 """A load's stage: typed chunks as Parquet files, written off the warehouse's transaction.
 
-    <database dir>/.stage/<database file name>/<stream>/<run_id>/orders-000001.parquet, ...
+    <database dir>/.stage/<database file name>/<shop>/<stream>/<run_id>/orders-000001.parquet
+    <database dir>/.stage/<database file name>/<shop>/<stream>/<run_id>.lock
 
 A load writes each chunk here while it walks the API and merges the whole stage in one short
 transaction at the end, so the warehouse holds no uncommitted rows during the walk (DuckDB keeps
 those in memory and cannot spill them). The files are written by a private in-memory DuckDB
 connection: the warehouse connection, its transaction and its catalog are never touched. A stage
 is garbage once its load ends, however it ends: the load removes it, and the next load of the
-stream removes any left behind by a killed process. An in-memory warehouse stages in a temp dir.
+shop's stream removes any left behind by a killed process. Loads of one warehouse may run in
+several processes at once (they hold the file only to merge), so a live stage is told from a dead
+one by its lock file: the load holds an flock on it for the stage's life, the OS drops it when
+the process dies, and only a stage whose lock can be taken is cleared. An in-memory warehouse
+stages in a temp dir.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,12 +31,15 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from warehouse import sql
+from warehouse import connect, sql
+from warehouse.errors import LoadStateError
+from warehouse.migrate import DEFAULT_SHOP
 
 STAGE_DIR = ".stage"
-#: Stage dirs of loads running in this process; never cleared as stale. (Another process cannot
-#: run a load meanwhile: DuckDB's file lock keeps one writing process per warehouse file.)
-_LIVE: set[Path] = set()
+LOCK_SUFFIX = ".lock"
+#: How long a new stage waits for its own lock file, which another load may hold for an instant
+#: while it checks whether the stage is stale; longer means the same run is live elsewhere.
+CLAIM_WAIT_S = 5.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _UNITS = {"": 1, "B": 1, "BYTES": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4}
 _UNITS |= {"KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}
@@ -36,42 +47,54 @@ _UNITS |= {"KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}
 
 def database_file(conn: duckdb.DuckDBPyConnection) -> Path | None:
     """The connection's database file, or None for an in-memory database."""
-    row = conn.execute(sql.query("stage_database_path")).fetchone()
-    path = row[0] if row else None
-    return Path(path).resolve() if path else None
+    return connect.database_file(conn)
+
+
+def _safe(name: str, fallback: str) -> str:
+    """`name` as one path component (no separators, no leading dot)."""
+    return _UNSAFE.sub("_", name).lstrip(".") or fallback
 
 
 class Stage:
     """Parquet files of one load, by part (`orders`, `line_items`, `rejects`, ...), in order."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, stream: str, run_id: str) -> None:
-        database = database_file(conn)
+    def __init__(
+        self,
+        database: duckdb.DuckDBPyConnection | Path | None,
+        stream: str,
+        run_id: str,
+        *,
+        shop: str = DEFAULT_SHOP,
+    ) -> None:
+        """A new stage for the load; `database`: the warehouse's connection or file (None: in
+        memory). Clears the stages of this shop's stream left by dead loads."""
+        if isinstance(database, duckdb.DuckDBPyConnection):
+            database = database_file(database)
+        self._lock: int | None = None
         if database is None:
             self.root: Path | None = None
             self.dir = Path(tempfile.mkdtemp(prefix=f"stoq-stage-{stream}-"))
         else:
-            # Per database file: DuckDB's lock makes its owner the only writer, so any other
-            # stage under this root belongs to a dead load; two warehouses in one folder (the
-            # demo's and yours) never touch each other's stages.
-            self.root = database.parent / STAGE_DIR / database.name / stream
-            self.clear_stale()
-            name = _UNSAFE.sub("_", run_id).lstrip(".") or "run"
-            self.dir = self.root / name
+            # Per database file and shop: two warehouses in one folder (the demo's and yours),
+            # or two shops' loads of one run, never touch each other's stages.
+            self.root = database.parent / STAGE_DIR / database.name / _safe(shop, "shop") / stream
+            self.dir = self.root / _safe(run_id, "run")
+            self._lock = _claim(self.root, self.dir.name)
             shutil.rmtree(self.dir, ignore_errors=True)  # a killed earlier try of this run
-            self.dir.mkdir(parents=True)
-        _LIVE.add(self.dir)
+            self.dir.mkdir()
+            self.clear_stale()
         self._mem: duckdb.DuckDBPyConnection | None = duckdb.connect(
             ":memory:", config={"threads": 1, "memory_limit": STAGE_MEMORY}
         )
         self._files: dict[str, list[str]] = {}
 
     def clear_stale(self) -> None:
-        """Remove stage dirs of this stream left by loads that never finished (killed)."""
+        """Remove stage dirs of this shop's stream whose load is dead (their lock is free)."""
         if self.root is None or not self.root.is_dir():
             return
-        for child in self.root.iterdir():
-            if child not in _LIVE:
-                shutil.rmtree(child, ignore_errors=True)
+        names = {p.name.removesuffix(LOCK_SUFFIX) for p in self.root.iterdir()}
+        for name in names - {self.dir.name}:
+            _clear_if_dead(self.root, name)
 
     def write(self, part: str, query: str, frame: pd.DataFrame, number: int) -> str:
         """Write `frame`, typed by `warehouse/sql/<query>.sql`, as `<part>-<number>.parquet`."""
@@ -102,14 +125,73 @@ class Stage:
         return list(self._files.get(part, ()))
 
     def remove(self) -> None:
-        """Close the private connection and delete the stage dir (and empty parents)."""
+        """Close the private connection, delete the stage dir and its lock (and empty parents)."""
         self.seal()
         shutil.rmtree(self.dir, ignore_errors=True)
-        _LIVE.discard(self.dir)
-        if self.root is not None:
-            for parent in (self.root, self.root.parent, self.root.parent.parent):
-                with contextlib.suppress(OSError):
-                    parent.rmdir()  # only when empty
+        if self.root is None or self._lock is None:
+            return
+        with contextlib.suppress(OSError):
+            (self.root / f"{self.dir.name}{LOCK_SUFFIX}").unlink()
+        os.close(self._lock)  # unlinked first: no other load takes a lock on a dying file
+        self._lock = None
+        for parent in (self.root, *self.root.parents[:3]):  # stream, shop, database, .stage
+            with contextlib.suppress(OSError):
+                parent.rmdir()  # only when empty
+
+
+def _claim(root: Path, name: str) -> int:
+    """Create and flock `<root>/<name>.lock`; the open descriptor holds the lock.
+
+    Another load may hold it for an instant (checking whether it is stale) or may have just
+    removed it with our parent folders: both are retried, for CLAIM_WAIT_S at most.
+    """
+    deadline = time.monotonic() + CLAIM_WAIT_S
+    while True:
+        with contextlib.suppress(FileNotFoundError):  # a parent removed under us: again
+            root.mkdir(parents=True, exist_ok=True)
+            path = root / f"{name}{LOCK_SUFFIX}"
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            if _lock(fd) and _same_file(fd, path):
+                return fd
+            os.close(fd)
+        if time.monotonic() > deadline:
+            raise LoadStateError(f"stage {root / name} is in use by a live load of the same run")
+        time.sleep(0.05)
+
+
+def _clear_if_dead(root: Path, name: str) -> None:
+    """Delete the stage `name` (dir and lock file) when no live load holds its lock."""
+    path = root / f"{name}{LOCK_SUFFIX}"
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:  # a dir without a lock file: a dead load's (locks come first)
+        shutil.rmtree(root / name, ignore_errors=True)
+        return
+    except OSError:
+        return
+    try:
+        if _lock(fd) and _same_file(fd, path):
+            shutil.rmtree(root / name, ignore_errors=True)
+            path.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
+def _lock(fd: int) -> bool:
+    """Take an exclusive flock on `fd` without waiting; False when another holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether `path` still names the file `fd` has open (not unlinked by a stale-clearer)."""
+    try:
+        return os.fstat(fd).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
 
 
 #: The stage's private connection writes each chunk within STAGE_MEMORY, in Parquet row groups

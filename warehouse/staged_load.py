@@ -1,9 +1,15 @@
-"""The staged unit of work behind every load: buffer, stage as Parquet, merge once in finish()."""
+"""The staged unit of work behind every load: buffer, stage as Parquet, merge once in finish().
+
+A load is given a connection, used throughout as before, or an Opener (`warehouse.connect`):
+then the file is opened only to find where to stage (when the caller has not opened it yet), to
+merge in finish(), and to record a failure, so the walk in between leaves the file to others.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -14,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from warehouse import runs, sql
+from warehouse.connect import Access, Connectable, access
 from warehouse.errors import LoadStateError
 from warehouse.frames import OfferFrames, OrderFrames, Reject, concat_chunks, keep_latest
 from warehouse.migrate import DEFAULT_SHOP
@@ -27,6 +34,9 @@ FLUSH_ROWS = 20_000
 #: held by the thousands in Python before they are staged.
 FLUSH_BYTES = 32 * 2**20
 F = TypeVar("F", OrderFrames, OfferFrames)
+#: One merge at a time in this process: the instance-wide memory and thread bounds of one merge
+#: must not be another's, and two merges would only compete for the one writer anyway.
+_MERGES = threading.RLock()
 
 
 @dataclass
@@ -35,7 +45,7 @@ class _Mark:
 
     query: str  # warehouse/sql/<query>.sql, run with $ids
     ids: np.ndarray
-    path: str  # the staged Parquet file of `ids`
+    path: str | None  # the staged Parquet file of `ids` (None: written by finish)
     after: int  # chunks added before the call: a later chunk's keys count as seen again
     seen: bool  # True: `ids` were seen (flag the others); False: flag `ids`
 
@@ -50,7 +60,7 @@ class StagedLoad(Generic[F]):
 
     def __init__(
         self,
-        conn: duckdb.DuckDBPyConnection,
+        conn: Connectable | Access,
         *,
         run_id: str,
         mode: str = "full",
@@ -61,7 +71,9 @@ class StagedLoad(Generic[F]):
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-        self.conn, self.run_id, self.mode, self.flush_rows = conn, run_id, mode, flush_rows
+        self.access = access(conn)
+        self._conn = self.access.held  # the connection in use: always, or in a window only
+        self.run_id, self.mode, self.flush_rows = run_id, mode, flush_rows
         self.flush_bytes = flush_bytes
         self.shop = shop  # every row this load writes, reads or flags is this shop's
         self.synced_at = synced_at or datetime.now(UTC)
@@ -83,6 +95,28 @@ class StagedLoad(Generic[F]):
         self._state = "new"
 
     @property
+    def conn(self) -> duckdb.DuckDBPyConnection:
+        """The warehouse connection: the one given, or (with an Opener) the open window's."""
+        if self._conn is None:
+            raise LoadStateError(f"{self.stream} load: the warehouse is open only to finish")
+        return self._conn
+
+    @contextlib.contextmanager
+    def _window(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The warehouse for the block: the held connection, or one opened for it (UTC session)."""
+        if self.access.held is not None:
+            yield self.access.held
+            return
+        before = self._conn  # a window within a window is the same one
+        with self.access.window() as conn:
+            use_utc(conn)
+            self._conn = conn
+            try:
+                yield conn
+            finally:
+                self._conn = before
+
+    @property
     def staged(self) -> int:
         """Records added so far."""
         return self._staged
@@ -100,16 +134,26 @@ class StagedLoad(Generic[F]):
             self._remove_stage()
         if exc is None:
             exc = LoadStateError(f"{self.stream} load left without finish(); rolled back")
-            runs.record_failure(self, exc)
+            self._record_failure(exc)
             raise exc
-        runs.record_failure(self, exc)
+        self._record_failure(exc)
+
+    def _record_failure(self, exc: BaseException) -> None:
+        """The failed sync_runs row (a window of its own with an Opener); never masks `exc`."""
+        try:
+            with _MERGES, self._window():
+                runs.record_failure(self, exc)
+        except Exception as inner:  # the warehouse could not be opened: the original matters
+            exc.add_note(f"warehouse: could not record the failed sync_runs row: {inner!r}")
 
     def _enter(self) -> None:
         if self._state != "new":
             raise LoadStateError("a load can be entered once")
-        use_utc(self.conn)
-        self._stage = Stage(self.conn, self.stream, self.run_id)  # clears killed loads' stages
+        if self.access.held is not None:
+            use_utc(self.access.held)
         self._state = "open"
+        if self.access.database_known():  # else made when first written to (see _open_stage)
+            self._open_stage()
 
     def add(self, frames: F) -> LoadCounts:
         """Queue one chunk (a page or more); staged as Parquet when `flush_rows` are queued."""
@@ -130,8 +174,8 @@ class StagedLoad(Generic[F]):
     def flush(self) -> LoadCounts:
         """Stage every queued chunk now (the warehouse is not touched before finish)."""
         self._check_open()
-        stage = self._open_stage()
         if self._buffered or self._rejects:
+            stage = self._open_stage()
             self._files += 1
             if self._buffered:
                 (main, main_sql), (child, child_sql) = self.parts
@@ -146,17 +190,22 @@ class StagedLoad(Generic[F]):
         self._buffer, self._buffered, self._buffered_bytes, self._rejects = [], 0, 0, []
         return self.counts
 
-    def mark_missing(self, seen_ids: Iterable[Any] | None = None) -> int:
+    def mark_missing(self, seen_ids: Iterable[Any] | None = None) -> int | None:
         """Full walks only: flag rows not in `seen_ids` (default: every key added); never delete.
 
-        Applied by finish(), after the merge; returns how many rows it will flag (counted now).
+        Applied by finish(), after the merge. Returns how many rows it will flag, counted now on
+        a held connection; None with an Opener (the file is not opened mid-walk: finish counts).
         """
-        self.flush()
+        self._check_open()
+        if self.access.held is not None:
+            self.flush()
         if self.mode != "full":
             raise LoadStateError("mark_missing needs a full walk; this load is incremental")
         if seen_ids is None:
             seen_ids = np.concatenate(self._seen) if self._seen else []
         mark = self._mark(f"{self.stream}_mark_missing", self._id_array(seen_ids), seen=True)
+        if self.access.held is None:
+            return None
         flagged = self._scalar(f"{self.stream}_missing_count", ids=mark.path)
         self.counts.missing += flagged
         return flagged
@@ -173,19 +222,37 @@ class StagedLoad(Generic[F]):
 
         DuckDB runs it bounded (warehouse.stage.FINISH_THREADS, finish_memory): it evicts cached
         blocks instead of growing; should a statement need more, the transaction is rolled back
-        and run again unbounded.
+        and run again unbounded. With an Opener the file is opened for this only, waiting for
+        other processes' merges up to `access.wait` (warehouse.connect.WINDOW_LOCK_WAIT_S, 600 s;
+        $PREORDERS_WINDOW_LOCK_WAIT_S); merges in one process take turns.
         """
+        self._check_open()
+        if self._stage is None and not self.access.database_known():
+            # Nothing staged and the file never opened (a small stream given an Opener): stage
+            # inside the merge's window, so the sync opens the file once, not twice.
+            with _MERGES, self._window():
+                return self._finish(high_water_mark, total_count, stats)
+        return self._finish(high_water_mark, total_count, stats)
+
+    def _finish(
+        self,
+        high_water_mark: datetime | None,
+        total_count: int | None,
+        stats: Mapping[str, Any] | None,
+    ) -> LoadCounts:
         self.flush()
         stage = self._open_stage()
         marks = [self._mark_file(mark) for mark in self._marks]
         stage.seal()
         stats = dict(stats or {})
         runs.check_stats(stats)
-        try:
-            with bounded(self.conn, finish_memory(self._raw_bytes, self._staged), FINISH_THREADS):
+        memory = finish_memory(self._raw_bytes, self._staged)
+        with _MERGES, self._window() as conn:
+            try:
+                with bounded(conn, memory, FINISH_THREADS):
+                    self._commit(stage, marks, high_water_mark, total_count, stats)
+            except duckdb.OutOfMemoryException:  # rolled back: run it again without the bound
                 self._commit(stage, marks, high_water_mark, total_count, stats)
-        except duckdb.OutOfMemoryException:  # rolled back: run it again without the bound
-            self._commit(stage, marks, high_water_mark, total_count, stats)
         self._state = "committed"
         self._remove_stage()
         return self.counts
@@ -223,7 +290,7 @@ class StagedLoad(Generic[F]):
         if self._in_transaction:
             self._in_transaction = False
             with contextlib.suppress(duckdb.TransactionException):  # e.g. COMMIT failed
-                self.conn.rollback()
+                self.conn.rollback()  # always inside finish's window: its connection is open
 
     # -- per stream ---------------------------------------------------------------------------
 
@@ -258,8 +325,12 @@ class StagedLoad(Generic[F]):
             raise LoadStateError(f"{self.stream} load is {self._state}, not open")
 
     def _open_stage(self) -> Stage:
+        """The load's stage, made now if need be: it clears dead loads' stages of this shop's
+        stream, beside the database file the first window saw (one is opened if none was)."""
         if self._stage is None:
-            raise LoadStateError(f"{self.stream} load is not open")
+            self._check_open()
+            database = self.access.database()
+            self._stage = Stage(database, self.stream, self.run_id, shop=self.shop)
         return self._stage
 
     def _remove_stage(self) -> None:
@@ -284,10 +355,13 @@ class StagedLoad(Generic[F]):
         self.counts.unchanged += counts.get("unchanged", 0)
 
     def _mark(self, query: str, ids: np.ndarray, *, seen: bool) -> _Mark:
-        """Stage the ids of a mark_missing* call; finish() applies it after the merge."""
+        """Keep the ids of a mark_missing* call; finish() applies it after the merge. Staged
+        now on a held connection (to count them now), else by finish."""
         ids = np.unique(ids)
-        self._id_files += 1
-        path = self._write_ids(ids, self._id_files)
+        path = None
+        if self.access.held is not None:
+            self._id_files += 1
+            path = self._write_ids(ids, self._id_files)
         mark = _Mark(query, ids, path, after=len(self._added), seen=seen)
         self._marks.append(mark)
         return mark
@@ -300,9 +374,11 @@ class StagedLoad(Generic[F]):
         """The mark and its ids file: keys added after the call count as seen again (an order
         added after mark_missing_ids is not missing), as when each call ran at once."""
         later = self._added[mark.after :]
-        if not later:
+        if not later and mark.path is not None:
             return mark, mark.path
-        again = np.concatenate(later)
-        ids = np.union1d(mark.ids, again) if mark.seen else np.setdiff1d(mark.ids, again)
+        ids = mark.ids
+        if later:
+            again = np.concatenate(later)
+            ids = np.union1d(ids, again) if mark.seen else np.setdiff1d(ids, again)
         self._id_files += 1
         return mark, self._write_ids(ids, self._id_files)

@@ -37,7 +37,7 @@ def test_forty_pages_of_ten_megabytes_load_and_commit(conn: duckdb.DuckDBPyConne
 
 
 def test_queued_raw_bytes_flush_the_buffer(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    root = tmp_path / ".stage" / "warehouse.duckdb" / "orders" / "r1"
+    root = tmp_path / ".stage" / "warehouse.duckdb" / "default" / "orders" / "r1"
     with OrdersLoad(conn, run_id="r1", flush_bytes=3 * NOTE) as load:
         for first in (1, 3, 5, 7):
             load.add(order_frames(big_page(first, size=2)))

@@ -8,12 +8,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from warehouse.connect import connect, lock_wait_from_env
+from warehouse.connect import Access, access, connect, lock_wait_from_env
 from warehouse.errors import WarehouseLocked, WarehouseUnavailable
 
 #: Far below a retry storm (dagster's backoff took 104-209 s), far above a normal open.
@@ -164,3 +165,136 @@ def test_a_bad_lock_wait_names_the_variable(monkeypatch, raw):
     monkeypatch.setenv("PREORDERS_LOCK_WAIT_S", raw)
     with pytest.raises(ValueError, match="PREORDERS_LOCK_WAIT_S must be a number of seconds"):
         lock_wait_from_env()
+
+
+# -- Access: a held connection, or an opener used in short windows ----------------------------
+
+PROBE = """
+import sys, duckdb
+duckdb.connect(sys.argv[1]).close()  # read-write: fails while another process holds the file
+"""
+
+
+def free_for_others(path: Path) -> bool:
+    """Whether another process can open `path` read-write now."""
+    child = subprocess.run(
+        [sys.executable, "-c", PROBE, str(path)], capture_output=True, timeout=60
+    )
+    return child.returncode == 0
+
+
+def test_an_opener_holds_the_file_only_inside_a_window(tmp_path):
+    path = tmp_path / "w.duckdb"
+    opened: list[int] = []
+
+    def opener():
+        opened.append(1)
+        return closing(duckdb.connect(str(path)))
+
+    reach = access(opener)
+    assert access(reach) is reach and reach.held is None
+    with reach.window() as conn:
+        conn.execute("create table t (x integer)")
+        assert not free_for_others(path)  # the probe does see a held file
+    assert free_for_others(path)  # closed after the window
+    assert reach.database() == path.resolve()  # from the first window: no new open
+    assert len(opened) == 1
+
+
+def test_a_connection_is_every_window_and_stays_open(tmp_path):
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    reach = Access(conn)
+    with reach.window() as first, reach.window() as second:
+        assert first is second is conn
+    assert conn.execute("select 1").fetchone() == (1,)
+    assert reach.database() == (tmp_path / "w.duckdb").resolve()
+    conn.close()
+
+
+def test_a_window_waits_past_the_openers_own_wait_for_another_process(tmp_path):
+    path = tmp_path / "w.duckdb"
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert child.stdout is not None and child.stdout.readline().strip() == "holding"
+    tries: list[int] = []
+
+    def opener():  # gives up at once, as an opener with PREORDERS_LOCK_WAIT_S=0 does
+        tries.append(1)
+        return closing(connect(str(path), lock_wait=0))
+
+    def sleep(seconds: float) -> None:
+        if len(tries) == 3:  # the other process's merge ends while we wait
+            assert child.stdin is not None
+            child.stdin.close()
+            child.wait(timeout=30)
+        time.sleep(seconds)
+
+    with Access(opener, wait=60, sleep=sleep).window() as conn:
+        assert conn.execute("select 42").fetchone() == (42,)
+    assert len(tries) >= 4
+
+
+def test_a_window_gives_up_after_its_wait_saying_which_setting(held):
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    reach = Access(
+        lambda: closing(connect(str(held), lock_wait=0)), wait=5, sleep=sleep, clock=lambda: now[0]
+    )
+    with pytest.raises(WarehouseLocked) as caught, reach.window():
+        pass
+    assert "waited 5s in all (PREORDERS_WINDOW_LOCK_WAIT_S sets it)" in caught.value.__notes__
+    assert now[0] == pytest.approx(5.0)
+
+
+def test_a_window_fails_at_once_on_anything_but_a_lock(tmp_path):
+    tries: list[int] = []
+
+    def opener():
+        tries.append(1)
+        return closing(connect(str(tmp_path)))  # a directory
+
+    with pytest.raises(WarehouseUnavailable, match="is a directory"), Access(opener).window():
+        pass
+    assert tries == [1]
+
+
+def test_the_window_wait_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PREORDERS_WINDOW_LOCK_WAIT_S", "42")
+    assert Access(lambda: closing(duckdb.connect())).wait == 42.0
+    monkeypatch.delenv("PREORDERS_WINDOW_LOCK_WAIT_S")
+    assert Access(lambda: closing(duckdb.connect())).wait == 600.0
+
+
+def test_an_empty_file_another_process_is_creating_is_waited_on(tmp_path):
+    path = tmp_path / "w.duckdb"
+    path.touch()  # another process made the file and has not written DuckDB's header yet
+    made = tmp_path / "made.duckdb"
+    duckdb.connect(str(made)).close()
+    pauses: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 2:
+            os.replace(made, path)  # its header is written now
+
+    conn = connect(str(path), lock_wait=30.0, sleep=sleep)
+    assert conn.execute("select 1").fetchone() == (1,) and len(pauses) == 2
+    conn.close()
+
+
+def test_an_empty_file_that_stays_empty_fails_after_the_wait(tmp_path):
+    path = tmp_path / "w.duckdb"
+    path.touch()
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    error, _ = failure(str(path), lock_wait=3.0, sleep=sleep, clock=lambda: now[0])
+    assert str(error) == f"DuckDB path {path} is not a DuckDB database file"
+    assert not isinstance(error, WarehouseLocked) and now[0] == pytest.approx(3.0)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +16,7 @@ import pytest
 
 from tests.warehouse.factory import order
 from warehouse import schema, stage
+from warehouse.errors import LoadStateError
 from warehouse.frames import order_frames
 from warehouse.loads import OrdersLoad
 
@@ -24,8 +29,8 @@ def snapshot(conn: duckdb.DuckDBPyConnection) -> dict[str, list[Any]]:
     return {t: conn.execute(f"select * from {t} order by all").fetchall() for t in TABLES}
 
 
-def stage_root(tmp_path: Path) -> Path:
-    return tmp_path / ".stage" / "warehouse.duckdb" / "orders"
+def stage_root(tmp_path: Path, shop: str = "default") -> Path:
+    return tmp_path / ".stage" / "warehouse.duckdb" / shop / "orders"
 
 
 def test_nothing_changes_before_finish_and_the_stage_is_removed_after(
@@ -92,10 +97,15 @@ def test_a_killed_runs_stage_is_cleared_by_the_next_load_and_does_not_leak(
     killed = stage.Stage(conn, "orders", "killed-run")  # as a process killed mid-walk left it
     killed.write("orders", "stage_orders", order_frames([order(9)]).orders, 1)
     killed.seal()
-    stage._LIVE.discard(killed.dir)  # that process is gone
+    assert killed._lock is not None
+    os.close(killed._lock)  # that process is gone: the OS dropped its lock, its files stay
+    orphan = stage_root(tmp_path) / "no-lock-run"  # a dir with no lock file at all: dead too
+    orphan.mkdir()
     assert (stage_root(tmp_path) / "killed-run" / "orders-000001.parquet").exists()
     with OrdersLoad(conn, run_id="next", synced_at=T0) as load:
         assert not (stage_root(tmp_path) / "killed-run").exists()  # cleared at the start
+        assert not (stage_root(tmp_path) / "killed-run.lock").exists()
+        assert not orphan.exists()
         load.add(order_frames([order(1)]))
         load.mark_missing()
         load.finish()
@@ -187,10 +197,150 @@ def test_a_load_leaves_the_stage_of_another_warehouse_in_the_same_folder_alone(
     with OrdersLoad(demo, run_id="theirs", synced_at=T0) as theirs:
         theirs.add(order_frames([order(7)]))
         theirs.flush()
-        stage._LIVE.clear()  # ...so this process does not know its stage is live
         with OrdersLoad(conn, run_id="ours", synced_at=T0) as ours:
             ours.add(order_frames([order(1)]))
             ours.finish(stats={"pages": 1})
         theirs.finish(stats={"pages": 1})  # its stage survived our load
     assert demo.execute("select id from orders").fetchall() == [(7,)]
     demo.close()
+
+
+# -- several processes and shops: stages under a per-shop dir, live ones locked ----------------
+
+LIVE_STAGE = """
+import os, sys
+from pathlib import Path
+from tests.warehouse.factory import order
+from warehouse.frames import order_frames
+from warehouse.stage import Stage
+stage = Stage(Path(sys.argv[1]), "orders", "theirs")
+stage.write("orders", "stage_orders", order_frames([order(7)]).orders, 1)
+print("staged", flush=True)
+sys.stdin.read()  # mid-walk until the test closes our stdin...
+os._exit(0)  # ...then killed: no cleanup
+"""
+
+
+def test_a_live_stage_of_another_process_survives_and_a_dead_one_is_cleared(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    database = tmp_path / "warehouse.duckdb"
+    child = subprocess.Popen(
+        [sys.executable, "-c", LIVE_STAGE, str(database)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    theirs = stage_root(tmp_path) / "theirs" / "orders-000001.parquet"
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "staged"
+        with OrdersLoad(conn, run_id="ours", synced_at=T0) as load:
+            load.add(order_frames([order(1)]))
+            load.finish()
+        assert theirs.exists()  # its lock is held: a live load's stage is never cleared
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=30)
+    assert theirs.exists()  # the process died without cleaning up
+    with OrdersLoad(conn, run_id="next", synced_at=T0) as load:
+        assert not theirs.parent.exists()  # dead now: cleared
+        load.finish()
+    assert not (tmp_path / ".stage").exists()
+
+
+def test_two_shops_loads_of_one_run_stage_apart(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    with (
+        OrdersLoad(conn, run_id="r1", synced_at=T0, shop="eu") as eu,
+        OrdersLoad(conn, run_id="r1", synced_at=T0, shop="us") as us,
+    ):
+        eu.add(order_frames([order(1)]))
+        us.add(order_frames([order(1), order(2)]))
+        eu.flush()
+        us.flush()
+        assert (stage_root(tmp_path, "eu") / "r1" / "orders-000001.parquet").exists()
+        assert (stage_root(tmp_path, "us") / "r1" / "orders-000001.parquet").exists()
+        eu.finish()
+        us.finish()
+    rows = conn.execute("select shop, count(*) from orders group by shop order by shop").fetchall()
+    assert rows == [("eu", 1), ("us", 2)]
+    assert not (tmp_path / ".stage").exists()
+
+
+def test_the_same_run_live_twice_is_refused(
+    conn: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stage, "CLAIM_WAIT_S", 0.2)
+    with OrdersLoad(conn, run_id="r1", synced_at=T0) as first:
+        with pytest.raises(LoadStateError, match="in use by a live load"):
+            OrdersLoad(conn, run_id="r1", synced_at=T0).__enter__()
+        first.add(order_frames([order(1)]))
+        first.finish()  # its stage was left alone
+    assert first.counts.inserted == 1
+
+
+# -- a load given an opener: the file is open only to merge -------------------------------------
+
+PROBE = """
+import sys, duckdb
+duckdb.connect(sys.argv[1]).close()
+"""
+
+
+def free_for_others(path: Path) -> bool:
+    """Whether another process can open `path` read-write now."""
+    child = subprocess.run(
+        [sys.executable, "-c", PROBE, str(path)], capture_output=True, timeout=60
+    )
+    return child.returncode == 0
+
+
+def test_a_load_given_an_opener_leaves_the_file_free_until_finish(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as setup:
+        schema.apply(setup)
+        with OrdersLoad(setup, run_id="r1", synced_at=T0) as first:
+            first.add(order_frames([order(1), order(2), order(3)]))
+            first.finish()
+    opens: list[int] = []
+
+    def opener() -> contextlib.closing[duckdb.DuckDBPyConnection]:
+        opens.append(1)
+        return contextlib.closing(duckdb.connect(str(path)))
+
+    with OrdersLoad(opener, run_id="r2", synced_at=T0, flush_rows=1) as load:
+        load.add(order_frames([order(1, state="released"), order(4)]))
+        assert load.mark_missing() is None  # not counted mid-walk: the file is not opened
+        assert free_for_others(path)
+        with pytest.raises(LoadStateError, match="open only to finish"):
+            _ = load.conn
+        load.finish(stats={"pages": 1})
+    assert free_for_others(path)
+    assert len(opens) == 2  # the stage's database path, then the merge
+    assert (load.counts.inserted, load.counts.updated, load.counts.missing) == (1, 1, 2)
+    with duckdb.connect(str(path)) as after:
+        assert after.execute("select count(*) from orders where missing_from_api").fetchone() == (
+            2,
+        )
+        assert after.execute("select outcome from sync_runs where run_id = 'r2'").fetchone() == (
+            "succeeded",
+        )
+    assert not (tmp_path / ".stage").exists()
+
+
+def test_a_failed_load_given_an_opener_records_the_failure_in_a_window(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as setup:
+        schema.apply(setup)
+
+    def opener() -> contextlib.closing[duckdb.DuckDBPyConnection]:
+        return contextlib.closing(duckdb.connect(str(path)))
+
+    with pytest.raises(RuntimeError, match="walk broke"), OrdersLoad(opener, run_id="r1") as load:
+        load.add(order_frames([order(1)]))
+        raise RuntimeError("walk broke")
+    assert free_for_others(path)
+    with duckdb.connect(str(path)) as after:
+        assert after.execute("select outcome from sync_runs").fetchall() == [("failed",)]
+        assert after.execute("select count(*) from orders").fetchone() == (0,)
+    assert not (tmp_path / ".stage").exists()

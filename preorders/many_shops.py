@@ -1,0 +1,142 @@
+"""Sync many shops at once: each shop's walks in a thread of its own, the merges one at a time.
+
+    results = sync_shops(load_shops(), WarehouseSettings.from_env().connect)
+    for result in results:                  # one ShopSync per shop, in the shops' order
+        ...result.offers, result.orders, result.errors
+
+Each shop has its own key and so its own rate budget: its walks are bound by that budget and the
+API's latency, not by the others, so N shops take about as long as the slowest one. The warehouse
+is reached through an Opener: each sync opens the file only for its start reads and its merge
+(warehouse.connect.Access), and those windows take turns within this process as DuckDB's file
+lock makes them take turns with other processes. One shop's failure (a rejected key, an
+unreachable API) is that shop's result; the others complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from preorders.progress import Event, Progress
+from preorders.scrubbing import scrub_exception, scrubbed
+from preorders.sync import SyncSettings, sync_offers, sync_orders
+from preorders.sync_report import SyncReport
+
+if TYPE_CHECKING:
+    from preorders.shops import Shop
+    from warehouse.connect import Connectable
+
+STREAMS = ("offers", "orders")
+
+
+@dataclass
+class ShopSync:
+    """One shop's sync: a SyncReport per stream that finished, the exception of each that failed."""
+
+    shop: str
+    offers: SyncReport | None = None
+    orders: SyncReport | None = None
+    errors: dict[str, Exception] = field(default_factory=dict)  # stream -> why it failed
+
+    @property
+    def reports(self) -> list[SyncReport]:
+        """The streams' reports that finished, offers first."""
+        return [r for r in (self.offers, self.orders) if r is not None]
+
+    @property
+    def ok(self) -> bool:
+        """True when every stream finished (it may still be incomplete: see its report)."""
+        return not self.errors
+
+
+def sync_shops(
+    shops: list[Shop],
+    opener: Connectable,
+    *,
+    mode: str = "auto",
+    run_id: str | None = None,
+    progress: Progress | None = None,
+    client_options: Mapping[str, Any] | None = None,
+    settings: SyncSettings | None = None,
+) -> list[ShopSync]:
+    """Sync every shop (offers, then orders) into one warehouse; a ShopSync per shop, in order.
+
+    `opener`: a zero-argument callable returning a connection context (warehouse.connect.Opener);
+    each shop runs in its own thread with its own client (`shop.client(**client_options)`). Given
+    a connection instead, the shops run one after another on it. One `run_id` (a new UUID when
+    None) for all: sync_runs rows are keyed by shop too. With several shops, progress events
+    name the shop in their phase (`eu: orders (full)`).
+    """
+    run_id = run_id or str(uuid.uuid4())
+    options = dict(client_options or {})
+    several = len(shops) > 1
+    one_at_a_time = isinstance(opener, duckdb.DuckDBPyConnection)  # a connection is not shared
+
+    def one(shop: Shop) -> ShopSync:
+        told = _named(progress, shop.name) if several else progress
+        return sync_shop(shop, opener, mode=mode, run_id=run_id, progress=told,
+                         client_options=options, settings=settings)  # fmt: skip
+
+    if not shops:
+        return []
+    workers = 1 if one_at_a_time else len(shops)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync-shop") as pool:
+        return list(pool.map(one, shops))
+
+
+def sync_shop(
+    shop: Shop,
+    opener: Connectable,
+    *,
+    mode: str = "auto",
+    run_id: str,
+    progress: Progress | None = None,
+    client_options: Mapping[str, Any] | None = None,
+    settings: SyncSettings | None = None,
+) -> ShopSync:
+    """One shop's offers, then orders, with its own client; every failure kept, never raised.
+
+    The shop's key is redacted from every failure's text and from the sync_runs messages.
+    """
+    result = ShopSync(shop.name)
+    try:
+        key = shop.api_key()
+        client = shop.client(**dict(client_options or {}))
+    except Exception as exc:  # no key, a bad setting: neither stream can run
+        result.errors = {stream: exc for stream in STREAMS}
+        return result
+    with client, scrubbed(key) as redact:
+        for stream in STREAMS:
+            try:
+                if stream == "offers":
+                    result.offers = sync_offers(
+                        client, opener, run_id=run_id, progress=progress, shop=shop.name
+                    )
+                else:
+                    result.orders = sync_orders(
+                        client, opener, run_id=run_id, mode=mode,
+                        settings=settings or SyncSettings(),
+                        progress=progress, shop=shop.name,
+                    )  # fmt: skip
+            except Exception as exc:  # this stream's failure; the other stream still runs
+                scrub_exception(exc, redact)
+                result.errors[stream] = exc
+    return result
+
+
+def _named(progress: Progress | None, shop: str) -> Progress | None:
+    """`progress` with the shop's name before each event's phase."""
+    if progress is None:
+        return None
+    target = progress
+
+    def relay(event: Event) -> None:
+        target(dataclasses.replace(event, phase=f"{shop}: {event.phase}"))
+
+    return relay
