@@ -51,9 +51,12 @@ class SandboxProcess:
         open_fraction: float | None = None,
         max_seconds: float = 1800.0,
         start_timeout: float = 600.0,
+        shops: int | None = None,
         **config: Any,
     ) -> None:
         cmd = [sys.executable, str(BENCH / "_server.py"), json.dumps(config)]
+        if shops is not None:  # N shops on one port: `shops` lists them, `shop_log(name)`
+            cmd += ["--shops", str(shops)]
         if mature_days is not None:
             cmd += ["--mature-days", str(mature_days)]
         if open_fraction is not None:
@@ -76,11 +79,20 @@ class SandboxProcess:
         self.base_url = self.url + BASE_PATH
         self.orders: int = info["orders"]
         self.aged: dict[str, int] = info.get("aged") or {}
+        self.shops: dict[str, int] = info.get("shops") or {}  # name -> orders, with --shops
         self._control = httpx.Client(base_url=self.url + "/_sandbox", timeout=start_timeout)
 
     def log(self) -> list[dict[str, Any]]:
         """Every API request the server saw since start (or the last reset)."""
         return self._control.get("/log").json()["entries"]
+
+    def shop_log(self, name: str) -> list[dict[str, Any]]:
+        """Every API request shop `name` (of `--shops`) saw since start or its last reset."""
+        return self._control.get(f"/shops/{name}/log").json()["entries"]
+
+    def reset_shop(self, name: str) -> None:
+        """Rebuild shop `name` (of `--shops`) from its seed: empty log, fresh rate window."""
+        self._control.post(f"/shops/{name}/reset").raise_for_status()
 
     def mutate(self, **counts: int) -> dict[str, list[int]]:
         """Seeded drift, exactly `Shop.mutate` (new orders, payments, releases, ...)."""

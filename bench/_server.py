@@ -1,12 +1,14 @@
 """Serve the sandbox over loopback in a process of its own, for the benchmarks.
 
     python bench/_server.py '{"orders": 50000, "latency_ms": 50, ...}' [--mature-days D]
-                            [--open-fraction F] [--max-seconds S]
+                            [--open-fraction F] [--max-seconds S] [--shops N]
 
 Prints one JSON line (`{"url": ..., "orders": ...}`) once uvicorn accepts connections, then
 serves until its standard input closes or `max_seconds` pass, whichever comes first. A process
 of its own, so the emulator and the connector under test do not share one GIL on a 2-core box
-(the real API is another machine).
+(the real API is another machine). `--shops N` serves N shops on the one port, each with its own
+key, data and rate window (`sandbox.Shops`); the JSON line then lists them (`shops`: name ->
+orders) and each shop's control surface is `/_sandbox/shops/<name>/...`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 import threading
 import time
 
-from sandbox import ChaosConfig, SandboxConfig, Shop, serve
+from sandbox import ChaosConfig, SandboxConfig, Shop, Shops, serve
 
 DAY = 86400.0
 
@@ -84,21 +86,40 @@ def main() -> int:
     parser.add_argument("--mature-days", type=float, default=None)
     parser.add_argument("--open-fraction", type=float, default=None)
     parser.add_argument("--max-seconds", type=float, default=1800.0)
+    parser.add_argument("--shops", type=int, default=None, help="serve N shops (sandbox.Shops)")
     args = parser.parse_args()
+    if args.shops is not None:
+        return serve_shops(config_from(json.loads(args.config)), args.shops, args.max_seconds)
     shop = Shop(config_from(json.loads(args.config)))
     aged = age_shop(shop, args.mature_days) if args.mature_days is not None else {}
     if args.open_fraction is not None:
         aged = scatter_open(shop, args.open_fraction)
     running = serve(shop)
     print(json.dumps({"url": running.url, "orders": len(shop.orders), "aged": aged}), flush=True)
-    # Serve until the parent closes our stdin (or dies), bounded by max_seconds.
-    done = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
-    deadline = time.monotonic() + args.max_seconds
-    while not done.wait(0.5) and time.monotonic() < deadline:
-        pass
+    wait_for_parent(args.max_seconds)
     running.stop()
     return 0
+
+
+def serve_shops(config: SandboxConfig, n: int, max_seconds: float) -> int:
+    """Serve `n` shops on one port (shop k: `shop<k>`, key `sandbox.shop_key(k)`)."""
+    shops = Shops.seeded(n, config)
+    running = serve(shops)
+    listed = {name: len(shop.orders) for name, shop in shops}
+    first = len(shops.first.orders)
+    print(json.dumps({"url": running.url, "orders": first, "shops": listed}), flush=True)
+    wait_for_parent(max_seconds)
+    running.stop()
+    return 0
+
+
+def wait_for_parent(max_seconds: float) -> None:
+    """Return once the parent closes our stdin (or dies), or `max_seconds` pass."""
+    done = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+    deadline = time.monotonic() + max_seconds
+    while not done.wait(0.5) and time.monotonic() < deadline:
+        pass
 
 
 if __name__ == "__main__":

@@ -105,3 +105,25 @@ def test_sync_overhead_prints_wall_and_overhead_per_home(run) -> None:
     for home in ("warm", "fresh"):
         for figure in ("wall", "api + load", "overhead"):
             assert f"{home:<12}  {figure}" in out, out
+
+
+def test_many_shops_commits_every_shop_both_ways_and_prints_the_ratios(run) -> None:
+    out = run("many_shops.py", "--shops", "2", "--orders", "300", "--points", "3",
+              "--window", "0.5", "--latency-ms", "5")  # fmt: skip
+    assert "# one shop alone (shop1, a process of its own):" in out
+    rows = [line.rstrip() for line in out.splitlines()]
+
+    def figure(name: str) -> list[list[str]]:
+        return [line[len(name) :].split() for line in rows if line.startswith(name)]
+
+    assert [cells[:3] for cells in figure("shops committed")] == [["2", "=", "2"]] * 2
+    assert all(cells[-1] == "met" for cells in figure("shops committed"))
+    assert [cells[0] for cells in figure("429 responses, all keys")] == ["0", "0"]
+    assert [cells[:3] for cells in figure("  shop2: requests / 429")] == [["5", "/", "0"]] * 2
+    for name in (
+        "wall / floor",
+        "wall / one shop alone",
+        "peak RSS per process, MB",
+        "peak RSS, MB",
+    ):
+        assert figure(name), name
