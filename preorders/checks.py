@@ -1,6 +1,6 @@
 """Data-quality checks on the synced tables, as plain outcomes (the SQL is `warehouse/checks.py`).
 
-    for outcome in evaluate_checks(conn):        # the four table checks, after a sync
+    for outcome in evaluate_checks(conn, shop="eu"):  # the four table checks, after a sync
         print(outcome.name, outcome.passed)
     completeness(report)                         # `<stream>_sync_complete` of one stream's walk
 
@@ -20,8 +20,11 @@ import duckdb
 
 from preorders.sync_report import SyncReport, incomplete_reason
 from warehouse import checks
+from warehouse.migrate import DEFAULT_SHOP
 
 Severity = Literal["ERROR", "WARN"]
+#: A check's query on one shop's rows: (passed, metadata).
+Run = Callable[[duckdb.DuckDBPyConnection, str], tuple[bool, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -43,30 +46,33 @@ class CheckSpec:
     name: str
     asset: str
     description: str
-    run: Callable[[duckdb.DuckDBPyConnection], tuple[bool, dict[str, Any]]]
+    run: Run
     blocking: bool = False
     severity: Severity = "ERROR"
 
-    def evaluate(self, conn: duckdb.DuckDBPyConnection) -> CheckOutcome:
-        passed, metadata = self.run(conn)
+    def evaluate(
+        self, conn: duckdb.DuckDBPyConnection, *, shop: str = DEFAULT_SHOP
+    ) -> CheckOutcome:
+        """The check on `shop`'s rows only (one Dagster partition, one shop's sync)."""
+        passed, metadata = self.run(conn, shop)
         return CheckOutcome(self.name, self.asset, passed, self.severity, metadata, self.blocking)
 
 
-def _ids_unique(table: str) -> Callable[[duckdb.DuckDBPyConnection], tuple[bool, dict[str, Any]]]:
-    def run(conn: duckdb.DuckDBPyConnection) -> tuple[bool, dict[str, Any]]:
-        duplicates = checks.duplicate_ids(conn, table)
+def _ids_unique(table: str) -> Run:
+    def run(conn: duckdb.DuckDBPyConnection, shop: str) -> tuple[bool, dict[str, Any]]:
+        duplicates = checks.duplicate_ids(conn, table, shop=shop)
         return duplicates == 0, {"duplicate_rows": duplicates}
 
     return run
 
 
-def _states_documented(conn: duckdb.DuckDBPyConnection) -> tuple[bool, dict[str, Any]]:
-    unknown = checks.unknown_states(conn)
+def _states_documented(conn: duckdb.DuckDBPyConnection, shop: str) -> tuple[bool, dict[str, Any]]:
+    unknown = checks.unknown_states(conn, shop=shop)
     return not unknown, {"unknown_states": unknown, "orders": sum(unknown.values())}
 
 
-def _count_matches_api(conn: duckdb.DuckDBPyConnection) -> tuple[bool, dict[str, Any]]:
-    live, total = checks.live_orders_vs_api(conn)
+def _count_matches_api(conn: duckdb.DuckDBPyConnection, shop: str) -> tuple[bool, dict[str, Any]]:
+    live, total = checks.live_orders_vs_api(conn, shop)
     return total is not None and live == total, {"live_orders": live, "api_total_count": total}
 
 
@@ -101,9 +107,11 @@ CHECKS: tuple[CheckSpec, ...] = (
 )
 
 
-def evaluate_checks(conn: duckdb.DuckDBPyConnection) -> list[CheckOutcome]:
-    """Every table check of `CHECKS`, in order."""
-    return [spec.evaluate(conn) for spec in CHECKS]
+def evaluate_checks(
+    conn: duckdb.DuckDBPyConnection, *, shop: str = DEFAULT_SHOP
+) -> list[CheckOutcome]:
+    """Every table check of `CHECKS` on `shop`'s rows, in order."""
+    return [spec.evaluate(conn, shop=shop) for spec in CHECKS]
 
 
 def completeness_description(stream: str) -> str:

@@ -13,16 +13,18 @@ from warehouse.states import ORDER_STATES
 _KEYED = frozenset({"orders", "offers"})
 
 
-def duplicate_ids(conn: duckdb.DuckDBPyConnection, table: str) -> int:
-    """Rows of `table` (orders or offers) whose id is not unique."""
+def duplicate_ids(conn: duckdb.DuckDBPyConnection, table: str, *, shop: str | None = None) -> int:
+    """Rows of `table` (orders or offers) whose id is not unique in its shop (`shop`, or all)."""
     if table not in _KEYED:
         raise ValueError(f"no key check for table {table!r}")
-    return int(_one(conn.execute(sql.query(f"check_duplicate_ids_{table}")))[0])
+    cursor = conn.execute(sql.query(f"check_duplicate_ids_{table}"), {"shop": shop})
+    return int(_one(cursor)[0])
 
 
-def unknown_states(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """`{state: orders}` for every order state outside the documented set."""
-    rows = conn.execute(sql.query("check_unknown_states"), {"states": list(ORDER_STATES)})
+def unknown_states(conn: duckdb.DuckDBPyConnection, *, shop: str | None = None) -> dict[str, int]:
+    """`{state: orders}` for every order state outside the documented set (`shop`'s, or all)."""
+    params = {"states": list(ORDER_STATES), "shop": shop}
+    rows = conn.execute(sql.query("check_unknown_states"), params)
     return {str(state): int(n) for state, n in rows.fetchall()}
 
 
@@ -36,9 +38,10 @@ def live_orders_vs_api(
     return int(live), None if total is None else int(total)
 
 
-def row_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Rows in offers, offer_variants, orders and order_line_items."""
-    return {str(k): int(v) for k, v in conn.execute(sql.query("check_row_counts")).fetchall()}
+def row_counts(conn: duckdb.DuckDBPyConnection, shop: str | None = None) -> dict[str, int]:
+    """Rows in offers, offer_variants, orders and order_line_items (`shop`'s, or every shop's)."""
+    rows = conn.execute(sql.query("check_row_counts"), {"shop": shop}).fetchall()
+    return {str(k): int(v) for k, v in rows}
 
 
 def backlog_by_state(

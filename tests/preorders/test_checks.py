@@ -54,3 +54,24 @@ def test_completeness_fails_an_incomplete_walk_with_its_reason() -> None:
     assert outcome.metadata["api_total_count"] == 2000
     failed = checks.failed_sync("offers", "STOQ rejected the API key (401 Unauthorized)")
     assert (failed.name, failed.passed, failed.blocking) == ("offers_sync_complete", False, True)
+
+
+def test_checks_judge_one_shops_rows(tmp_path: Path) -> None:
+    """A shop's checks see only its rows: shop b's odd state and counts never fail shop a."""
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        warehouse.schema.apply(conn)
+        for name, size in (("a", 40), ("b", 25)):
+            with client_for(make_shop(size)) as client:
+                sync_offers(client, conn, run_id=f"r-{name}", shop=name)
+                sync_orders(client, conn, run_id=f"r-{name}", mode="full", shop=name)
+        conn.execute("update orders set state = 'teleported' where shop = 'b' and id in "
+                     "(select id from orders where shop = 'b' limit 3)")  # fmt: skip
+        a = {o.name: o for o in checks.evaluate_checks(conn, shop="a")}
+        b = {o.name: o for o in checks.evaluate_checks(conn, shop="b")}
+        counts = {s: checks.checks.row_counts(conn, s)["orders"] for s in ("a", "b", None)}
+    assert all(o.passed for o in a.values())
+    assert a["orders_count_matches_api"].metadata == {"live_orders": 40, "api_total_count": 40}
+    assert not b["orders_states_documented"].passed
+    assert b["orders_states_documented"].metadata["orders"] == 3
+    assert b["orders_count_matches_api"].metadata == {"live_orders": 25, "api_total_count": 25}
+    assert counts == {"a": 40, "b": 25, None: 65}

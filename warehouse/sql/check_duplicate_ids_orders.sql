@@ -1,2 +1,3 @@
--- Rows sharing a (shop, id) in orders (the primary key should make this 0).
-select count(*) - count(distinct (shop, id)) from orders;
+-- Rows sharing a (shop, id) in orders, of $shop or of every shop when null (the primary key
+-- should make this 0).
+select count(*) - count(distinct (shop, id)) from orders where $shop is null or shop = $shop;
