@@ -1,11 +1,15 @@
 """Asset checks on the synced tables: one Dagster check per `preorders.checks.CHECKS` entry.
 
-Wiring only: open the warehouse, evaluate the core check, turn its outcome into a result.
+Wiring only: open the warehouse, evaluate the core check on the run's shop, turn its outcome into
+a result. The checks are partitioned by shop as their assets are (Dagster 1.13 runs a partitioned
+check in the partition's run and records its result per partition; a preview feature there), so
+a shop's run judges that shop's rows alone.
 """
 
 import dagster as dg
 
 from assets.resources import POOL, WarehouseResource
+from assets.shops import SHOP_PARTITIONS, partitioned_checks, run_shop
 from preorders import checks
 
 
@@ -20,19 +24,32 @@ def check_result(outcome: checks.CheckOutcome) -> dg.AssetCheckResult:
     )
 
 
-def _asset_check(spec: checks.CheckSpec) -> dg.AssetChecksDefinition:
+def _asset_check(
+    spec: checks.CheckSpec, partitions: dg.PartitionsDefinition
+) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=spec.asset,
         name=spec.name,
         description=spec.description,
         blocking=spec.blocking,
         pool=POOL,  # the connection opens read-write (it applies the schema): a writer
+        partitions_def=partitions,
     )
-    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    def _check(
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> dg.AssetCheckResult:
+        run = context.op_execution_context
+        shop = run_shop(run.partition_key if run.has_partition_key else None)
         with warehouse.get_connection() as conn:
-            return check_result(spec.evaluate(conn))
+            return check_result(spec.evaluate(conn, shop=shop.name))
 
     return _check
 
 
-ASSET_CHECKS = [_asset_check(spec) for spec in checks.CHECKS]
+def build_asset_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+    """Every core table check, partitioned by `partitions` (one key per shop)."""
+    with partitioned_checks():
+        return [_asset_check(spec, partitions) for spec in checks.CHECKS]
+
+
+ASSET_CHECKS = build_asset_checks(SHOP_PARTITIONS)

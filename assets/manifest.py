@@ -4,6 +4,8 @@ Wiring only: the asset fetches `GET /help?prefix=/preorders` into the `stoq_mani
 (preorders.manifest, one request); the check reads that table back and compares it with every
 action the client calls (preorders.contract), so it judges what was fetched and can run again
 without calling STOQ. The diff goes into the check's metadata as a markdown table.
+Not partitioned: the contract is the API's, the same for every shop, so one fetch a day, made
+with the first configured shop's key (`default`'s without a shops file), serves them all.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import dagster as dg
 
 from assets.metadata import column_schema
 from assets.resources import POOL, StoqResource, WarehouseResource
+from assets.shops import first_shop
 from preorders.contract import Contract
 from preorders.manifest import fetch_manifest, stored_contract
 from warehouse.tables import describe
@@ -34,7 +37,8 @@ TABLE = "stoq_manifest"
 def stoq_manifest(stoq: StoqResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """STOQ's /help manifest under /preorders, one row per action (method, path, name, aliases,
     required fields): what the client's calls are checked against, fetched daily."""
-    with stoq.client() as client, warehouse.get_connection() as conn:
+    settings = stoq.shop_settings(first_shop())
+    with settings.client() as client, warehouse.get_connection() as conn:
         fetched = fetch_manifest(client, conn)
         shape = describe(conn, TABLE)  # the catalog's name and columns, never a row
     contract = fetched.contract

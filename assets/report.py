@@ -4,6 +4,8 @@ Thin wiring: `preorders.render.write_backlog_report` reads the views and the nex
 writes the page next to the DuckDB file; the body turns the result into metadata. It follows
 every update of `orders` (the `sync_preorders` job materializes it, and the eager automation
 condition catches a sync recorded from the CLI), so the UI never shows it behind its data.
+Not partitioned: one report of every shop (the views group by shop), rendered again after each
+shop's sync, so it always shows every shop's latest rows.
 """
 
 from __future__ import annotations

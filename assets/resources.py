@@ -28,6 +28,7 @@ from preorders.settings import (
     resolve_max_body_bytes,
     resolve_max_retries,
 )
+from preorders.shops import DEFAULT_KEY_ENV, DEFAULT_SHOP, Shop
 from stoq import DEFAULT_BASE_URL, StoqClient
 from warehouse.connect import LOCK_WAIT_ENV, LOCK_WAIT_S
 
@@ -39,11 +40,15 @@ __all__ = ["DEFAULT_DUCKDB_PATH", "StoqResource", "WarehouseResource"]
 
 
 class StoqResource(dg.ConfigurableResource):
-    """The STOQ Preorders v2 API client; the key comes from `EnvVar("STOQ_API_KEY")`."""
+    """The STOQ Preorders v2 API client; the key comes from `EnvVar("STOQ_API_KEY")` (one shop)
+    or, with a shops file, from the variable the file names for each shop, read at run time."""
 
-    api_key: str = Field(
-        description="Shop API key; the code location sets it from EnvVar STOQ_API_KEY. Sent only"
-        " in the X-Auth-Token header."
+    api_key: str | None = Field(
+        default=None,
+        description="The `default` shop's API key; the code location sets it from EnvVar"
+        " STOQ_API_KEY when no shops file is configured. None: each shop's key is read at run"
+        " time from the variable its shops file entry names. Sent only in the X-Auth-Token"
+        " header.",
     )
     base_url: str = Field(
         default="",
@@ -102,6 +107,24 @@ class StoqResource(dg.ConfigurableResource):
     def client(self) -> StoqClient:
         """A new client; use it as a context manager."""
         return self.settings().client()
+
+    def shop_settings(self, shop: Shop) -> StoqSettings:
+        """`shop`'s settings, its key read now: the `default` shop of a deployment without a
+        shops file as `settings()` (this resource's key and base URL); any other shop with the key
+        from the variable its entry names (MissingKey naming it when unset), its base URL and rate
+        budget (this resource's base_url, when set, wins), and this resource's other fields."""
+        if shop.name == DEFAULT_SHOP and shop.api_key_env == DEFAULT_KEY_ENV:
+            return self.settings()
+        return StoqSettings.from_env(
+            shop.api_key(),
+            base_url=self.base_url or shop.base_url,
+            max_retries=self.max_retries,
+            deadline_s=self.deadline_s,
+            max_body_bytes=self.max_body_bytes,
+            concurrency=self.concurrency,
+            points_per_window=shop.points_per_window,
+            timeout=self.timeout,
+        )
 
 
 class WarehouseResource(DuckDBResource):

@@ -10,6 +10,11 @@ tags and a `FreshnessPolicy` (warn 2 h, fail 3 h after the last sync: the hourly
 miss one run before it warns, two before it fails).
 The walks log their phases as the CLI prints them off a terminal: start, end, and at most one
 progress line (pages of total, orders, rate-limit waits, ETA) every 10 s.
+
+Partitioned by shop (assets/shops.py): a run syncs the shop of its partition, with that shop's
+client (its key read at run time) and rows. The two multi-assets are in no pool: different shops'
+walks overlap, and only the sync's short reads and its merge open the DuckDB file (waiting on its
+lock, `WarehouseResource.get_connection`); their checks and the report stay in `duckdb_writer`.
 """
 
 from collections.abc import Iterator
@@ -17,14 +22,15 @@ from datetime import timedelta
 from typing import Literal
 
 import dagster as dg
-import duckdb
 
 from assets.checks import check_result
 from assets.metadata import materialization_metadata
-from assets.resources import POOL, StoqResource, WarehouseResource
+from assets.resources import StoqResource, WarehouseResource
+from assets.shops import SHOP_PARTITIONS, partitioned_checks, run_shop
 from preorders import checks, sync, sync_report
 from preorders.progress_lines import Lines
 from preorders.scrubbing import Redact, scrubbed
+from preorders.shops import Shop
 from warehouse import checks as warehouse_checks
 from warehouse import tables
 
@@ -44,6 +50,7 @@ class OrdersSyncConfig(dg.Config):
 
 
 def _spec(key: str, description: str) -> dg.AssetSpec:
+    """A synced table's spec (its partitions come from the multi-asset)."""
     return dg.AssetSpec(
         key,
         group_name=GROUP,
@@ -55,11 +62,17 @@ def _spec(key: str, description: str) -> dg.AssetSpec:
     )
 
 
-def _complete_spec(stream: str) -> dg.AssetCheckSpec:
+def _complete_spec(stream: str, partitions: dg.PartitionsDefinition) -> dg.AssetCheckSpec:
+    """The blocking `<stream>_sync_complete` check, one result per shop (partition)."""
     description = checks.completeness_description(stream)
-    return dg.AssetCheckSpec(
-        f"{stream}_sync_complete", asset=stream, blocking=True, description=description
-    )
+    with partitioned_checks():
+        return dg.AssetCheckSpec(
+            f"{stream}_sync_complete",
+            asset=stream,
+            blocking=True,
+            description=description,
+            partitions_def=partitions,
+        )
 
 
 def _log_lines(context: dg.AssetExecutionContext, redact: Redact) -> Lines:
@@ -68,11 +81,18 @@ def _log_lines(context: dg.AssetExecutionContext, redact: Redact) -> Lines:
 
 
 def _facts(
-    conn: duckdb.DuckDBPyConnection, stream: str
+    warehouse: WarehouseResource, stream: str, shop: str
 ) -> tuple[dict[str, int], dict[str, tables.TableShape]]:
-    """Row counts and catalog shapes of the stream's tables, read after its load."""
-    shapes = tables.describe_all(conn, sync_report.TABLES[stream])
-    return warehouse_checks.row_counts(conn), shapes
+    """The shop's row counts and the catalog shapes of the stream's tables, read after its load
+    (the file opened again, briefly)."""
+    with warehouse.get_connection() as conn:
+        shapes = tables.describe_all(conn, sync_report.TABLES[stream])
+        return warehouse_checks.row_counts(conn, shop), shapes
+
+
+def _shop(context: dg.AssetExecutionContext) -> Shop:
+    """The run's shop: its partition's (a run without a partition: the single shop)."""
+    return run_shop(context.partition_key if context.has_partition_key else None)
 
 
 def _results(
@@ -85,52 +105,63 @@ def _results(
     yield check_result(checks.completeness(report))
 
 
-@dg.multi_asset(
-    specs=[
-        _spec("offers", "One row per preorder offer (selling plan); flagged when gone."),
-        _spec("offer_variants", "Shopify variants attached to each offer, replaced per offer."),
-    ],
-    check_specs=[_complete_spec("offers")],
-    pool=POOL,
-)
-def offers_assets(
-    context: dg.AssetExecutionContext, stoq: StoqResource, warehouse: WarehouseResource
-):
-    """Walk every STOQ offer (any status); merge offers and their variants in one transaction."""
-    with (
-        scrubbed(stoq.api_key) as redact,
-        stoq.client() as client,
-        warehouse.get_connection() as conn,
+def build_sync_assets(
+    partitions: dg.PartitionsDefinition,
+) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
+    """`offers_assets` and `orders_assets`, partitioned by `partitions` (one key per shop)."""
+
+    @dg.multi_asset(
+        name="offers_assets",
+        specs=[
+            _spec("offers", "One row per preorder offer (selling plan); flagged when gone."),
+            _spec("offer_variants", "Shopify variants attached to each offer, replaced per offer."),
+        ],
+        check_specs=[_complete_spec("offers", partitions)],
+        partitions_def=partitions,
+    )
+    def offers_assets(
+        context: dg.AssetExecutionContext, stoq: StoqResource, warehouse: WarehouseResource
     ):
-        progress = _log_lines(context, redact)
-        report = sync.sync_offers(client, conn, run_id=context.run.run_id, progress=progress)
-        facts = _facts(conn, "offers")
-    yield from _results(report, facts)
+        """Walk every STOQ offer (any status) of the run's shop; merge offers and their variants
+        in one transaction."""
+        shop = _shop(context)
+        settings = stoq.shop_settings(shop)
+        with scrubbed(settings.api_key) as redact, settings.client() as client:
+            report = sync.sync_offers(
+                client, warehouse.get_connection, run_id=context.run.run_id,
+                progress=_log_lines(context, redact), shop=shop.name,
+            )  # fmt: skip
+        yield from _results(report, _facts(warehouse, "offers", shop.name))
+
+    @dg.multi_asset(
+        name="orders_assets",
+        specs=[
+            _spec(
+                "orders", "One row per preorder order (Shopify order id), derived state and money."
+            ),
+            _spec("order_line_items", "Line items of each order, replaced when the order changes."),
+        ],
+        check_specs=[_complete_spec("orders", partitions)],
+        partitions_def=partitions,
+    )
+    def orders_assets(
+        context: dg.AssetExecutionContext,
+        config: OrdersSyncConfig,
+        stoq: StoqResource,
+        warehouse: WarehouseResource,
+    ):
+        """Sync the run's shop's STOQ orders: a full reconcile walk, or new orders plus a cheap
+        re-read of open ones."""
+        shop = _shop(context)
+        settings = stoq.shop_settings(shop)
+        with scrubbed(settings.api_key) as redact, settings.client() as client:
+            report = sync.sync_orders(
+                client, warehouse.get_connection, run_id=context.run.run_id, mode=config.mode,
+                progress=_log_lines(context, redact), shop=shop.name,
+            )  # fmt: skip
+        yield from _results(report, _facts(warehouse, "orders", shop.name))
+
+    return offers_assets, orders_assets
 
 
-@dg.multi_asset(
-    specs=[
-        _spec("orders", "One row per preorder order (Shopify order id), derived state and money."),
-        _spec("order_line_items", "Line items of each order, replaced when the order changes."),
-    ],
-    check_specs=[_complete_spec("orders")],
-    pool=POOL,
-)
-def orders_assets(
-    context: dg.AssetExecutionContext,
-    config: OrdersSyncConfig,
-    stoq: StoqResource,
-    warehouse: WarehouseResource,
-):
-    """Sync STOQ orders: a full reconcile walk, or new orders plus a cheap re-read of open ones."""
-    with (
-        scrubbed(stoq.api_key) as redact,
-        stoq.client() as client,
-        warehouse.get_connection() as conn,
-    ):
-        report = sync.sync_orders(
-            client, conn, run_id=context.run.run_id, mode=config.mode,
-            progress=_log_lines(context, redact),
-        )  # fmt: skip
-        facts = _facts(conn, "orders")
-    yield from _results(report, facts)
+offers_assets, orders_assets = build_sync_assets(SHOP_PARTITIONS)

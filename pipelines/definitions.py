@@ -1,6 +1,14 @@
-"""The code location: the one `Definitions` object, `defs` (loaded by workspace.yaml)."""
+"""The code location: the one `Definitions` object, `defs` (loaded by workspace.yaml).
+
+The synced assets, their checks and `sync_preorders` are partitioned by shop (assets/shops.py:
+the shops file's names, read at load without needing any key; a bad file fails the load with its
+own message). Keys are read only when a run needs one.
+"""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -18,6 +26,17 @@ from pipelines.ops.variants import bulk_variant_admin
 from pipelines.resources import StoqResource, WarehouseResource
 from pipelines.schedules import daily_manifest_schedule, hourly_sync_schedule
 from pipelines.sensors import releasable_orders_sensor
+from preorders.shops import DEFAULT_KEY_ENV, SHOPS_ENV
+
+
+def stoq_resource(env: Mapping[str, str] = os.environ) -> StoqResource:
+    """The STOQ resource: without a shops file, the one shop's key from EnvVar STOQ_API_KEY, as
+    ever; with one, none here (each run reads its shop's key from the variable the file names),
+    so a deployment that sets only PREORDERS_SHOPS and the shops' keys loads and runs."""
+    if env.get(SHOPS_ENV, "").strip():
+        return StoqResource()
+    return StoqResource(api_key=dg.EnvVar(DEFAULT_KEY_ENV))
+
 
 # Evaluates backlog_report's eager automation condition: after an `orders` update the job did
 # not render the report for (a `preorders sync` recorded from the CLI), one run renders it. On by
@@ -60,7 +79,7 @@ defs = dg.Definitions(
         backlog_report_sensor,
     ],
     resources={
-        "stoq": StoqResource(api_key=dg.EnvVar("STOQ_API_KEY")),
+        "stoq": stoq_resource(),
         "warehouse": WarehouseResource(),
     },
 )

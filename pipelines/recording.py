@@ -1,19 +1,23 @@
 """Record a sync that ran outside Dagster (`preorders sync`) into the Dagster instance.
 
     with dg.DagsterInstance.get() as instance:
-        record_sync(instance, reports, outcomes, rows=row_counts, shapes=table_shapes)
+        record_sync(instance, reports, outcomes, rows=row_counts, shapes=table_shapes, shop="eu")
 
-No run: each table the sync wrote gets a runless `AssetMaterialization` with the metadata the
-`offers_assets` / `orders_assets` run emits (Dagster's table metadata included, through
-`assets.metadata`), and each check outcome an `AssetCheckEvaluation`
-(same name, severity and blocking flag as the asset check). `releasable_orders_sensor` reads the
-newest `orders` materialization, so it wakes on a CLI sync as on a scheduled run.
+No run: each table the sync wrote gets a runless `AssetMaterialization` of the shop's partition
+with the metadata the `offers_assets` / `orders_assets` run emits (Dagster's table metadata
+included, through `assets.metadata`), and each check outcome an `AssetCheckEvaluation` (same
+name, severity and blocking flag as the asset check) naming the shop in its metadata, without a
+partition: Dagster 1.13 keeps one runless evaluation per check and partition (a unique index on
+asset, check, run id "" and partition), so a second CLI sync of a shop could not record its
+checks. `releasable_orders_sensor` reads the newest materialization of each shop's `orders`
+partition, so it wakes on a CLI sync as on a scheduled run.
 
 `python -m pipelines.recording` is the same in a helper process, which `preorders sync` starts
 before its API walk so that importing Dagster and opening its storage (about 2 s of CPU) runs on
 the other core: it opens the instance of DAGSTER_HOME, then reads one JSON document from stdin,
-`{"materializations": {table: metadata}, "checks": [CheckOutcome fields]}`, and records it.
-Empty stdin (the sync stopped or failed before it had anything to record) records nothing.
+`{"shop": name, "materializations": {table: metadata}, "checks": [CheckOutcome fields]}` ("shop"
+optional: `default`), or a list of them (one per shop synced), and records each. Empty stdin (the
+sync stopped or failed before it had anything to record) records nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from assets.metadata import materialization_metadata
+from preorders.shops import DEFAULT_SHOP
 
 if TYPE_CHECKING:
     from preorders.checks import CheckOutcome
@@ -44,27 +49,32 @@ def record_sync(
     *,
     rows: Mapping[str, int] | None = None,
     shapes: Mapping[str, TableShape] | None = None,
+    shop: str = DEFAULT_SHOP,
 ) -> None:
-    """Materializations of every table each report's stream wrote, then every check outcome."""
+    """Materializations of every table each report's stream wrote, then every check outcome, all
+    of `shop`'s partition."""
     from preorders.sync_report import table_metadata
 
     materializations = table_metadata(reports, rows or {}, shapes)
-    record_events(instance, materializations, [asdict(o) for o in outcomes])
+    record_events(instance, materializations, [asdict(o) for o in outcomes], shop=shop)
 
 
 def record_events(
     instance: dg.DagsterInstance,
     materializations: Mapping[str, Mapping[str, Any]],
     checks: Sequence[Mapping[str, Any]],
+    shop: str = DEFAULT_SHOP,
 ) -> None:
-    """One runless materialization per table, then one check evaluation per outcome's fields."""
+    """One runless materialization per table of `shop`'s partition, then one check evaluation per
+    outcome's fields, `shop` in its metadata (see the module docstring: no partition)."""
     for table, figures in materializations.items():
         metadata = materialization_metadata(figures)
         instance.report_runless_asset_event(
-            dg.AssetMaterialization(asset_key=table, metadata=metadata)
+            dg.AssetMaterialization(asset_key=table, metadata=metadata, partition=shop)
         )
     for fields in checks:
-        instance.report_runless_asset_event(evaluation(**fields))
+        figures = {**fields, "metadata": {**fields.get("metadata", {}), "shop": shop}}
+        instance.report_runless_asset_event(evaluation(**figures))
 
 
 def evaluation(
@@ -75,9 +85,11 @@ def evaluation(
     severity: str,
     metadata: Mapping[str, Any],
     blocking: bool,
+    partition: str | None = None,
 ) -> dg.AssetCheckEvaluation:
-    """The Dagster check evaluation of a core `CheckOutcome`'s fields."""
+    """The Dagster check evaluation of a core `CheckOutcome`'s fields (of a shop's partition)."""
     return dg.AssetCheckEvaluation(
+        partition=partition,
         asset_key=dg.AssetKey(asset),
         check_name=name,
         passed=passed,
@@ -111,7 +123,9 @@ def main() -> int:
         if not text.strip():
             return 0
         payload = json.loads(text)
-        record_events(instance, payload["materializations"], payload["checks"])
+        for document in payload if isinstance(payload, list) else [payload]:
+            shop = document.get("shop") or DEFAULT_SHOP
+            record_events(instance, document["materializations"], document["checks"], shop=shop)
     return 0
 
 

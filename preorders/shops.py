@@ -76,8 +76,12 @@ class Shop:
         return settings.client(**options)
 
 
-def load_shops(env: Mapping[str, str] = os.environ) -> list[Shop]:
-    """The shops configured now; a bad file is a ConfigurationError naming it and the shop."""
+def load_shops(env: Mapping[str, str] = os.environ, *, keys_required: bool = True) -> list[Shop]:
+    """The shops configured now; a bad file is a ConfigurationError naming it and the shop.
+
+    `keys_required=False` checks everything but whether each key variable is set: for readers of
+    the names alone (Dagster's partitions, on a webserver that may hold no key).
+    """
     raw_path = env.get(SHOPS_ENV, "").strip()
     if not raw_path:
         from preorders.settings import resolve_base_url
@@ -87,7 +91,7 @@ def load_shops(env: Mapping[str, str] = os.environ) -> list[Shop]:
     entries = _read(path)
     shops: list[Shop] = []
     for position, entry in enumerate(entries, start=1):
-        shop = _shop(path, position, entry, env)
+        shop = _shop(path, position, entry, env, keys_required)
         if any(s.name == shop.name for s in shops):
             _fail(path, f"shop {shop.name!r} (#{position}): duplicate name {shop.name!r}")
         shops.append(shop)
@@ -156,7 +160,9 @@ def _unknown(field: object, where: str) -> str:
     return f"unknown field {field!r} {where}; the fields are: {', '.join(FIELDS)}"
 
 
-def _shop(path: Path, position: int, entry: object, env: Mapping[str, str]) -> Shop:
+def _shop(
+    path: Path, position: int, entry: object, env: Mapping[str, str], keys_required: bool = True
+) -> Shop:
     """One entry checked: the shop, or an error naming it (by name, else by position)."""
     label = f"shop #{position}"
     if not isinstance(entry, dict):
@@ -185,7 +191,7 @@ def _shop(path: Path, position: int, entry: object, env: Mapping[str, str]) -> S
             f"api_key_env must be the name of an environment variable in capitals, e.g. {example}"
             f" ({KEYS_NOT_HERE})"
         )
-    if not env.get(key_env, "").strip():
+    if keys_required and not env.get(key_env, "").strip():
         bad(f"api_key_env {key_env} is not set (or empty); export the shop's API key in it")
     return Shop(
         name=name,

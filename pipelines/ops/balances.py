@@ -4,6 +4,7 @@ import dagster as dg
 from pydantic import Field
 
 from assets.resources import POOL  # duckdb_writer: one DuckDB writer at a time
+from assets.shops import SHOP_FIELD, op_shop
 from pipelines.ops.release import action_settings, outcome_output, run_log
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders import actions
@@ -12,7 +13,9 @@ from preorders.scrubbing import scrubbed
 
 
 class ChargeConfig(dg.Config):
-    """Which balances to charge; dry_run is on by default because this moves money."""
+    """Which shop's balances to charge; dry_run is on by default because this moves money."""
+
+    shop: str = Field(default="", description=SHOP_FIELD)
 
     offer_id: str = Field(default="", description="Only orders of this offer (UUID).")
     order_ids: list[int] = Field(
@@ -39,12 +42,15 @@ def charge_balances(
     stoq: StoqResource,
     warehouse: WarehouseResource,
 ) -> dg.Output[int]:
-    """Settle open charge rows, re-read each order, charge its balance once (read-back on loss)."""
+    """Settle the shop's open charge rows, re-read each order, charge its balance once with the
+    shop's key (read-back on loss)."""
+    shop = op_shop(context, config.shop)
+    stoq_settings = stoq.shop_settings(shop)
     hold = config.charge_pending_hold_s
     settings = action_settings("charge_balance", hold, "charge_pending_hold_s")
     with (
-        scrubbed(stoq.api_key) as redact,
-        stoq.client() as client,
+        scrubbed(stoq_settings.api_key) as redact,
+        stoq_settings.client() as client,
         warehouse.get_connection() as conn,
     ):
         say = run_log(context, redact)
@@ -59,6 +65,7 @@ def charge_balances(
             settings=settings,
             log=say,
             progress=Lines(say),
+            shop=shop.name,
         )
     return outcome_output(context, outcomes, redact)
 

@@ -1,12 +1,15 @@
 """`export_report` job: submit a report's CSV export, poll it, load the CSV into `export_<name>`.
 
 The work is `preorders.exports` (submit, download, load) and `preorders.jobtracking` (poll).
+A run is one shop's: the submit op hands its shop to the poll and the load along with the job, so
+the job is polled with the key that submitted it and its CSV replaces that shop's rows only.
 """
 
 import dagster as dg
 from pydantic import Field
 
 from assets.resources import POOL  # duckdb_writer: one DuckDB writer at a time
+from assets.shops import SHOP_FIELD, op_shop
 from pipelines.ops.poll_job import poll_job
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders.exports import DownloadFailed, ExportRequest, UnknownReport, fetch_and_load, submit
@@ -36,6 +39,7 @@ class ExportConfig(dg.Config):
         " 2026-02-28; empty = the API's default window.",
     )
     offer_id: str = Field(default="", description="Limit to one offer (UUID); empty = all offers.")
+    shop: str = Field(default="", description=SHOP_FIELD)
 
     def request(self) -> ExportRequest:
         """The validated request."""
@@ -44,43 +48,56 @@ class ExportConfig(dg.Config):
         )
 
 
-@dg.op(out={"handle": dg.Out(JobHandle), "report": dg.Out(str)}, tags={"kind": "stoq"}, pool=POOL)
+@dg.op(
+    out={"handle": dg.Out(JobHandle), "report": dg.Out(str), "shop": dg.Out(str)},
+    tags={"kind": "stoq"},
+    pool=POOL,
+)
 def submit_export(
     context: dg.OpExecutionContext,
     config: ExportConfig,
     stoq: StoqResource,
     warehouse: WarehouseResource,
-) -> tuple[JobHandle, str]:
-    """Submit the CSV export (or re-attach to an open one) and persist the job first."""
+) -> tuple[JobHandle, str, str]:
+    """Submit the shop's CSV export (or re-attach to its open one) and persist the job first."""
     try:
         request = config.request()
     except ValueError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
-    with stoq.client() as client, warehouse.get_connection() as conn:
+    shop = op_shop(context, config.shop)
+    settings = stoq.shop_settings(shop)
+    with settings.client() as client, warehouse.get_connection() as conn:
         try:
-            handle = submit(client, conn, request, run_id=context.run_id, log=context.log.info)
+            handle = submit(
+                client, conn, request, run_id=context.run_id, log=context.log.info, shop=shop.name
+            )
         except UnknownReport as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
-    return handle, request.report
+    return handle, request.report, shop.name
 
 
 @dg.op(tags={"kind": "duckdb"}, pool=POOL)
 def load_export(
-    context: dg.OpExecutionContext, warehouse: WarehouseResource, status: JobStatus, report: str
+    context: dg.OpExecutionContext,
+    warehouse: WarehouseResource,
+    status: JobStatus,
+    report: str,
+    shop: str,
 ) -> dg.Output[int]:
-    """Download the export's CSV (no API key) and replace `export_<name>` with it."""
+    """Download the export's CSV (no API key) and replace the shop's rows of `export_<name>`."""
     try:
         with warehouse.get_connection() as conn:
-            rows = fetch_and_load(conn, report, status)
+            rows = fetch_and_load(conn, report, status, shop=shop)
     except DownloadFailed as exc:
         raise dg.Failure(description=str(exc)) from exc
     table = export_table(report)
     context.log.info(f"loaded {rows} rows into {table}")
-    return dg.Output(rows, metadata={"table": table, "rows": rows, "job_id": status.job_id})
+    metadata = {"table": table, "rows": rows, "job_id": status.job_id, "shop": shop}
+    return dg.Output(rows, metadata=metadata)
 
 
 @dg.job(executor_def=dg.in_process_executor)
 def export_report():
     """Export one report as CSV through a STOQ job and load it into DuckDB `export_<name>`."""
-    handle, report = submit_export()
-    load_export(poll_job(handle), report)
+    handle, report, shop = submit_export()
+    load_export(poll_job(handle, shop), report, shop)

@@ -1,7 +1,8 @@
 """`review_actions` and `settle_action` jobs: the order_actions ledger from Dagster.
 
 The same core as `preorders actions` and `preorders actions settle`: no key and no request, the
-warehouse alone. Both refuse a warehouse whose orders never synced.
+warehouse alone. Both are one shop's (`shop` in the config) and refuse a warehouse where that
+shop's orders never synced.
 """
 
 from enum import Enum
@@ -11,6 +12,7 @@ import duckdb
 from pydantic import Field
 
 from assets.resources import POOL  # duckdb_writer: one DuckDB writer at a time
+from assets.shops import SHOP_FIELD, op_shop
 from pipelines.resources import WarehouseResource
 from preorders.actions import operator, review
 from preorders.actions.rules import ActionSettings
@@ -31,6 +33,7 @@ class ReviewConfig(dg.Config):
         default_factory=list,
         description="Only these statuses (open, sent, unknown, failed, blocked); empty = all.",
     )
+    shop: str = Field(default="", description=SHOP_FIELD)
 
 
 class SettleConfig(dg.Config):
@@ -43,6 +46,7 @@ class SettleConfig(dg.Config):
     )
     reason: str = Field(description="Why: recorded in the ledger next to the row.")
     by: str = Field(default="", description="Who settles it. Empty: the run's launching user.")
+    shop: str = Field(default="", description=SHOP_FIELD + " The shop whose ledger holds the row.")
 
 
 @dg.op(tags={"kind": "duckdb"}, pool=POOL)
@@ -51,10 +55,11 @@ def review_ledger(
 ) -> dg.Output[int]:
     """List ledger rows by status, each with why it is there and what unblocks it."""
     settings = ActionSettings.from_env()
+    shop = op_shop(context, config.shop).name
     with warehouse.get_connection() as conn:
-        _require_synced(conn, warehouse.resolved_path())
+        _require_synced(conn, warehouse.resolved_path(), shop)
         try:
-            found = review.entries(conn, config.statuses or None, settings)
+            found = review.entries(conn, config.statuses or None, settings, shop=shop)
         except ValueError as exc:  # a status outside the five
             raise dg.Failure(str(exc), allow_retries=False) from exc
     lines = review.as_lines(found)
@@ -74,8 +79,9 @@ def settle_ledger_row(
 ) -> dg.Output[str]:
     """Settle one open row by hand: recorded with who and why, never deleted."""
     by = config.by.strip() or context.run.tags.get("dagster/user") or f"run {context.run_id}"
+    shop = op_shop(context, config.shop).name
     with warehouse.get_connection() as conn:
-        _require_synced(conn, warehouse.resolved_path())
+        _require_synced(conn, warehouse.resolved_path(), shop)
         try:
             done = operator.settle_by_hand(
                 conn,
@@ -83,6 +89,7 @@ def settle_ledger_row(
                 applied=config.verdict is Verdict.applied,
                 reason=config.reason,
                 by=by,
+                shop=shop,
             )
         except (operator.SettleRefused, operator.ReasonRequired) as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
@@ -90,9 +97,9 @@ def settle_ledger_row(
     return dg.Output(done.key, metadata={"settled": dg.MetadataValue.text(done.line())})
 
 
-def _require_synced(conn: duckdb.DuckDBPyConnection, path: str) -> None:
+def _require_synced(conn: duckdb.DuckDBPyConnection, path: str, shop: str) -> None:
     try:
-        require_synced(conn, path, ("orders",))
+        require_synced(conn, path, ("orders",), shop=shop)
     except NeverSynced as exc:
         raise dg.Failure(str(exc), allow_retries=False) from exc
 

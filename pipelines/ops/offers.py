@@ -3,6 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
+from assets.shops import SHOP_FIELD, op_shop
 from pipelines.resources import StoqResource
 from preorders.offers import describe_error, manage
 from preorders.scrubbing import scrubbed
@@ -10,7 +11,9 @@ from stoq import errors
 
 
 class ManageOfferConfig(dg.Config):
-    """Which offer, what to do, and (for variant actions) which Shopify variant ids."""
+    """Which shop's offer, what to do, and (for variant actions) which Shopify variant ids."""
+
+    shop: str = Field(default="", description=SHOP_FIELD)
 
     offer_id: str = Field(description="Offer UUID.")
     action: str = Field(description="enable | disable | add_variants | remove_variants")
@@ -21,9 +24,11 @@ class ManageOfferConfig(dg.Config):
 def apply_offer_action(
     context: dg.OpExecutionContext, config: ManageOfferConfig, stoq: StoqResource
 ) -> dg.Output[dict]:
-    """Perform one lifecycle or variant action on an offer; metadata says what changed."""
+    """Perform one lifecycle or variant action on the shop's offer, with the shop's key; metadata
+    says what changed."""
+    settings = stoq.shop_settings(op_shop(context, config.shop))
     try:
-        with scrubbed(stoq.api_key), stoq.client() as client:
+        with scrubbed(settings.api_key), settings.client() as client:
             change = manage(client, config.offer_id, config.action, config.variant_ids)
     except ValueError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc

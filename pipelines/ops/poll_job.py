@@ -2,7 +2,9 @@
 
 The job's handle always arrives as an input, from the op that submitted it (`submit_export`,
 `submit_variant_action`) or from `attach_job`, which names a job by hand. So a job's launch form
-shows only how patiently to poll, never job ids or status URLs the run itself produces.
+shows only how patiently to poll, never job ids or status URLs the run itself produces. The
+shop arrives the same way (empty: the single shop): a job is polled with the key of the shop that
+submitted it and recorded on that shop's `jobs` row.
 """
 
 import dagster as dg
@@ -10,6 +12,7 @@ from pydantic import Field
 
 import warehouse.jobs as jobs_table
 from assets.resources import POOL  # duckdb_writer: one DuckDB writer at a time
+from assets.shops import SHOP_FIELD, op_shop, run_shop
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders.jobtracking import describe_job_error, track_job
 from preorders.progress_lines import Lines
@@ -35,15 +38,18 @@ class AttachJobConfig(dg.Config):
     batch_key: str = Field(
         default="", description="Batch key for a job not yet saved; empty = the job id."
     )
+    shop: str = Field(default="", description=SHOP_FIELD + " The shop that submitted the job.")
 
 
-@dg.op(out=dg.Out(JobHandle), tags={"kind": "duckdb"}, pool=POOL)
+@dg.op(out={"handle": dg.Out(JobHandle), "shop": dg.Out(str)}, tags={"kind": "duckdb"}, pool=POOL)
 def attach_job(
     context: dg.OpExecutionContext, config: AttachJobConfig, warehouse: WarehouseResource
-) -> JobHandle:
-    """The job named in config, saved in `jobs` (a job already there keeps its kind and key)."""
+) -> tuple[JobHandle, str]:
+    """The shop's job named in config, saved in `jobs` (a job already there keeps its kind and
+    key)."""
     if not config.job_id or not config.status_url:
         raise dg.Failure("attach_job needs both job_id and status_url", allow_retries=False)
+    shop = op_shop(context, config.shop)
     handle = JobHandle(job_id=config.job_id, status_url=config.status_url)
     with warehouse.get_connection() as conn:
         jobs_table.save_job(
@@ -52,8 +58,9 @@ def attach_job(
             kind=config.kind,
             batch_key=config.batch_key or handle.job_id,
             run_id=context.run_id,
+            shop=shop.name,
         )
-    return handle
+    return handle, shop.name
 
 
 @dg.op(out=dg.Out(JobStatus), tags={"kind": "stoq"}, pool=POOL)
@@ -63,11 +70,14 @@ def poll_job(
     stoq: StoqResource,
     warehouse: WarehouseResource,
     handle: JobHandle,
+    shop: str = "",
 ) -> dg.Output[JobStatus]:
-    """Poll a STOQ job to completed/ready with backoff, recording every status in `jobs`."""
+    """Poll the shop's STOQ job to completed/ready with backoff, with the shop's key, recording
+    every status on its `jobs` row."""
     seen: list[str] = []
-
-    with scrubbed(stoq.api_key) as redact, stoq.client() as client:
+    found = run_shop(shop)
+    settings = stoq.shop_settings(found)
+    with scrubbed(settings.api_key) as redact, settings.client() as client:
         # The CLI's progress lines: the polling's start and end, a status at most every 10 s.
         progress = Lines(lambda line: context.log.info(redact(line)))
         try:
@@ -83,6 +93,7 @@ def poll_job(
                 max_interval=config.max_interval,
                 on_status=lambda status: seen.append(status.status),
                 progress=progress,
+                shop=found.name,
             )
         except errors.JobError as exc:
             text, meta = describe_job_error(handle, exc)  # failed, cancelled, timed out, 404

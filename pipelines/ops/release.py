@@ -1,4 +1,7 @@
-"""`release_orders` job: release held, fully paid orders exactly once (`preorders.actions`)."""
+"""`release_orders` job: release held, fully paid orders exactly once (`preorders.actions`).
+
+A run is one shop's (`shop` in its config): that shop's client and key, its rows and ledger.
+"""
 
 from typing import Any
 
@@ -6,6 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from assets.resources import POOL  # duckdb_writer: one DuckDB writer at a time
+from assets.shops import SHOP_FIELD, op_shop
 from pipelines.resources import StoqResource, WarehouseResource
 from preorders import actions
 from preorders.progress_lines import Lines
@@ -15,9 +19,11 @@ from preorders.scrubbing import Redact, scrubbed
 class ReleaseConfig(dg.Config):
     """Which orders to release and how; a dry run unless dry_run is set to false.
 
-    The launch form's defaults plan and send nothing; the sensor's runs always set order_ids and
-    dry_run (its policy) explicitly.
+    The launch form's defaults plan and send nothing; the sensor's runs always set shop,
+    order_ids and dry_run (its policy) explicitly.
     """
+
+    shop: str = Field(default="", description=SHOP_FIELD)
 
     order_ids: list[int] = Field(
         default_factory=list, description="Orders to release; empty = every releasable order."
@@ -82,7 +88,10 @@ def release_held_orders(
     stoq: StoqResource,
     warehouse: WarehouseResource,
 ) -> dg.Output[int]:
-    """Settle open ledger rows, re-read each order, release it (one POST, or one bulk job)."""
+    """Settle the shop's open ledger rows, re-read each order, release it (one POST, or one bulk
+    job) with the shop's key."""
+    shop = op_shop(context, config.shop)
+    stoq_settings = stoq.shop_settings(shop)
     settings = action_settings(
         "release",
         config.unknown_submission_hold_s,
@@ -90,8 +99,8 @@ def release_held_orders(
         bulk_threshold=config.bulk_threshold,
     )
     with (
-        scrubbed(stoq.api_key) as redact,
-        stoq.client() as client,
+        scrubbed(stoq_settings.api_key) as redact,
+        stoq_settings.client() as client,
         warehouse.get_connection() as conn,
     ):
         say = run_log(context, redact)
@@ -108,6 +117,7 @@ def release_held_orders(
                 settings=settings,
                 log=say,
                 progress=Lines(say),
+                shop=shop.name,
             )
         except (actions.ForceWithoutReason, actions.ReasonWithoutForce) as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc

@@ -40,6 +40,7 @@ def materialize(running: sandbox.RunningSandbox, db: Path, mode: str) -> dg.Exec
         resources=resources,
         instance=dg.DagsterInstance.get(),
         run_config={"ops": {"orders_assets": {"config": {"mode": mode}}}},
+        partition_key="default",  # the one shop without a shops file
     )
 
 

@@ -55,6 +55,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Synced:
                 "warehouse": WarehouseResource(database=str(db)),
             },
             instance=instance,
+            partition_key="default",  # the one shop without a shops file
         )
     assert result.success
     return Synced(result, db, running.shop)

@@ -98,7 +98,9 @@ def test_a_dry_run_logs_and_records_what_still_waits(world, instance) -> None:
 
 @pytest.mark.parametrize("hold", [None, 120.0])
 def test_the_sensor_passes_its_policy_hold_to_the_run(world, instance, hold) -> None:
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="orders"))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key="orders", partition="default")
+    )
     sensor = build_releasable_orders_sensor(ReleasePolicy(unknown_submission_hold_s=hold))
     world.detach()
     try:

@@ -97,3 +97,20 @@ def test_daily_manifest_schedule_fetches_the_manifest_and_runs_its_drift_check()
     assert node.pools == {"duckdb_writer"}
     spec = defs.resolve_asset_graph().get_check_spec(next(iter(checks)))
     assert not spec.blocking and spec.description
+
+
+def test_the_synced_assets_and_their_checks_are_partitioned_by_shop() -> None:
+    graph = defs.resolve_asset_graph()
+    job = defs.resolve_job_def("sync_preorders")
+    shops = job.partitions_def
+    assert shops is not None and shops.get_partition_keys() == ["default"]  # no shops file
+    for key in SYNC_ASSETS:
+        assert graph.get(dg.AssetKey(key)).partitions_def == shops
+    for key in graph.asset_check_keys:
+        spec = graph.get_check_spec(key)
+        expected = None if key.asset_key == dg.AssetKey("stoq_manifest") else shops
+        assert spec.partitions_def == expected, key
+    # one report and one contract for every shop
+    assert graph.get(dg.AssetKey("backlog_report")).partitions_def is None
+    assert graph.get(dg.AssetKey("stoq_manifest")).partitions_def is None
+    assert job.get_tags_for_partition_key("default", None)["stoq/shop"] == "default"

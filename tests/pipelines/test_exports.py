@@ -283,6 +283,6 @@ def test_export_form_shows_only_what_an_operator_chooses():
     assert set(fields) == {"submit_export", "poll_job", "load_export"}
     names = {name for op in fields.values() for name in op}
     assert not names & {"job_id", "status_url", "batch_key", "kind"}
-    assert set(fields["submit_export"]) == {"report", "date_from", "date_to", "offer_id"}
+    assert set(fields["submit_export"]) == {"report", "date_from", "date_to", "offer_id", "shop"}
     for date in ("date_from", "date_to"):
         assert "YYYY-MM-DD" in fields["submit_export"][date]

@@ -232,7 +232,8 @@ def live():
 
 @dg.job
 def poll_only():
-    poll_job(attach_job())
+    handle, shop = attach_job()
+    poll_job(handle, shop)
 
 
 ATTACH = ("kind", "batch_key")
@@ -369,6 +370,7 @@ def test_poll_job_config_is_only_patience():
         "status_url",
         "kind",
         "batch_key",
+        "shop",
     }
 
 

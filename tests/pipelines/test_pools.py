@@ -27,13 +27,20 @@ def warehouse_steps() -> dict[str, dg.OpDefinition]:
     return {name: op for name, op in ops.items() if "warehouse" in op.required_resource_keys}
 
 
+#: The sync multi-assets hold the file only for their start reads and their merge (which waits on
+#: DuckDB's lock): out of the pool, so different shops' walks overlap.
+UNPOOLED = {"orders_assets", "offers_assets"}
+
+
 def test_every_asset_and_op_that_opens_the_warehouse_is_in_the_pool() -> None:
     steps = warehouse_steps()
-    expected = {"orders_assets", "offers_assets", "backlog_report", "release_held_orders"}
+    expected = {"backlog_report", "release_held_orders"}
     expected |= {"charge_balances", "submit_export", "load_export", "poll_job", "attach_job"}
     expected |= {"submit_variant_action", "review_ledger", "settle_ledger_row"}
-    assert expected <= set(steps)
-    assert {name: op.pool for name, op in steps.items() if op.pool != POOL} == {}
+    assert expected | UNPOOLED <= set(steps)
+    assert {name: op.pool for name, op in steps.items() if op.pool != POOL} == {
+        name: None for name in UNPOOLED
+    }
 
 
 def test_the_dagster_yaml_gives_every_pool_one_slot(tmp_path: Path) -> None:

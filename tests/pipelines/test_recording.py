@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import asdict
@@ -131,3 +132,35 @@ def test_the_helper_process_records_nothing_when_the_sync_hands_it_nothing(tmp_p
     assert done.returncode == 0 and done.stderr == "", done.stderr
     with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
         assert instance.fetch_materializations(dg.AssetKey("orders"), limit=1).records == []
+
+
+def test_record_sync_records_the_shops_partition(tmp_path: Path) -> None:
+    report = SyncReport("orders", "full", "r1", records=5, pages=1, requests=2)
+    outcome = checks.CheckOutcome("orders_ids_unique", "orders", True, blocking=True)
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        for _ in range(2):  # a second sync of the shop records again (no unique-index clash)
+            record_sync(instance, [report], [outcome], rows={"orders": 5}, shop="b")
+        records = instance.fetch_materializations(dg.AssetKey("orders"), limit=5).records
+        assert [r.event_log_entry.asset_materialization.partition for r in records] == ["b", "b"]
+        key = dg.AssetCheckKey(dg.AssetKey("orders"), "orders_ids_unique")
+        assert latest_check(instance, key).metadata["shop"].value == "b"
+
+
+def test_the_helper_process_records_each_shops_document_in_its_partition(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    documents = [
+        {"shop": shop, "materializations": {"orders": {"row_count": n}}, "checks": []}
+        for shop, n in (("a", 3), ("b", 4))
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.recording"],
+        input=json.dumps(documents), env=env, cwd=ROOT, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        for shop, n in (("a", 3), ("b", 4)):
+            found = dg.AssetRecordsFilter(asset_key=dg.AssetKey("orders"), asset_partitions=[shop])
+            (record,) = instance.fetch_materializations(found, limit=1).records
+            metadata = record.event_log_entry.asset_materialization.metadata
+            assert metadata["dagster/row_count"].value == n

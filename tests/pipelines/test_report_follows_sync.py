@@ -62,7 +62,8 @@ def test_a_sync_run_materializes_the_report_with_money_per_currency(
     monkeypatch.setenv("PREORDERS_DUCKDB_PATH", str(db))
     with dg.DagsterInstance.get() as instance:
         before = evaluate(instance)
-        result = defs.resolve_job_def("sync_preorders").execute_in_process(instance=instance)
+        job = defs.resolve_job_def("sync_preorders")
+        result = job.execute_in_process(instance=instance, partition_key="default")
         assert result.success
         order = [e.asset_key for e in result.get_asset_materialization_events()]
         assert order.index(ORDERS) < order.index(REPORT)

@@ -39,8 +39,9 @@ def world(tmp_path):
     w.close()
 
 
-def synced(instance: dg.DagsterInstance) -> None:
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="orders"))
+def synced(instance: dg.DagsterInstance, shop: str = "default") -> None:
+    """A sync of `shop`'s orders partition, as a run or a recorded CLI sync leaves it."""
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="orders", partition=shop))
 
 
 def tick(sensor, instance, world, cursor=None):
