@@ -1,14 +1,18 @@
-"""What every `preorders` command shares: the key, the client, the warehouse, one-line errors.
+"""What every `preorders` command shares: the shop, the key, the client, the warehouse, errors.
 
+    add_shop_arg(parser)                                            # --shop NAME
     return run_guarded("offers list", lambda: list_offers(args))   # the exit code
+    with shop_client(args.shop) as (shop, client): ...              # inside the body
 
-Inside the body, `stoq_client()` reads STOQ_API_KEY now (MissingKey when unset: exit 2) and
-builds the client from preorders.settings, as `StoqResource` does; `open_warehouse()` opens the
-DuckDB file in force. No Dagster resource is involved, so no command imports Dagster for it.
-STOQ errors, ValueErrors and a locked, unreadable or uncreatable DuckDB file (an OSError) become
-one line on stderr and exit 1; an unusable base URL (`ConfigurationError`, e.g. plain http to a
-remote host) exits 2. The key, and every 8+ character piece of it, is scrubbed from every line
-printed. Lives outside `commands/`, whose every module is a subcommand.
+Inside the body, `shop_client(name)` picks the shop (`preorders.shops`: the single one, or the one
+named; several and none named, or an unknown name, is a ConfigurationError: exit 2), reads its key
+now (MissingKey when unset: exit 2) and builds its client from preorders.settings, as
+`StoqResource` does; `open_warehouse()` opens the DuckDB file in force. No Dagster resource is
+involved, so no command imports Dagster for it. STOQ errors, ValueErrors and a locked, unreadable
+or uncreatable DuckDB file (an OSError) become one line on stderr and exit 1; an unusable base URL
+or a bad shops file (`ConfigurationError`) exits 2. Every configured shop's key, and every 8+
+character piece of it, is scrubbed from every line printed. Lives outside `commands/`, whose
+every module is a subcommand.
 """
 
 from __future__ import annotations
@@ -18,16 +22,15 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 # Re-exported: the commands import these from here. preorders.settings imports only the stdlib.
 from preorders.settings import (
     NO_KEY,
     MissingKey,
     api_key,
-    client_from_env,
     open_warehouse,
     read_key,
 )
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from pipelines.cli_progress import LiveBars
     from preorders.actions import Outcome
     from preorders.progress import Event, Progress
+    from preorders.shops import Shop
     from stoq import StoqClient
 
 __all__ = [
@@ -46,7 +50,9 @@ __all__ = [
     "Echo",
     "MissingKey",
     "add_selection_args",
+    "add_shop_arg",
     "api_key",
+    "configured_shops",
     "ensure_dagster_home",
     "fail",
     "open_warehouse",
@@ -55,7 +61,10 @@ __all__ = [
     "run_actions",
     "run_guarded",
     "scrub",
-    "stoq_client",
+    "selected_shop",
+    "selected_shops",
+    "shop_client",
+    "shop_names",
 ]
 
 Echo = Callable[[str], None]
@@ -63,10 +72,81 @@ Echo = Callable[[str], None]
 USAGE = 2  # the exit code of a usage error: no key, an unusable base URL, bad arguments
 
 
-def stoq_client(key: str | None = None) -> StoqClient:
-    """A client configured from the environment (key: STOQ_API_KEY unless given), as
-    StoqResource builds it; MissingKey (exit 2) before the client is imported. Use it in `with`."""
-    return client_from_env(api_key=key or None)
+# -- shops -------------------------------------------------------------------------------------
+
+#: The shops loaded last, and the environment they were loaded from (tests run many commands
+#: in one process, each with its own environment).
+_loaded: dict[str, Any] = {"env": None, "shops": []}
+
+
+def add_shop_arg(parser: argparse.ArgumentParser, *, every_by_default: bool = False) -> None:
+    """`--shop NAME`: the shop a command works on (see `selected_shop`, `selected_shops`)."""
+    default = (
+        "every configured shop"
+        if every_by_default
+        else "the only shop configured; with several, required"
+    )
+    parser.add_argument(
+        "--shop", default=None, metavar="NAME",
+        help=f"a shop named in $PREORDERS_SHOPS (default: {default})",
+    )  # fmt: skip
+
+
+def shops_file_set() -> bool:
+    """Whether PREORDERS_SHOPS names a shops file (else: one shop, `default`, as before shops)."""
+    from preorders.shops import SHOPS_ENV
+
+    return bool(os.environ.get(SHOPS_ENV, "").strip())
+
+
+def configured_shops() -> list[Shop]:
+    """The shops configured now (a bad file: ConfigurationError, exit 2, before any request),
+    loaded once per environment (`scrub` asks for them on every line it prints)."""
+    from preorders.shops import load_shops
+
+    env = tuple(sorted(os.environ.items()))
+    if _loaded["env"] != env:
+        _loaded["shops"] = load_shops()
+        _loaded["env"] = env
+    return list(_loaded["shops"])
+
+
+def selected_shop(name: str | None, *, key_first: bool = False, hint: str = "") -> Shop:
+    """The shop named (else the single one); ConfigurationError naming the choices otherwise.
+
+    `key_first`: without a shops file, STOQ_API_KEY is checked before anything else, as before
+    shops (MissingKey, exit 2, before the client package loads; `hint` ends its message).
+    """
+    from preorders.shops import DEFAULT_SHOP, pick
+
+    if key_first and name in (None, DEFAULT_SHOP) and not shops_file_set():
+        api_key(hint=hint)
+    return pick(configured_shops(), name)
+
+
+def selected_shops(name: str | None) -> list[Shop]:
+    """The shop named, or every configured shop when none is (`sync`, `status`, `report`)."""
+    from preorders.shops import pick
+
+    shops = configured_shops()
+    return shops if name is None else [pick(shops, name)]
+
+
+def shop_names(name: str | None) -> list[str]:
+    """The names `selected_shops` gives; without a shops file, `default` with no import."""
+    from preorders.shops import DEFAULT_SHOP
+
+    if name is None and not shops_file_set():
+        return [DEFAULT_SHOP]
+    return [shop.name for shop in selected_shops(name)]
+
+
+@contextmanager
+def shop_client(name: str | None, *, hint: str = "") -> Iterator[tuple[Shop, StoqClient]]:
+    """`with shop_client(args.shop) as (shop, client):` the shop picked and its client."""
+    shop = selected_shop(name, key_first=True, hint=hint)
+    with shop.client() as client:
+        yield shop, client
 
 
 #: What a Dagster home the CLI uses gets when it has no dagster.yaml (the tests' homes too): no
@@ -126,28 +206,35 @@ def base_url_hint(exc: BaseException) -> str:
     return ""
 
 
+#: A ledger action of one shop: (its client or None for a dry run, the warehouse, its name).
+Act = Callable[["StoqClient | None", "duckdb.DuckDBPyConnection", str], "list[Outcome]"]
+
+
 def run_actions(
     command: str,
-    act: Callable[[StoqClient | None, duckdb.DuckDBPyConnection], list[Outcome]],
+    act: Act,
     *,
     needs_key: bool,
+    shop: str | None = None,
     echo: Echo = print,
 ) -> int:
-    """Run a ledger action (release, charge) and echo a line per order plus a summary.
+    """Run a ledger action (release, charge) of one shop and echo a line per order plus a summary.
 
-    Without `needs_key` and without a key (a dry run) `act` gets no client. Exit code 1 when an
-    order failed, its outcome is unknown, or it could not be sent at all (so cron sees it).
+    `act(client, conn, shop_name)`. Without `needs_key` and without a key (a dry run) `act` gets
+    no client. Exit code 1 when an order failed, its outcome is unknown, or it could not be sent
+    at all (so cron sees it).
     """
     from preorders.actions import summary
 
     def body() -> int:
-        key = api_key() if needs_key else read_key()
+        picked = selected_shop(shop, key_first=needs_key)
+        keyed = needs_key or picked.key_is_set()
         from preorders.settings import warehouse_from_env
         from preorders.status import require_synced
 
-        with stoq_client(key) if key else nullcontext() as client, open_warehouse() as conn:
-            require_synced(conn, warehouse_from_env().path, ("orders",))
-            outcomes = act(client, conn)
+        with picked.client() if keyed else nullcontext() as client, open_warehouse() as conn:
+            require_synced(conn, warehouse_from_env().path, ("orders",), shop=picked.name)
+            outcomes = act(client, conn, picked.name)
         for outcome in outcomes:
             echo(scrub(outcome.line()))  # a detail may quote the server's error text
         echo(summary(outcomes))
@@ -172,13 +259,28 @@ def fail(command: str, message: str, code: int = 1) -> int:
 
 
 def scrub(text: str) -> str:
-    """Never print the key, nor any 8+ character piece of it, whatever a message contains."""
-    key = read_key()
-    if not key:
+    """Never print a shop's key, nor any 8+ character piece of it, whatever a message contains."""
+    keys = secret_keys()
+    if not keys:
         return text  # nothing to blank (and no need to load the client package)
     from stoq.redact import redact
 
-    return redact(text, key)
+    for key in keys:
+        text = redact(text, key)
+    return text
+
+
+def secret_keys() -> list[str]:
+    """Every key to keep out of output: STOQ_API_KEY's and each configured shop's, read now."""
+    shops: list[Shop] = []
+    if shops_file_set():
+        # Loaded once per environment; a bad file is the command's own error to report (and
+        # its messages never quote a key).
+        with suppress(Exception):
+            shops = configured_shops()
+    names = ["STOQ_API_KEY", *(shop.api_key_env for shop in shops)]
+    values = (os.environ.get(name, "").strip() for name in names)
+    return list(dict.fromkeys(v for v in values if v))
 
 
 @contextmanager

@@ -20,6 +20,10 @@ The checks, each run only when every one before it passed:
 |            | method and path, with the body fields it sends (no breaking     |            |
 |            | drift; preorders.contract)                                      |            |
 
+With a shop (`checks(make_client, shop)`, preorders.shops) the base URL and the key are that
+shop's (its `base_url`, its `api_key_env`), and the first line names it; without one, or for the
+one `default` shop, the lines are those of STOQ_BASE_URL and STOQ_API_KEY as before shops.
+
 Nothing here reads the key's value into a line; the server's error texts reach a line only
 through the client's errors, which are redacted (and the CLI scrubs every line it prints).
 """
@@ -29,12 +33,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from preorders.contract import contract_of
 from preorders.settings import NO_KEY, read_key, resolve_base_url, resolve_duckdb_path
 from stoq import StoqClient, errors
 from stoq.auth import checked_base_url
+
+if TYPE_CHECKING:
+    from preorders.shops import Shop
 
 #: The request that proves the key works: the smallest authenticated read every shop answers.
 REQUEST = "GET /preorders/offers?page=1&per_page=1"
@@ -51,14 +58,19 @@ class Check(NamedTuple):
     line: str
 
 
-def checks(make_client: Callable[[], StoqClient]) -> Iterator[Check]:
+def checks(make_client: Callable[[], StoqClient], shop: Shop | None = None) -> Iterator[Check]:
     """Each check's result in order, ending with the first failure (later checks do not run).
 
     `make_client()` builds the client for the three online checks; it is called only once the
-    offline checks passed, and the client is closed when the iteration ends.
+    offline checks passed, and the client is closed when the iteration ends. `shop`: the shop
+    checked (default: the environment's STOQ_BASE_URL and STOQ_API_KEY).
     """
-    for offline in (base_url_check, warehouse_check, key_check):
-        result = offline()
+    named = shop if shop is not None and not _is_default(shop) else None
+    if named is not None:
+        yield Check("shop", True, f"shop: {named.name} (key in {named.api_key_env})")
+    offline = (lambda: base_url_check(named), warehouse_check, lambda: key_check(named))
+    for check in offline:
+        result = check()
         yield result
         if not result.ok:
             return
@@ -78,9 +90,16 @@ def _online(client: StoqClient) -> Iterator[Check]:
     yield contract_check(manifest)
 
 
-def run_checks(make_client: Callable[[], StoqClient]) -> list[Check]:
+def run_checks(make_client: Callable[[], StoqClient], shop: Shop | None = None) -> list[Check]:
     """Every result of `checks` in one list."""
-    return list(checks(make_client))
+    return list(checks(make_client, shop))
+
+
+def _is_default(shop: Shop) -> bool:
+    """The one shop of an unset PREORDERS_SHOPS: its checks read as they did before shops."""
+    from preorders.shops import DEFAULT_KEY_ENV, DEFAULT_SHOP
+
+    return shop.name == DEFAULT_SHOP and shop.api_key_env == DEFAULT_KEY_ENV
 
 
 def exit_code(results: Iterable[Check]) -> int:
@@ -94,11 +113,14 @@ def exit_code(results: Iterable[Check]) -> int:
 # -- offline -----------------------------------------------------------------------------------
 
 
-def base_url_check() -> Check:
-    """The base URL in force, where it came from, and that the client's https rule takes it."""
+def base_url_check(shop: Shop | None = None) -> Check:
+    """The base URL in force (the shop's, if one is given), where it came from, and that the
+    client's https rule takes it."""
     source = "STOQ_BASE_URL" if os.environ.get("STOQ_BASE_URL") else "default"
+    if shop is not None:
+        source = f"shop {shop.name}"
     try:
-        url = checked_base_url(resolve_base_url())
+        url = checked_base_url(shop.base_url if shop is not None else resolve_base_url())
     except errors.ConfigurationError as exc:  # its text hides any user:password in the URL
         return Check("base_url", False, f"base URL ({source}): {exc}")
     rule = "https" if url.startswith("https:") else "plain http to a loopback host"
@@ -117,8 +139,14 @@ def warehouse_check() -> Check:
     return Check("warehouse", True, f"{where}; not created yet (the first sync creates it)")
 
 
-def key_check() -> Check:
-    """Whether STOQ_API_KEY is set: never its value, nor its length, nor any piece of it."""
+def key_check(shop: Shop | None = None) -> Check:
+    """Whether STOQ_API_KEY (the shop's key variable, if one is given) is set: never its value,
+    nor its length, nor any piece of it."""
+    if shop is not None:
+        env = shop.api_key_env
+        if not shop.key_is_set():
+            return Check("key", False, f"API key: {env} is not set; export shop {shop.name}'s key")
+        return Check("key", True, f"API key: {env} is set (its value is never shown)")
     if not read_key():
         return Check("key", False, f"API key: {NO_KEY}")
     return Check("key", True, "API key: STOQ_API_KEY is set (its value is never shown)")

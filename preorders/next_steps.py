@@ -2,6 +2,7 @@
 
     steps = next_steps(conn)                # reads only (the plans' temporary frames aside)
     print("\n".join(lines(steps)))          # "425 releasable: `preorders release`" ...
+    next_steps(conn, "eu", named=True)      # eu's, each command with `--shop eu`
 
 The counts are what the commands would handle now: the releasable orders `preorders release`
 would send (the ledger's open rows and retries in their backoff left out), the orders awaiting
@@ -16,6 +17,7 @@ import duckdb
 
 from preorders.actions.plans import OPEN, plan_charges, plan_release
 from warehouse import status as queries
+from warehouse.migrate import DEFAULT_SHOP
 
 NOTHING = "Nothing to release or charge now; the next sync may bring more."
 
@@ -36,19 +38,28 @@ class NextStep:
         return f"{self.count:,} {self.what}: `{self.command}`{note}"
 
 
-def next_steps(conn: duckdb.DuckDBPyConnection) -> tuple[NextStep, ...]:
-    """Every step, with how many orders (or ledger rows) it would handle now (0: nothing)."""
-    unsettled = sum(n for _a, _s, n, _t in queries.open_ledger_rows(conn, OPEN))
+def next_steps(
+    conn: duckdb.DuckDBPyConnection, shop: str = DEFAULT_SHOP, *, named: bool = False
+) -> tuple[NextStep, ...]:
+    """Every step of `shop`, with how many orders (or ledger rows) it would handle now (0:
+    nothing); `named`: each command names the shop (`preorders release --shop eu`)."""
+    unsettled = sum(n for _a, _s, n, _t in queries.open_ledger_rows(conn, OPEN, shop))
+    suffix = f" --shop {shop}" if named else ""
     return (
-        NextStep("to_release", len(plan_release(conn)), "releasable", "preorders release"),
+        NextStep(
+            "to_release",
+            len(plan_release(conn, shop=shop)),
+            "releasable",
+            "preorders release" + suffix,
+        ),
         NextStep(
             "to_charge",
-            len(plan_charges(conn)),
+            len(plan_charges(conn, shop=shop)),
             "awaiting balance",
-            "preorders charge",
+            "preorders charge" + suffix,
             "a dry run that lists them; --execute charges",
         ),
-        NextStep("unsettled", unsettled, "unsettled in the ledger", "preorders actions"),
+        NextStep("unsettled", unsettled, "unsettled in the ledger", "preorders actions" + suffix),
     )
 
 

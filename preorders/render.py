@@ -3,14 +3,17 @@
 The page embeds every chart (`preorders.charts`) as a base64 `data:` URI and carries its own CSS:
 it opens from disk, e-mail or CI artifacts with no network. Money is shown per currency, each
 amount with its currency (`preorders.tables`); offer names come before offer ids. The
-`backlog_report` asset and `preorders report` both call `write_backlog_report`.
+`backlog_report` asset and `preorders report` both call `write_backlog_report`. Every view
+carries its shop; `shops=` gives the next steps of those shops (each command naming its shop)
+and `only=` cuts the page to one shop (`for_shop`).
 """
 
 from __future__ import annotations
 
 import base64
 import html
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,13 +72,58 @@ def report_dir(duckdb_path: str) -> Path:
 
 
 def write_backlog_report(
-    conn: duckdb.DuckDBPyConnection, db_path: str, out: Path | None = None
+    conn: duckdb.DuckDBPyConnection,
+    db_path: str,
+    out: Path | None = None,
+    *,
+    shops: Sequence[str] | None = None,
+    only: str | None = None,
 ) -> Report:
-    """Read `conn`'s views and next steps; write the report to `out` (default: by `db_path`)."""
+    """Read `conn`'s views and next steps; write the report to `out` (default: by `db_path`).
+
+    `shops`: the next steps of each, every command naming its shop (default: the `default`
+    shop's, as before shops); `only`: the page shows that one shop (see `for_shop`).
+    """
     data = dashboards.load(conn)
-    steps = next_steps(conn)
+    if only is not None:
+        data = for_shop(data, only)
+    if shops is None:
+        steps = next_steps(conn)
+    else:
+        steps = tuple(step for shop in shops for step in next_steps(conn, shop, named=True))
     files = write_report(data, out or report_dir(db_path), source=db_path, steps=steps)
     return Report(data, steps, files)
+
+
+#: Key figures summed per shop from `report_money_by_currency` (one currency per order).
+SHOP_COUNTS = ("open_orders", "awaiting_balance", "releasable_orders")
+
+
+def for_shop(data: Dashboard, shop: str) -> Dashboard:
+    """`data` cut to one shop: every view with a shop column filtered, and the key figures the
+    money view holds per shop re-summed from it; the others (an all-shops figure) left blank."""
+
+    def cut(frame: Any) -> Any:
+        if "shop" not in getattr(frame, "columns", ()):
+            return frame
+        return frame[frame["shop"] == shop].reset_index(drop=True)
+
+    money = cut(data.money_by_currency)
+    figures: dict[str, Any] = dict.fromkeys(data.key_figures)
+    figures["last_synced_at"] = data.key_figures.get("last_synced_at")
+    for name in SHOP_COUNTS:
+        if name in getattr(money, "columns", ()):
+            figures[name] = int(money[name].fillna(0).sum())
+    return replace(
+        data,
+        key_figures=figures,
+        money_by_currency=money,
+        backlog_by_offer_state=cut(data.backlog_by_offer_state),
+        backlog_over_time=cut(data.backlog_over_time),
+        held_order_age=cut(data.held_order_age),
+        releasable_queue=cut(data.releasable_queue),
+        actions_per_day=cut(data.actions_per_day),
+    )
 
 
 def write_report(

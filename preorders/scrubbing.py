@@ -3,13 +3,14 @@
     with scrubbed(stoq.api_key) as redact:      # sync_runs.message is redacted, and so is
         ...                                     # the text of any exception that leaves
         context.log.info(redact(line))
+    with scrubbed([key_eu, key_us]):            # several shops' keys at once (the CLI)
 
 Text is redacted whole, before anyone cuts it short (a cut key no longer matches the key).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from stoq.redact import Redactor
@@ -19,15 +20,33 @@ Redact = Callable[[str], str]
 
 
 @contextmanager
-def scrubbed(key: str | None) -> Iterator[Redact]:
-    """Redact sync_runs messages written inside, and exceptions raised out of, the block."""
-    redact: Redact = Redactor(key).redact if key else str
+def scrubbed(key: str | Iterable[str] | None) -> Iterator[Redact]:
+    """Redact sync_runs messages written inside, and exceptions raised out of, the block; `key`
+    is one key or several (each shop's)."""
+    redact = redactor(key)
     with runs.redacting(redact):
         try:
             yield redact
         except Exception as exc:
             scrub_exception(exc, redact)
             raise
+
+
+def redactor(key: str | Iterable[str] | None) -> Redact:
+    """One function blanking every key given (and its pieces); `str` when there is none."""
+    keys = [key] if isinstance(key, str) else list(key or ())
+    redactors = [Redactor(k).redact for k in dict.fromkeys(k for k in keys if k and k.strip())]
+    if not redactors:
+        return str
+    if len(redactors) == 1:
+        return redactors[0]
+
+    def redact(text: str) -> str:
+        for one in redactors:
+            text = one(text)
+        return text
+
+    return redact
 
 
 def scrub_exception(exc: BaseException, redact: Redact) -> None:

@@ -1,9 +1,10 @@
 """What the warehouse says now: last sync per stream, releasable orders, open ledger rows, jobs.
 
-    status = read_status(conn)              # reads only; no key, no request
+    status = read_status(conn, shop="eu")   # reads only; no key, no request; one shop's facts
     if not status.synced:
         ...                                 # never_synced(path, why): the one message for it
     print("\n".join(as_lines(status)))      # or json.dumps(as_dict(status))
+    print("\n".join(shops_lines(statuses))) # several shops: a section each (shops_dict: JSON)
 
 "Releasable now" is what `preorders release` would send: the `releasable_orders` view minus
 every order the ledger holds (an open row, a release already sent for this version of the
@@ -21,14 +22,21 @@ import duckdb
 from preorders.actions.plans import OPEN, release_plan
 from warehouse import jobs
 from warehouse import status as queries
+from warehouse.migrate import DEFAULT_SHOP
 
 STREAMS = ("offers", "orders")
 LABEL = 12  # width of the first column of `as_lines`
 
 
-def never_synced(path: str, why: str = "no sync has run") -> str:
-    """The message for a warehouse with nothing to report on, naming its file."""
-    return f"the warehouse {path} was never synced ({why}); run `preorders sync` first"
+def never_synced(path: str, why: str = "no sync has run", shop: str = DEFAULT_SHOP) -> str:
+    """The message for a warehouse with nothing to report on, naming its file (and the shop,
+    unless it is the one `default` shop)."""
+    if shop == DEFAULT_SHOP:
+        return f"the warehouse {path} was never synced ({why}); run `preorders sync` first"
+    return (
+        f"the warehouse {path} was never synced for shop {shop!r} ({why}); "
+        f"run `preorders sync --shop {shop}` first"
+    )
 
 
 class NeverSynced(ValueError):
@@ -36,14 +44,19 @@ class NeverSynced(ValueError):
 
 
 def require_synced(
-    conn: duckdb.DuckDBPyConnection, path: str, streams: tuple[str, ...] = STREAMS
+    conn: duckdb.DuckDBPyConnection,
+    path: str,
+    streams: tuple[str, ...] = STREAMS,
+    *,
+    shop: str = DEFAULT_SHOP,
 ) -> None:
-    """NeverSynced unless every stream in `streams` has synced successfully at least once, so
-    that "nothing to do" or an empty report never stands for "nothing was ever read"."""
-    done = {s["stream"] for s in queries.streams(conn) if s["last_success_at"] is not None}
+    """NeverSynced unless every stream in `streams` of `shop` has synced successfully at least
+    once, so that "nothing to do" or an empty report never stands for "nothing was ever read"."""
+    done = {s["stream"] for s in queries.streams(conn, shop) if s["last_success_at"] is not None}
     missing = [s for s in streams if s not in done]
     if missing:
-        raise NeverSynced(never_synced(path, f"no successful sync of {', '.join(missing)}"))
+        why = f"no successful sync of {', '.join(missing)}"
+        raise NeverSynced(never_synced(path, why, shop))
 
 
 @dataclass(frozen=True)
@@ -111,6 +124,7 @@ class Status:
     releasable: Releasable
     ledger_open: tuple[OpenRows, ...]
     jobs: tuple[JobInFlight, ...]
+    shop: str = DEFAULT_SHOP
 
     @property
     def synced(self) -> bool:
@@ -125,8 +139,10 @@ class Status:
         return counts
 
 
-def read_status(conn: duckdb.DuckDBPyConnection, now: datetime | None = None) -> Status:
-    """Read the status from the warehouse alone (no writes but the plan's temporary frame)."""
+def read_status(
+    conn: duckdb.DuckDBPyConnection, now: datetime | None = None, *, shop: str = DEFAULT_SHOP
+) -> Status:
+    """Read `shop`'s status from the warehouse alone (no writes but the plan's temporary frame)."""
     now = now or datetime.now(UTC)
     streams = tuple(
         StreamSync(
@@ -142,11 +158,11 @@ def read_status(conn: duckdb.DuckDBPyConnection, now: datetime | None = None) ->
             high_water_mark=row["high_water_mark"],
             api_total_count=row["last_total_count"],
         )
-        for row in queries.streams(conn)
+        for row in queries.streams(conn, shop)
     )
-    todo, waiting = release_plan(conn, now=now)
-    releasable = Releasable(queries.releasable_count(conn), len(todo), len(waiting))
-    ledger_open = tuple(OpenRows(*group) for group in queries.open_ledger_rows(conn, OPEN))
+    todo, waiting = release_plan(conn, now=now, shop=shop)
+    releasable = Releasable(queries.releasable_count(conn, shop), len(todo), len(waiting))
+    ledger_open = tuple(OpenRows(*group) for group in queries.open_ledger_rows(conn, OPEN, shop))
     in_flight = tuple(
         JobInFlight(
             job_id=str(job["job_id"]),
@@ -158,9 +174,10 @@ def read_status(conn: duckdb.DuckDBPyConnection, now: datetime | None = None) ->
             last_polled_at=job["last_polled_at"],
             error=job["error"],
         )
-        for job in jobs.open_jobs(conn)
+        for job in jobs.open_jobs(conn, shop=shop)
     )
-    return Status(queries.database_path(conn), now, streams, releasable, ledger_open, in_flight)
+    path = queries.database_path(conn)
+    return Status(path, now, streams, releasable, ledger_open, in_flight, shop)
 
 
 # -- plain text --------------------------------------------------------------------------------
@@ -177,6 +194,17 @@ def as_lines(status: Status) -> list[str]:
     lines.append(_line("ledger", _ledger_text(status.ledger_open, status.at)))
     lines.append(_line("jobs", f"{len(status.jobs)} in flight"))
     lines += [_line("", _job_text(job, status.at)) for job in status.jobs]
+    return lines
+
+
+def shops_lines(statuses: list[Status]) -> list[str]:
+    """The warehouse line, then a section per shop: its name, then its lines (indented)."""
+    where = statuses[0].warehouse if statuses else None
+    lines = [_line("warehouse", where or "(in memory)")]
+    for status in statuses:
+        lines.append(_line("shop", status.shop))
+        own = as_lines(status)[1:] if status.synced else ["never synced"]
+        lines += ["  " + line for line in own]
     return lines
 
 
@@ -283,6 +311,18 @@ def as_dict(status: Status) -> dict[str, Any]:
             }
             for j in status.jobs
         ],
+    }
+
+
+def shops_dict(statuses: list[Status]) -> dict[str, Any]:
+    """Several shops' facts: the file, when, whether any shop synced, and `shops` by name."""
+    first = statuses[0] if statuses else None
+    drop = ("warehouse", "at")
+    return {
+        "warehouse": first.warehouse if first else None,
+        "at": _iso(first.at) if first else None,
+        "synced": any(s.synced for s in statuses),
+        "shops": {s.shop: {k: v for k, v in as_dict(s).items() if k not in drop} for s in statuses},
     }
 
 

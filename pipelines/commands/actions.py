@@ -2,7 +2,8 @@
 `preorders actions settle KEY --as applied|not-applied --reason TEXT` settles one by hand.
 
 No key and no request: both read (and settle writes) the warehouse alone. The statuses and how
-they map to the ledger's own are in `preorders.actions.review`.
+they map to the ledger's own are in `preorders.actions.review`. `--shop NAME`: that shop's rows;
+without it, the single shop's, and with several shops an error naming them (exit 2).
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from pipelines.cli_support import USAGE, Echo, fail, run_guarded, scrub
+from pipelines.cli_support import (
+    USAGE,
+    Echo,
+    add_shop_arg,
+    fail,
+    run_guarded,
+    scrub,
+    selected_shop,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -40,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"only these statuses ({', '.join(STATUSES)}; default: all)",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_shop_arg(p)
     p.set_defaults(handler=lambda a: run_guarded("actions", lambda: list_actions(a)))
     verbs = p.add_subparsers(dest="verb", metavar="VERB")
     settle = verbs.add_parser(
@@ -56,6 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     settle.add_argument("--reason", required=True, metavar="TEXT", help="why (recorded)")
     settle.add_argument("--by", default=None, metavar="NAME", help="who (default: your login)")
+    add_shop_arg(settle)
     settle.set_defaults(handler=settle_row)
 
 
@@ -66,10 +77,11 @@ def list_actions(args: argparse.Namespace, echo: Echo = print) -> int:
     from preorders.actions import review
     from preorders.actions.rules import ActionSettings
 
+    shop = selected_shop(args.shop).name  # before the warehouse: a bad choice is exit 2
     settings = ActionSettings.from_env()  # both holds: a bad one is a usage error (exit 2)
-    with synced_warehouse() as conn:
+    with synced_warehouse(shop) as conn:
         now = datetime.now(UTC)
-        found = review.entries(conn, args.status, settings, now)
+        found = review.entries(conn, args.status, settings, now, shop=shop)
     if args.json:
         echo(scrub(json.dumps(review.as_dict(found, now), indent=2)))
     else:
@@ -89,9 +101,10 @@ def settle_row(args: argparse.Namespace, echo: Echo = print) -> int:
     by = (args.by or "").strip() or _login()
 
     def body() -> int:
-        with synced_warehouse() as conn:
+        shop = selected_shop(args.shop).name
+        with synced_warehouse(shop) as conn:
             done = settle_by_hand(
-                conn, args.key, applied=VERDICTS[args.verdict], reason=reason, by=by
+                conn, args.key, applied=VERDICTS[args.verdict], reason=reason, by=by, shop=shop
             )
         echo(scrub(done.line()))
         return 0
@@ -100,9 +113,9 @@ def settle_row(args: argparse.Namespace, echo: Echo = print) -> int:
 
 
 @contextmanager
-def synced_warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
+def synced_warehouse(shop: str = "default") -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse in force, refused (NeverSynced: exit 1) when its file is missing (it is
-    never created) or its orders never synced."""
+    never created) or `shop`'s orders never synced."""
     from pathlib import Path
 
     from preorders.settings import warehouse_from_env
@@ -110,9 +123,9 @@ def synced_warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
 
     settings = warehouse_from_env()
     if not Path(settings.path).exists():  # opening it would create it (and its folder)
-        raise NeverSynced(never_synced(settings.path, "no such file"))
+        raise NeverSynced(never_synced(settings.path, "no such file", shop))
     with settings.connect() as conn:
-        require_synced(conn, settings.path, ("orders",))
+        require_synced(conn, settings.path, ("orders",), shop=shop)
         yield conn
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.cli_support import Echo, add_selection_args, fail, run_actions
+from pipelines.cli_support import Echo, add_selection_args, add_shop_arg, fail, run_actions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--offer-id", default=None, metavar="UUID", help="only orders of this offer")
     add_selection_args(p)
+    add_shop_arg(p)
     p.add_argument("--execute", action="store_true", help="really charge (default: dry run)")
     p.add_argument(
         "--charge-pending-hold", type=float, default=None, metavar="SECONDS",
@@ -43,10 +44,11 @@ def run(args: argparse.Namespace, echo: Echo = print) -> int:
         echo("dry run: nothing will be charged (pass --execute to charge)")
     return run_actions(
         "charge",
-        lambda client, conn: actions.charge(
+        lambda client, conn, shop: actions.charge(
             client, conn, args.orders, offer_id=args.offer_id, dry_run=not args.execute,
-            limit=args.limit, settings=settings, progress=args.progress,
+            limit=args.limit, settings=settings, progress=args.progress, shop=shop,
         ),
+        shop=args.shop,
         needs_key=args.execute,
         echo=echo,
     )  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.cli_support import run_guarded, stoq_client
+from pipelines.cli_support import add_shop_arg, run_guarded, shop_client
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,6 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--offer-id", metavar="UUID", help="limit to one offer")
     p.add_argument("--timeout", type=float, default=600.0, help="give up polling after S seconds")
     p.add_argument("--interval", type=float, default=1.0, help="first poll interval (s)")
+    add_shop_arg(p)
     p.set_defaults(handler=lambda a: run_guarded("export", lambda: export(a)))
 
 
@@ -27,9 +28,10 @@ def export(args: argparse.Namespace) -> None:
 
     request = ExportRequest(args.report, args.date_from, args.date_to, args.offer_id)
     warehouse = warehouse_from_env()
-    with stoq_client() as client:
+    with shop_client(args.shop) as (shop, client):
         with warehouse.connect() as conn:
-            handle = submit(client, conn, request, log=None if args.quiet else print)
+            log = None if args.quiet else print
+            handle = submit(client, conn, request, log=log, shop=shop.name)
         # The file is opened per poll, not held, so a Dagster run can still write meanwhile.
         status = track_job(
             client,
@@ -38,7 +40,8 @@ def export(args: argparse.Namespace) -> None:
             timeout=args.timeout,
             initial_interval=args.interval,
             progress=args.progress,
+            shop=shop.name,
         )
     with warehouse.connect() as conn:
-        rows = fetch_and_load(conn, request.report, status)
+        rows = fetch_and_load(conn, request.report, status, shop=shop.name)
     print(f"loaded {rows} row(s) into {request.table} in {warehouse.path}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.cli_support import open_warehouse, run_guarded, scrub, stoq_client
+from pipelines.cli_support import add_shop_arg, open_warehouse, run_guarded, scrub, shop_client
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     poll.add_argument("status_url", help="the status_url exactly as the API returned it")
     poll.add_argument("--timeout", type=float, default=600.0, help="give up after S seconds")
     poll.add_argument("--interval", type=float, default=1.0, help="first poll interval (s)")
+    add_shop_arg(poll)
     poll.set_defaults(handler=lambda a: run_guarded("jobs poll", lambda: poll_status_url(a)))
 
 
@@ -44,7 +45,7 @@ def poll_status_url(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(line(status), flush=True)
 
-    with stoq_client() as client:
+    with shop_client(args.shop) as (shop, client):
         # The file is opened per status, not held, so a Dagster run can still write meanwhile.
         final = track_status_url(
             client,
@@ -55,6 +56,7 @@ def poll_status_url(args: argparse.Namespace) -> int:
             initial_interval=args.interval,
             on_status=show,
             progress=args.progress,
+            shop=shop.name,
         )
     if args.quiet:
         print(line(final))

@@ -6,7 +6,14 @@ import argparse
 import json
 from collections.abc import Callable
 
-from pipelines.cli_support import fail, run_guarded, scrub, stoq_client
+from pipelines.cli_support import (
+    add_shop_arg,
+    fail,
+    run_guarded,
+    scrub,
+    selected_shop,
+    shop_client,
+)
 
 ACTIONS = {
     "enable": "enable",
@@ -23,21 +30,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = verbs.add_parser("list", help="List offers (newest first).")
     listing.add_argument("--status", help="enabled | disabled | scheduled | discarded")
     listing.add_argument("--json", action="store_true", help="print the offers as JSON")
+    add_shop_arg(listing)
     listing.set_defaults(handler=lambda a: run_guarded("offers list", lambda: list_offers(a)))
     show = verbs.add_parser("show", help="Show one offer as JSON.")
     show.add_argument("id")
-    show.set_defaults(handler=lambda a: run_guarded("offers show", lambda: show_offer(a.id)))
+    add_shop_arg(show)
+    show.set_defaults(
+        handler=lambda a: run_guarded("offers show", lambda: show_offer(a.id, a.shop))
+    )
     for verb, action in ACTIONS.items():
         sub = verbs.add_parser(verb, help=f"{verb.replace('-', ' ').capitalize()} on an offer.")
         sub.add_argument("id")
         if action.endswith("_variants"):
             sub.add_argument("variant_ids", nargs="+", type=int, metavar="VARIANT")
+        add_shop_arg(sub)
         sub.set_defaults(handler=_action_handler(verb, action))
 
 
 def list_offers(args: argparse.Namespace) -> None:
     """Print every offer, one line each (or JSON)."""
-    with stoq_client() as client:
+    with shop_client(args.shop) as (_shop, client):
         offers = client.list_offers(status=args.status).all()
     if args.json:
         print(scrub(json.dumps(offers, indent=2)))  # server text: may echo the key
@@ -49,9 +61,9 @@ def list_offers(args: argparse.Namespace) -> None:
     print(f"{len(offers)} offer(s)")
 
 
-def show_offer(offer_id: str) -> None:
-    """Print one offer as JSON."""
-    with stoq_client() as client:
+def show_offer(offer_id: str, shop: str | None = None) -> None:
+    """Print one offer (of `shop`) as JSON."""
+    with shop_client(shop) as (_shop, client):
         print(scrub(json.dumps(client.get_offer(offer_id), indent=2)))
 
 
@@ -60,8 +72,9 @@ def _action_handler(verb: str, action: str) -> Callable[[argparse.Namespace], in
         from preorders.offers import describe_error, manage
         from stoq import errors
 
+        shop = selected_shop(args.shop, key_first=True)  # a bad choice: exit 2, not this error
         try:
-            with stoq_client() as client:
+            with shop.client() as client:
                 change = manage(client, args.id, action, getattr(args, "variant_ids", None))
         except errors.StoqError as exc:
             return fail(f"offers {verb}", describe_error(args.id, action, exc))

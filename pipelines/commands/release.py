@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.cli_support import Echo, add_selection_args, fail, run_actions
+from pipelines.cli_support import Echo, add_selection_args, add_shop_arg, fail, run_actions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="plan only: write nothing to STOQ")
     add_selection_args(p)
+    add_shop_arg(p)
     p.add_argument("--force", action="store_true", help="skip the balance check (needs --reason)")
     p.add_argument("--reason", default=None, metavar="TEXT", help="why force is used (recorded)")
     p.add_argument(
@@ -47,10 +48,12 @@ def run(args: argparse.Namespace, echo: Echo = print) -> int:
         return fail("release", str(exc), 2)
     return run_actions(
         "release",
-        lambda client, conn: actions.release(
+        lambda client, conn, shop: actions.release(
             client, conn, args.orders, dry_run=args.dry_run, limit=args.limit,
             force=args.force, reason=args.reason, settings=settings, progress=args.progress,
+            shop=shop,
         ),
+        shop=args.shop,
         needs_key=not args.dry_run,
         echo=echo,
     )  # fmt: skip

@@ -1,4 +1,6 @@
-"""`preorders shops`: the configured shops, whether each key is set (never its value), last sync."""
+"""`preorders shops`: the configured shops, whether each key is set (never its value), and each
+one's last sync per stream (from the warehouse; `never` when none, and a missing warehouse file
+is never created)."""
 
 from __future__ import annotations
 
@@ -6,13 +8,13 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from pipelines.cli_support import Echo, run_guarded, scrub
+from pipelines.cli_support import Echo, add_shop_arg, run_guarded, scrub, selected_shops
 
 if TYPE_CHECKING:
     from preorders.settings import WarehouseSettings
     from preorders.shops import Shop
 
-NONE = "—"
+NEVER = "never"
 DEFAULT = "one shop, `default`, from STOQ_API_KEY / STOQ_BASE_URL"
 
 
@@ -24,9 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Read the shops file named by PREORDERS_SHOPS (else the one `default` shop "
         "of STOQ_API_KEY / STOQ_BASE_URL) and print each shop's name, the environment variable "
         "holding its key and whether it is set (never the key), its base URL, its rate budget "
-        "and its last sync in the warehouse. No request is made. Exit 2 on a bad shops file.",
+        "and its last sync per stream in the warehouse (never: none). No request is made. "
+        "Exit 2 on a bad shops file or an unknown --shop.",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_shop_arg(p, every_by_default=True)
     p.set_defaults(handler=lambda a: run_guarded("shops", lambda: show_shops(a)))
 
 
@@ -35,9 +39,9 @@ def show_shops(args: argparse.Namespace, echo: Echo = print) -> int:
     import os
 
     from preorders.settings import warehouse_from_env
-    from preorders.shops import SHOPS_ENV, load_shops
+    from preorders.shops import SHOPS_ENV
 
-    shops = load_shops()
+    shops = selected_shops(args.shop)
     source = os.environ.get(SHOPS_ENV, "").strip() or None
     warehouse = warehouse_from_env()
     path = warehouse.path
@@ -70,24 +74,33 @@ def describe(shop: Shop, last_sync: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def last_syncs(shops: list[Shop], warehouse: WarehouseSettings) -> dict[str, dict[str, Any]]:
-    """The last sync run per shop name, from the warehouse when its file exists."""
-    # Today's warehouse has no shop column: its runs are the `default` shop's; others get none.
+    """Per shop name, its last sync run per stream ({stream: {finished_at, outcome,
+    last_success_at}}), from the warehouse when its file exists; a shop never synced is absent."""
     from pathlib import Path
 
-    from preorders.shops import DEFAULT_SHOP
-
-    if not Path(warehouse.path).exists() or all(s.name != DEFAULT_SHOP for s in shops):
+    if not Path(warehouse.path).exists():
         return {}  # opening a missing file would create it (and its folder)
     from warehouse.status import streams
 
+    found: dict[str, dict[str, Any]] = {}
     with warehouse.connect() as conn:
-        runs = [s for s in streams(conn) if s["finished_at"] is not None]
-    if not runs:
-        return {}
-    last = max(runs, key=lambda s: s["finished_at"])
-    failed = sorted(s["stream"] for s in runs if s["outcome"] == "failed")
-    outcome = f"failed ({', '.join(failed)})" if failed else str(last["outcome"])
-    return {DEFAULT_SHOP: {"finished_at": last["finished_at"].isoformat(), "outcome": outcome}}
+        for shop in shops:
+            runs = {
+                s["stream"]: {
+                    "finished_at": _iso(s["finished_at"]),
+                    "outcome": s["outcome"],
+                    "last_success_at": _iso(s["last_success_at"]),
+                }
+                for s in streams(conn, shop.name)
+                if s["finished_at"] is not None
+            }
+            if runs:
+                found[shop.name] = runs
+    return found
+
+
+def _iso(when: Any) -> str | None:
+    return None if when is None else when.isoformat()
 
 
 def key_text(row: dict[str, Any]) -> str:
@@ -101,6 +114,9 @@ def budget_text(row: dict[str, Any]) -> str:
 
 
 def sync_text(row: dict[str, Any]) -> str:
-    """`<finished_at> <outcome>`, or — when the warehouse holds no run of this shop."""
-    sync = row["last_sync"]
-    return f"{sync['finished_at']} {sync['outcome']}" if sync else NONE
+    """`offers <finished_at> <outcome>; orders …`, or `never` when the warehouse holds no run of
+    this shop."""
+    runs = row["last_sync"]
+    if not runs:
+        return NEVER
+    return "; ".join(f"{stream} {r['finished_at']} {r['outcome']}" for stream, r in runs.items())

@@ -2,32 +2,35 @@
 
 No Dagster run: the walks and loads are `preorders.sync`, the checks `preorders.checks`, and the
 outcome goes into the Dagster instance as runless materializations and check evaluations
-(`pipelines.recording`, in a helper process started before the walk, so that loading Dagster
-overlaps it), and `releasable_orders_sensor` and the UI see the sync. This process never imports
-Dagster; with no DAGSTER_HOME nothing is recorded. Each stream's walk reports its progress
-(`args.progress`: live bars on a terminal, else lines on stderr); `--quiet` keeps only the last
-line, `done in …`, and the errors.
+(`pipelines.recording`, in a helper process `pipelines.cli_recorder` starts before the walk, so
+that loading Dagster overlaps it), and `releasable_orders_sensor` and the UI see the sync. This
+process never imports Dagster; with no DAGSTER_HOME nothing is recorded. Each stream's walk
+reports its progress (`args.progress`: live bars on a terminal, else lines on stderr); `--quiet`
+keeps only the last line, `done in …`, and the errors.
+
+Shops (PREORDERS_SHOPS): every configured shop by default, `--shop NAME` one. Several shops sync
+at once (`preorders.many_shops.sync_shops`: each shop's walks in a thread of its own, only the
+merges take turns); each gets its own summary line, and one shop's failure is that shop's line on
+stderr (exit 1) once every other shop has finished. Without a shops file: as before shops.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import logging
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from pipelines.cli_recorder import Recorder
 from pipelines.cli_support import (
     USAGE,
     Echo,
+    add_shop_arg,
     api_key,
     base_url_hint,
     ensure_dagster_home,
@@ -35,18 +38,22 @@ from pipelines.cli_support import (
     open_warehouse,
     run_guarded,
     scrub,
-    stoq_client,
+    secret_keys,
+    selected_shops,
+    shops_file_set,
 )
 
 if TYPE_CHECKING:
+    import duckdb
+
     from preorders.checks import CheckOutcome
     from preorders.progress import Progress
+    from preorders.shops import Shop
     from preorders.sync_report import SyncReport
     from stoq import StoqClient
     from warehouse.tables import TableShape
 
 STREAMS = ("offers", "orders")
-CANCEL_WAIT_S = 6.0  # the helper opens the Dagster storage in ~1-2 s; the stop's grace is 10 s
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,14 +70,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         const="incremental",
         help="new orders plus a re-read of open ones (full on the first run)",
     )
+    add_shop_arg(p, every_by_default=True)
     p.set_defaults(handler=run, mode="auto")
 
 
 def run(args: argparse.Namespace) -> int:
     """Check the key, sync, record, print the summary; 1 with a one-line reason on failure."""
     return run_guarded(
-        "sync", lambda: run_sync(args.mode, progress=args.progress, quiet=args.quiet)
+        "sync",
+        lambda: run_sync(args.mode, progress=args.progress, quiet=args.quiet, shop=args.shop),
     )
+
+
+@dataclass
+class ShopOutcome:
+    """One shop's sync as the command reports and records it."""
+
+    shop: str
+    key_env: str
+    base_url: str
+    reports: list[SyncReport]
+    errors: list[tuple[str, Exception]]
+    rows: dict[str, int] = field(default_factory=dict)
+    shapes: dict[str, TableShape] = field(default_factory=dict)
+    outcomes: list[CheckOutcome] = field(default_factory=list)
+
+    def failure(self) -> tuple[str, int] | None:
+        """Why this shop's sync failed (its first reason) and the exit code; None: it did not."""
+        walked = {r.stream for r in self.reports}  # a stream that raised has its own line
+        incomplete = [
+            o
+            for o in self.outcomes
+            if o.name.endswith("_sync_complete") and not o.passed and o.asset in walked
+        ]
+        if incomplete:  # a blocking check says why first, as the job's failed run did
+            return str(incomplete[0].metadata["reason"]), 1
+        for stream, exc in self.errors:
+            return failure_line(exc, self.base_url, stream, self.key_env)
+        return None
 
 
 def run_sync(
@@ -79,86 +116,177 @@ def run_sync(
     *,
     progress: Progress | None = None,
     quiet: bool = False,
+    shop: str | None = None,
 ) -> int:
-    """Sync both streams, evaluate the checks, record them into Dagster; returns the exit code.
+    """Sync both streams of every shop (or the one named), evaluate the checks, record them into
+    Dagster; returns the exit code.
 
-    Each stream runs even when the other failed (as the two assets of the job do). The exit
-    code is 1 when a stream raised or its blocking `<stream>_sync_complete` check failed.
-    `progress` hears each stream's walk; `quiet` keeps only the last line (and errors).
+    Each stream runs even when the other failed (as the two assets of the job do), and each shop
+    even when another failed. The exit code is 1 when a stream raised or its blocking
+    `<stream>_sync_complete` check failed. `progress` hears each stream's walk; `quiet` keeps
+    only the last line (and errors).
     """
-    key = api_key(hint="or try `preorders demo`, which needs none")
+    if shop in (None, "default") and not shops_file_set():  # as before shops: the key first
+        api_key(hint="or try `preorders demo`, which needs none")
+    shops = selected_shops(shop)  # a bad file or an unknown name: exit 2 before any request
+    if len(shops) == 1:
+        return _sync_one(shops[0], mode, echo, progress, quiet)
+    return _sync_many(shops, mode, echo, progress, quiet)
+
+
+def _sync_one(shop: Shop, mode: str, echo: Echo, progress: Progress | None, quiet: bool) -> int:
+    """One shop: its walks in this thread, its stream lines as they commit, its summary."""
+    named = shops_file_set()
     # The client first: an unusable base URL (plain http to a remote host) exits 2 before any
     # request, before the warehouse is touched and before Dagster starts loading.
-    with stoq_client(key) as client:
-        recorder = Recorder.start()  # Dagster loads in another process while this one syncs
+    with shop.client() as client:
+        recorder = start_recorder()  # Dagster loads in another process while this one syncs
         try:
             info = _nothing if quiet else echo
-            reports, errors, (rows, shapes), table_checks = _sync(client, key, mode, info, progress)
+            done = _sync(client, shop, mode, info, progress, named)
         except BaseException:  # a failure, or a stop (SIGTERM/SIGINT raise Stopped)
             # It records nothing and exits; wait for it, so that a stop never leaves it
             # half-way through creating the Dagster home's storage behind our back.
             recorder.cancel()
             raise
-    from preorders import checks  # loaded by _sync
+    return _conclude([done], recorder, echo, named)
 
-    outcomes = [checks.completeness(r) for r in reports] + table_checks
-    incomplete = [o for o in outcomes if o.name.endswith("_sync_complete") and not o.passed]
-    failures = [(stream, *failure_line(exc, client.base_url, stream)) for stream, exc in errors]
-    outcomes += [checks.failed_sync(stream, text) for stream, text, _ in failures]
-    unrecorded = recorder.record(reports, outcomes, rows, shapes)
-    if incomplete:  # a blocking check says why first, as the job's failed run did
-        return fail("sync", str(incomplete[0].metadata["reason"]), 1)
-    if failures:
-        _, text, code = failures[0]
-        return fail("sync", text, code)
-    if unrecorded:
+
+def _sync_many(
+    shops: list[Shop], mode: str, echo: Echo, progress: Progress | None, quiet: bool
+) -> int:
+    """Several shops at once (`preorders.many_shops`); a line per shop once all have ended."""
+    from preorders.many_shops import sync_shops
+    from preorders.settings import warehouse_from_env
+
+    for shop in shops:  # an unusable base URL or a missing key: exit 2 before any request
+        with shop.client():
+            pass
+    warehouse = warehouse_from_env()
+    info = _nothing if quiet else echo
+    names = ", ".join(s.name for s in shops)
+    info(f"sync ({mode}) of shops {names} into {warehouse.path}")
+    recorder = start_recorder()
+    try:
+        # Each shop's walks in a thread of their own; its key is redacted from its failures.
+        results = sync_shops(
+            shops, warehouse.connect, mode=mode, run_id=str(uuid.uuid4()), progress=progress
+        )
+        by_name = {s.name: s for s in shops}
+        done = [
+            ShopOutcome(
+                r.shop,
+                by_name[r.shop].api_key_env,
+                by_name[r.shop].base_url,
+                r.reports,
+                list(r.errors.items()),
+            )
+            for r in results
+        ]
+        with open_warehouse() as conn:
+            for outcome in done:
+                _measure(conn, outcome)
+    except BaseException:
+        recorder.cancel()
+        raise
+    return _conclude(done, recorder, echo, named=True)
+
+
+def _conclude(done: list[ShopOutcome], recorder: Recorder, echo: Echo, named: bool) -> int:
+    """Record every shop's events, then a summary line per shop that synced and an error line
+    per shop that failed; the exit code is the worst shop's."""
+    from preorders import checks
+
+    for outcome in done:
+        outcome.outcomes += [
+            checks.failed_sync(
+                stream, failure_line(exc, outcome.base_url, stream, outcome.key_env)[0]
+            )
+            for stream, exc in outcome.errors
+        ]
+    unrecorded = recorder.record([_events(outcome) for outcome in done])
+    code = 0
+    seconds = time.monotonic() - recorder.started
+    for outcome in done:
+        failure = outcome.failure()
+        prefix = f"shop {outcome.shop}: " if named else ""
+        if failure is not None:
+            code = max(code, fail("sync", prefix + failure[0], failure[1]))
+        elif not unrecorded:
+            line = summary(outcome.reports, outcome.outcomes, outcome.rows, seconds)
+            echo(prefix + line)
+    if unrecorded and code == 0:
         return fail("sync", unrecorded, 1)
-    echo(summary(reports, outcomes, rows, time.monotonic() - recorder.started))
-    return 0
+    return code
+
+
+def start_recorder() -> Recorder:
+    """The recording helper for DAGSTER_HOME (its minimal dagster.yaml made), or none without."""
+    home = os.environ.get("DAGSTER_HOME")
+    return Recorder.start(ensure_dagster_home(home) if home else None)
+
+
+def _events(done: ShopOutcome) -> dict[str, Any]:
+    """What the recording helper writes for one shop: its partition, tables and checks."""
+    from preorders.sync_report import table_metadata
+
+    return {
+        "shop": done.shop,
+        "materializations": table_metadata(done.reports, done.rows, done.shapes),
+        "checks": [asdict(o) for o in done.outcomes],
+    }
 
 
 def _sync(
-    client: StoqClient, key: str, mode: str, echo: Echo, progress: Progress | None
-) -> tuple[
-    list[SyncReport],
-    list[tuple[str, Exception]],
-    tuple[dict[str, int], dict[str, TableShape]],
-    list[CheckOutcome],
-]:
-    """Both streams into the warehouse, then the finished streams' row counts, shapes and checks."""
-    from preorders import checks, sync
+    client: StoqClient, shop: Shop, mode: str, echo: Echo, progress: Progress | None, named: bool
+) -> ShopOutcome:
+    """Both streams of `shop` into the warehouse, then its row counts, shapes and checks."""
+    from preorders import sync
     from preorders.scrubbing import scrubbed
     from preorders.settings import warehouse_from_env
+
+    run_id = str(uuid.uuid4())
+    done = ShopOutcome(shop.name, shop.api_key_env, client.base_url, [], [])
+    which = f" for shop {shop.name}" if named else ""
+    echo(f"sync ({mode}) from {client.base_url} into {warehouse_from_env().path}{which}")
+    with _stream_lines(echo), open_warehouse() as conn:
+        for stream in STREAMS:
+            try:
+                with scrubbed(secret_keys()):
+                    if stream == "offers":
+                        report = sync.sync_offers(
+                            client, conn, run_id=run_id, progress=progress, shop=shop.name
+                        )
+                    else:
+                        report = sync.sync_orders(
+                            client, conn, run_id=run_id, mode=mode, progress=progress,
+                            shop=shop.name,
+                        )  # fmt: skip
+            except Exception as exc:  # recorded as a failed check; the other stream goes on
+                done.errors.append((stream, exc))
+                continue
+            done.reports.append(report)
+        _measure(conn, done)
+    return done
+
+
+def _measure(conn: duckdb.DuckDBPyConnection, done: ShopOutcome) -> None:
+    """The finished streams' row counts, table shapes and table checks, into `done`."""
+    from preorders import checks
     from preorders.sync_report import TABLES
     from warehouse import checks as warehouse_checks
     from warehouse import tables
 
-    run_id = str(uuid.uuid4())
-    reports: list[SyncReport] = []
-    errors: list[tuple[str, Exception]] = []
-    echo(f"sync ({mode}) from {client.base_url} into {warehouse_from_env().path}")
-    with _stream_lines(echo), open_warehouse() as conn:
-        for stream in STREAMS:
-            try:
-                with scrubbed(key):
-                    if stream == "offers":
-                        report = sync.sync_offers(client, conn, run_id=run_id, progress=progress)
-                    else:
-                        report = sync.sync_orders(
-                            client, conn, run_id=run_id, mode=mode, progress=progress
-                        )
-            except Exception as exc:  # recorded as a failed check; the other stream goes on
-                errors.append((stream, exc))
-                continue
-            reports.append(report)
-        rows = warehouse_checks.row_counts(conn)
-        synced = {r.stream for r in reports}
-        shapes = tables.describe_all(conn, [t for s in synced for t in TABLES[s]])
-        table_checks = [o for o in checks.evaluate_checks(conn) if o.asset in synced]
-    return reports, errors, (rows, shapes), table_checks
+    done.rows = warehouse_checks.row_counts(conn, done.shop)
+    synced = {r.stream for r in done.reports}
+    done.shapes = tables.describe_all(conn, [t for s in synced for t in TABLES[s]])
+    done.outcomes = [checks.completeness(r) for r in done.reports]
+    done.outcomes += [o for o in checks.evaluate_checks(conn, shop=done.shop) if o.asset in synced]
 
 
-def failure_line(exc: BaseException, base_url: str, stream: str) -> tuple[str, int]:
+def failure_line(
+    exc: BaseException, base_url: str, stream: str, key_env: str = "STOQ_API_KEY"
+) -> tuple[str, int]:
     """(one line naming why a stream's sync failed, the exit code): 2 for a usage error, else 1."""
     from stoq import errors
 
@@ -173,7 +301,7 @@ def failure_line(exc: BaseException, base_url: str, stream: str) -> tuple[str, i
     if (found := first(errors.ConfigurationError)) is not None:
         return _text(found), USAGE
     if first(errors.Unauthorized) is not None:
-        return "STOQ rejected the API key (401 Unauthorized): check STOQ_API_KEY", 1
+        return f"STOQ rejected the API key (401 Unauthorized): check {key_env}", 1
     if (found := first(errors.MalformedResponse)) is not None:
         text, prefix = _text(found), "malformed response from STOQ"
         return (text if text.startswith(prefix) else f"{prefix}: {text}"), 1
@@ -205,59 +333,6 @@ def summary(
     if failed:
         checks += f" (failed: {', '.join(failed)})"
     return f"done in {seconds:.1f}s | rows: {tables} | {checks}"
-
-
-class Recorder:
-    """`python -m pipelines.recording` started before the walk, fed the sync's events after it.
-
-    Importing Dagster and opening its storage take about 2 s of CPU: in a process of its own
-    they run on the other core while this one walks the API and loads the warehouse. Without a
-    DAGSTER_HOME nothing is recorded and nothing is started.
-    """
-
-    def __init__(self, proc: subprocess.Popen[str] | None) -> None:
-        self._proc = proc
-        self.started = time.monotonic()
-
-    @classmethod
-    def start(cls) -> Recorder:
-        home = os.environ.get("DAGSTER_HOME")
-        if not home:
-            return cls(None)
-        ensure_dagster_home(home)  # a minimal dagster.yaml: no banner, no telemetry
-        command = [sys.executable, "-m", "pipelines.recording"]
-        pipe = subprocess.PIPE
-        return cls(subprocess.Popen(command, stdin=pipe, stdout=pipe, stderr=pipe, text=True))
-
-    def record(
-        self,
-        reports: list[SyncReport],
-        outcomes: list[CheckOutcome],
-        rows: dict[str, int],
-        shapes: dict[str, TableShape],
-    ) -> str | None:
-        """Hand the events over and wait until they are written; why not, or None when they were."""
-        if self._proc is None:
-            return None
-        from preorders.sync_report import table_metadata
-
-        payload = {
-            "materializations": table_metadata(reports, rows, shapes),
-            "checks": [asdict(o) for o in outcomes],
-        }
-        out, err = self._proc.communicate(json.dumps(payload))
-        if self._proc.returncode == 0:
-            return None
-        last = (err or out).strip().splitlines()[-1:] or [f"exit {self._proc.returncode}"]
-        return f"synced, but recording into the Dagster home failed: {last[0]}"
-
-    def cancel(self, wait: float = CANCEL_WAIT_S) -> None:
-        """Record nothing: close the helper's stdin and wait (bounded) until it has exited."""
-        if self._proc is None:
-            return
-        # Never killed: a kill mid-way through creating the storage would leave it broken.
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._proc.communicate("", timeout=wait)
 
 
 def _nothing(line: str) -> None:

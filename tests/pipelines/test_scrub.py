@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
 import sandbox
 from stoq.redact import PIECE, PUBLIC_PREFIX
@@ -57,3 +58,16 @@ def test_a_key_echoing_error_leaves_no_piece_of_the_key_anywhere(tmp_path: Path)
     assert any("token=" in t for t in texts.values()), "the failed check holds the error text"
     for path, text in texts.items():  # event log, run storage, compute logs, whatever the format
         assert leaks(text) == set(), path
+
+
+def test_scrubbed_blanks_every_shops_key_from_what_leaves_the_block() -> None:
+    from preorders.scrubbing import scrubbed
+
+    other = PUBLIC_PREFIX + "OTHERk3Jd8sPq2LmX7vB4nR6tY9wZ1cF"
+    with pytest.raises(ValueError) as raised, scrubbed([CANARY, other, ""]) as redact:
+        assert leaks(redact(CANARY)) == set() and other not in redact(f"x{other}x")
+        raise ValueError(f"{CANARY} and {other[:-3]}")
+    assert leaks(str(raised.value)) == set()
+    assert other[len(PUBLIC_PREFIX) :][:8] not in str(raised.value)
+    with scrubbed([]) as redact:
+        assert redact(CANARY) == CANARY  # no key: nothing to blank

@@ -10,7 +10,8 @@ import pytest
 from tests.assets.helpers import make_shop, run_sync
 from tests.pipelines.cli_helpers import cli_env, run_cli
 
-KEY_EU = "stoq_api_key_" + "e" * 32
+# A secret starting with "e" would blank "pi_key_e…" (in STOQ_API_KEY_EU) wherever it appears.
+KEY_EU = "stoq_api_key_" + "7" * 32
 KEY_DEFAULT = "stoq_api_key_" + "d" * 32
 SHOPS = """
 shops:
@@ -46,7 +47,7 @@ def test_without_a_shops_file_it_lists_the_default_shop_and_creates_no_warehouse
     assert lines[1].split() == ["SHOP", "KEY", "VARIABLE", "BASE", "URL", "BUDGET", "LAST", "SYNC"]
     assert lines[2].split() == [
         "default", "STOQ_API_KEY", "(not", "set)", "https://app.stoqapp.com/api/v2/external",
-        "360/min", "—",
+        "360/min", "never",
     ]  # fmt: skip
     assert len(lines) == 3 and done.stderr == ""
     assert not (tmp_path / "preorders.duckdb").exists()
@@ -63,8 +64,8 @@ def test_a_shops_file_lists_every_shop_and_never_a_key(tmp_path):
         ["default", "STOQ_API_KEY", "(set)", "https://app.stoqapp.com/api/v2/external"],
         ["eu", "STOQ_API_KEY_EU", "(set)", "http://127.0.0.1:8765/api/v2/external"],
     ]
-    assert [line.split()[4:] for line in lines[2:]] == [["360/min", "—"], ["100/min", "—"]]
-    assert KEY_EU not in done.stdout + done.stderr and "eeeeeeee" not in done.stdout
+    assert [line.split()[4:] for line in lines[2:]] == [["360/min", "never"], ["100/min", "never"]]
+    assert KEY_EU not in done.stdout + done.stderr and "77777777" not in done.stdout
     assert KEY_DEFAULT not in done.stdout + done.stderr and "dddddddd" not in done.stdout
 
 
@@ -85,17 +86,23 @@ def test_json_has_each_shop_and_whether_its_key_is_set(tmp_path):
     assert KEY_EU not in done.stdout and KEY_DEFAULT not in done.stdout
 
 
-def test_the_last_sync_is_the_default_shops_and_the_others_show_none(tmp_path, synced_db):
+def test_the_last_sync_per_stream_is_each_shops_own(tmp_path, synced_db):
     env = shops_env(tmp_path, PREORDERS_DUCKDB_PATH=str(synced_db))
     done = run_cli(env, "shops", "--json")
     assert done.returncode == 0, done.stderr
     default, eu = json.loads(done.stdout)["shops"]
-    assert default["last_sync"]["outcome"] == "succeeded"
-    assert default["last_sync"]["finished_at"][:2] == "20"  # an ISO time
-    assert eu["last_sync"] is None
+    assert set(default["last_sync"]) == {"offers", "orders"}
+    orders = default["last_sync"]["orders"]
+    assert orders["outcome"] == "succeeded"
+    assert orders["finished_at"][:2] == "20" and orders["last_success_at"] == orders["finished_at"]
+    assert eu["last_sync"] is None  # the warehouse holds no run of shop eu
     lines = run_cli(env, "shops").stdout.splitlines()
-    assert lines[2].endswith(" succeeded") and default["last_sync"]["finished_at"] in lines[2]
-    assert lines[3].endswith("  —")
+    assert f"; orders {orders['finished_at']} succeeded" in lines[2]
+    assert lines[2].split("  ")[-1].startswith("offers ")
+    assert lines[3].endswith("  never")
+    one = run_cli(env, "shops", "--json", "--shop", "eu")
+    assert [s["name"] for s in json.loads(one.stdout)["shops"]] == ["eu"]
+    assert run_cli(env, "shops", "--shop", "us").returncode == 2
 
 
 @pytest.mark.parametrize("as_json", [False, True])

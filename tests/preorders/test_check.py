@@ -14,6 +14,7 @@ import pytest
 import sandbox
 from preorders.check import Check, checks, exit_code, run_checks
 from preorders.settings import client_from_env
+from preorders.shops import Shop
 from stoq import DEFAULT_BASE_URL, StoqClient
 from stoq.contract import CALLS
 from tests.pipelines.cli_helpers import free_port
@@ -271,3 +272,20 @@ def test_a_manifest_without_actions_fails_the_help_check(env):
         "help", False, "/help: answered, but lists no actions under /preorders"
     )
     assert exit_code(results) == 1
+
+
+def test_a_named_shop_is_checked_with_its_own_base_url_and_key_variable(env, live):
+    env.delenv("STOQ_API_KEY")  # only the shop's own variable counts
+    env.delenv("STOQ_BASE_URL")
+    shop = Shop("eu", "SHOP_EU_KEY", live.base_url)
+    missing = run_checks(never, shop)
+    assert [r.name for r in missing] == ["shop", "base_url", "warehouse", "key"]
+    assert missing[0].line == "shop: eu (key in SHOP_EU_KEY)"
+    assert missing[1].line.startswith(f"base URL: {live.base_url} (shop eu); plain http")
+    assert missing[-1].line == "API key: SHOP_EU_KEY is not set; export shop eu's key"
+    assert exit_code(missing) == 2
+    env.setenv("SHOP_EU_KEY", sandbox.DEFAULT_API_KEY)
+    results = run_checks(shop.client, shop)
+    assert [r.name for r in results] == ["shop", *ALL] and all(r.ok for r in results)
+    assert "API key: SHOP_EU_KEY is set" in text(results)
+    assert exit_code(results) == 0
