@@ -1,28 +1,40 @@
-"""`preorders demo`: sync a local sandbox into DuckDB, release, report; no key needed.
+"""`preorders demo`: two local sandbox shops synced into one DuckDB, released, reported; no key.
 
 The demo is a list of steps (`STEPS`), each `(title, function(demo) -> exit code or None)`, run in
-order against one running sandbox; a step that returns a non-zero code ends the demo with it.
-The sandbox's shop is kept in a file next to the warehouse (`<db stem>-shop.json`), so the Dagster
-UI the demo points at afterwards serves the same shop the warehouse, the ledger and the Dagster
-home describe: what the demo released stays released.
+order against one running sandbox serving two shops (`shop1`, `shop2`, keyed as `preorders
+sandbox --shops 2` does); a step that returns a non-zero code ends the demo with it. Most steps
+run a `preorders` command in this process, printed as typed (`$ preorders …`), under the
+environment the demo sets: its PREORDERS_SHOPS file and the shops' key variables. Each shop is
+kept in a file next to the warehouse (pipelines/demo_files.py), so the Dagster UI the demo points
+at afterwards serves the same shops the warehouse, the ledger and the Dagster home describe: what
+the demo released stays released.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import shlex
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.demo_files import (
+    finish_lines,
+    shop_state_path,
+    shops_file_path,
+    shops_file_text,
+    ui_commands,
+)
+
 DEFAULT_DEMO_DB = "data/demo.duckdb"
 DEFAULT_SANDBOX_PORT = 8765
-DAGSTER_UI = "http://127.0.0.1:3000"  # where `dagster dev` serves by default
-OUTSTANDING = "outstanding_balance_"  # + currency: backlog_report's money metadata
+SHOPS = 2  # served on one port, named and keyed as `preorders sandbox --shops 2` does
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # no Dagster log lines
+SHOWN = 5  # per-order lines shown of an action's output (the rest: counted)
 
 
 @dataclass
@@ -34,6 +46,11 @@ class Demo:
     db_path: str
     notes: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def shops(self) -> list[str]:
+        """The shops' names, shop1 first."""
+        return list(self.sandbox.shops.shops)
+
 
 Step = Callable[[Demo], int | None]
 
@@ -41,41 +58,51 @@ Step = Callable[[Demo], int | None]
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `demo` subcommand."""
     p = subparsers.add_parser(
-        "demo", help="On a local STOQ sandbox, no key needed: sync, release plan, release, report."
+        "demo",
+        help=f"On {SHOPS} local STOQ sandbox shops, no key needed: sync, release, status, report.",
     )
     p.add_argument(
         "--db", default=DEFAULT_DEMO_DB,
-        help="DuckDB file, recreated on each run; the shop is saved next to it (<stem>-shop.json)",
+        help="DuckDB file, recreated on each run; the shops and their PREORDERS_SHOPS file are"
+        " saved next to it (<stem>-shop.json, <stem>-shop-shop2.json, <stem>-shops.yaml)",
     )  # fmt: skip
-    p.add_argument("--orders", type=int, default=500, help="orders in the sandbox shop")
-    p.add_argument("--seed", type=int, default=7, help="seed of the generated shop")
+    p.add_argument("--orders", type=int, default=500, help="orders in each sandbox shop")
+    p.add_argument("--seed", type=int, default=7, help="seed of shop1 (shop k: seed + k - 1)")
     p.add_argument(
         "--sandbox-port", type=int, default=DEFAULT_SANDBOX_PORT,
-        help="port the printed way to open the Dagster UI serves the saved shop on",
+        help="port the printed way to open the Dagster UI serves the saved shops on",
     )  # fmt: skip
     p.set_defaults(handler=run)
 
 
-def step_sync(demo: Demo) -> int:
-    """Sync the sandbox (a first, full sync), recorded into the Dagster home."""
-    from pipelines.commands.sync import run_sync
+def preorders(demo: Demo, *argv: str, shown: int | None = None) -> int:
+    """Run `preorders <argv>` in this process as typed (printed first); its exit code.
 
-    return run_sync("auto", progress=demo.args.progress, quiet=demo.args.quiet)
+    `shown`: print the first `shown` lines of its output, a count of the rest and its last line
+    (an action prints one line per order, then its summary), and no progress lines (they would
+    come before the lines shown). Errors go to stderr as they come.
+    """
+    from pipelines.cli import build_parser
+    from pipelines.cli_support import progress_display
 
-
-def step_backlog(demo: Demo) -> None:
-    """Print the open backlog per state from the preorder_backlog view."""
-    from pipelines.cli_support import open_warehouse
-    from warehouse import checks
-
-    with open_warehouse() as conn:
-        rows = checks.backlog_by_state(conn)
-    print(f"{'state':<18} {'currency':<8} {'orders':>7} {'units':>7} {'deposits':>12} "
-          f"{'outstanding':>12}")  # fmt: skip
-    for state, currency, orders, units, deposits, outstanding in rows:  # money never summed
-        print(f"{state:<18} {currency or '-':<8} {orders:>7} {units:>7} {deposits:>12} "
-              f"{outstanding:>12}")  # fmt: skip
-    print("(an order with several offers counts once per offer)")
+    print(f"$ preorders {shlex.join(argv)}")
+    try:
+        args = build_parser().parse_args(["--quiet", *argv] if demo.args.quiet else list(argv))
+    except SystemExit as exc:  # argparse has printed why
+        return int(exc.code or 0)
+    args.progress = demo.args.progress
+    if shown is None:
+        return int(args.handler(args) or 0)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), progress_display(quiet=True) as args.progress:
+        code = int(args.handler(args) or 0)
+    *lines, last = out.getvalue().splitlines() or ["nothing to do"]
+    for line in lines[:shown]:
+        print(f"  {line}")
+    if len(lines) > shown:
+        print(f"  ... {len(lines) - shown} more (ledger: order_actions)")
+    print(last)
+    return code
 
 
 def step_dagster_home(demo: Demo) -> None:
@@ -89,42 +116,53 @@ def step_dagster_home(demo: Demo) -> None:
     print(f"Dagster home: {home}")
 
 
-def _release(demo: Demo, dry_run: bool) -> int:
-    """Release every releasable order through the ledger (or plan it); a few lines + a summary."""
-    from pipelines.cli_support import run_actions
-    from preorders import actions
+def step_sync(demo: Demo) -> int:
+    """Sync every shop (a first, full sync) into the one warehouse, recorded into Dagster."""
+    return preorders(demo, "sync")
 
-    lines: list[str] = []
-    code = run_actions(
-        "release",
-        lambda client, conn: actions.release(client, conn, dry_run=dry_run),
-        needs_key=not dry_run,
-        echo=lines.append,
-    )
-    *outcomes, summary = lines or ["nothing to do"]
-    for line in outcomes[:5]:
-        print(f"  {line}")
-    if len(outcomes) > 5:
-        print(f"  ... {len(outcomes) - 5} more (ledger: order_actions)")
-    print(summary)
-    return code
+
+def step_backlog(demo: Demo) -> None:
+    """Print the open backlog per shop and currency (report_money_by_currency); money never summed
+    across currencies, rows never mixed across shops."""
+    from pipelines.cli_support import open_warehouse
+    from warehouse import dashboards
+
+    with open_warehouse() as conn:
+        money = dashboards.money_by_currency(conn)
+    print(f"{'shop':<8} {'currency':<8} {'open':>6} {'awaiting':>9} {'releasable':>11} "
+          f"{'deposits':>12} {'outstanding':>12}")  # fmt: skip
+    for row in money.itertuples(index=False):
+        print(f"{row.shop:<8} {row.currency or '-':<8} {row.open_orders:>6} "
+              f"{row.awaiting_balance:>9} {row.releasable_orders:>11} "
+              f"{row.deposit_collected:>12.2f} {row.outstanding_balance:>12.2f}")  # fmt: skip
 
 
 def step_release_plan(demo: Demo) -> int:
-    """Dry run: which fully paid held orders a release would send (recorded as dry-run rows)."""
-    return _release(demo, dry_run=True)
+    """Dry run per shop: which fully paid held orders a release would send (dry-run rows)."""
+    print("(several shops: an action names its shop with --shop)")
+    for shop in demo.shops:
+        if code := preorders(demo, "release", "--shop", shop, "--dry-run", shown=SHOWN):
+            return code
+    return 0
 
 
 def step_release(demo: Demo) -> int:
-    """Release them for real on the sandbox: exactly once per order, many as one bulk job."""
-    return _release(demo, dry_run=False)
+    """Release per shop for real on the sandbox: exactly once per order, many as one bulk job,
+    each shop with its own key."""
+    for shop in demo.shops:
+        if code := preorders(demo, "release", "--shop", shop, shown=SHOWN):
+            return code
+    return 0
 
 
 def step_resync(demo: Demo) -> int:
-    """Sync again (incremental) so the warehouse sees the released orders."""
-    from pipelines.commands.sync import run_sync
+    """Sync every shop again (incremental) so the warehouse sees the released orders."""
+    return preorders(demo, "sync", "--incremental")
 
-    return run_sync("incremental", progress=demo.args.progress, quiet=demo.args.quiet)
+
+def step_status(demo: Demo) -> int:
+    """What the warehouse says now, a section per shop: last syncs, releasable, ledger, jobs."""
+    return preorders(demo, "status")
 
 
 def step_report(demo: Demo) -> int:
@@ -141,104 +179,71 @@ def step_report(demo: Demo) -> int:
     (materialization,) = result.asset_materializations_for_node("backlog_report")
     meta = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
     demo.notes["report"] = meta["path"]
-    # Money is per currency (`outstanding_balance_<currency>`), never summed across them.
-    outstanding = ", ".join(
-        f"{value:,.2f} {key.removeprefix(OUTSTANDING)}"
-        for key, value in sorted(meta.items())
-        if key.startswith(OUTSTANDING)
-    )
-    print(
-        f"open orders {meta['open_orders']}, releasable {meta['releasable_orders']}, "
-        f"outstanding {outstanding or 'none'}; {meta['charts']} charts"
-    )
+    print(f"{meta['charts']} charts and the tables behind them, by shop; the backlog it shows:")
+    step_backlog(demo)  # the figures per shop and currency, read as the report reads them
     return 0
-
-
-def shop_state_path(db: str | os.PathLike[str]) -> Path:
-    """Where the demo keeps its sandbox shop: next to the warehouse, `<stem>-shop.json`."""
-    path = Path(db)
-    return path.with_name(f"{path.stem}-shop.json")
-
-
-def _command(name: str) -> str:
-    """`name` from the environment the demo runs in (the venv's bin folder), else from PATH."""
-    beside = Path(sys.executable).parent / name  # not resolved: a venv's python is a symlink
-    return str(beside) if beside.exists() else name
-
-
-def ui_commands(demo: Demo) -> tuple[str, str]:
-    """The two shell lines that open the Dagster UI on the demo's data, absolute paths only:
-    serve the saved shop, then `dagster dev` with the demo's warehouse, key and Dagster home."""
-    from sandbox import BASE_PATH, DEFAULT_API_KEY
-
-    port = demo.args.sandbox_port
-    state = shop_state_path(demo.db_path).resolve()
-    serve = shlex.join(
-        [_command("preorders"), "sandbox", "--state", str(state), "--port", str(port)]
-    )
-    env = {
-        "PREORDERS_DUCKDB_PATH": str(Path(demo.db_path).resolve()),
-        "STOQ_API_KEY": DEFAULT_API_KEY,
-        "STOQ_BASE_URL": f"http://127.0.0.1:{port}{BASE_PATH}",
-        "DAGSTER_HOME": demo.notes["dagster_home"],
-    }
-    assignments = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
-    dagster = shlex.join([_command("dagster"), "dev", "-m", "pipelines.definitions"])
-    return serve, f"{assignments} {dagster}"
-
-
-def finish(demo: Demo) -> None:
-    """Where to look next: the warehouse, the report page, the Dagster UI on the same data."""
-    db = Path(demo.db_path).resolve()
-    print(f"\nwarehouse: {db} (query the report_* views with duckdb; docs/DASHBOARDS.md)")
-    if "report" in demo.notes:
-        print(f"report:    {demo.notes['report']}")
-    serve, dagster = ui_commands(demo)
-    print(
-        "\nDagster UI on the same data: the demo's shop, warehouse, ledger and runs.\n"
-        "1. In one terminal, serve the shop the demo left (changes are saved back to its file):\n"
-        f"  {serve}\n"
-        "2. In another, start Dagster on the demo's warehouse and Dagster home:\n"
-        f"  {dagster}\n"
-        f"3. Open {DAGSTER_UI}. Orders the demo released stay released; a release_orders launch"
-        " is a dry run unless dry_run is set to false."
-    )
 
 
 STEPS: list[tuple[str, Step]] = [
     ("record runs in a Dagster home", step_dagster_home),
-    ("sync the sandbox into DuckDB", step_sync),
-    ("open preorder backlog", step_backlog),
-    ("release plan (dry run)", step_release_plan),
-    ("release on the sandbox", step_release),
+    ("sync both shops into one DuckDB", step_sync),
+    ("open preorder backlog per shop", step_backlog),
+    ("release plan per shop (dry run)", step_release_plan),
+    ("release on the sandbox, per shop", step_release),
     ("sync again to see the releases", step_resync),
+    ("status per shop", step_status),
     ("render the backlog report", step_report),
 ]
 
 
+def state_files(db: Path) -> list[Path]:
+    """Every shop's state file, shop1's first, as `preorders sandbox --state` names them."""
+    from sandbox.shops import state_path
+
+    return [state_path(shop_state_path(db), k) for k in range(1, SHOPS + 1)]
+
+
 def run(args: argparse.Namespace) -> int:
-    """Start the sandbox (its shop kept in a file), point this process at it, run every step,
-    stop the sandbox."""
+    """Start the sandbox's shops (each kept in its file), write the shops file, point this
+    process at them, run every step, stop the sandbox, print where to look next."""
     import sandbox
+    from sandbox.shops import key_env
     from sandbox.state import SavedShop
 
     db = Path(args.db)
-    state = shop_state_path(db)
-    for stale in (db, db.with_name(db.name + ".wal"), state):
+    shops_file, states = shops_file_path(db), state_files(db)
+    for stale in (db, db.with_name(db.name + ".wal"), shops_file, *states):
         stale.unlink(missing_ok=True)
-    shop = SavedShop.open(state, sandbox.SandboxConfig(seed=args.seed, orders=args.orders))
-    with sandbox.serve(shop) as running:
-        os.environ["STOQ_API_KEY"] = sandbox.DEFAULT_API_KEY
-        os.environ["STOQ_BASE_URL"] = running.base_url
+    shops = sandbox.Shops.seeded(  # shop k: seed + k - 1, its own key, kept in states[k - 1]
+        SHOPS,
+        sandbox.SandboxConfig(seed=args.seed, orders=args.orders),
+        make=lambda k, config: SavedShop.open(states[k - 1], config),
+    )
+    key_envs = {name: key_env(name) for name, _ in shops}  # STOQ_API_KEY_SHOP1, …
+    keys = {key_envs[name]: shops.key(name) for name in key_envs}  # sandbox keys
+    shops_file.parent.mkdir(parents=True, exist_ok=True)
+    shops_file.write_text(shops_file_text(key_envs), encoding="utf-8")
+    with sandbox.serve(shops) as running:
+        os.environ.pop("STOQ_API_KEY", None)  # a real key is never sent to the sandbox
+        os.environ.update(keys)
+        os.environ["PREORDERS_SHOPS"] = str(shops_file.resolve())
+        os.environ["STOQ_BASE_URL"] = running.base_url  # every shop's: the file names none
         os.environ["PREORDERS_DUCKDB_PATH"] = str(db)
-        print(f"sandbox: {running.base_url} ({args.orders} orders, seed {args.seed})")
-        print(f"shop:    {state.resolve()} (every change is saved there)")
+        print(f"sandbox: {running.base_url} ({SHOPS} shops, {args.orders} orders each)")
+        for (name, shop), path in zip(shops, states, strict=True):
+            print(f"  {name}: seed {shop.config.seed}, kept in {path.resolve()}")
+        print(f"shops:   {shops_file.resolve()} (PREORDERS_SHOPS)")
         demo = Demo(args, running, str(db))
         for number, (title, step) in enumerate(STEPS, start=1):
             print(f"\n[{number}/{len(STEPS)}] {title}")
             code = step(demo)
             if code:
                 return code
-    shop.save()  # the shop as the demo leaves it, whatever the last request was
-    finish(demo)
+    for _, shop in shops:
+        shop.save()  # as the demo leaves it, whatever the last request was
+    base_url = f"http://127.0.0.1:{args.sandbox_port}{sandbox.BASE_PATH}"
+    lines = ui_commands(
+        str(db), SHOPS, keys, base_url, args.sandbox_port, demo.notes["dagster_home"]
+    )
+    print("\n".join(finish_lines(str(db), demo.shops, demo.notes.get("report"), lines)))
     return 0

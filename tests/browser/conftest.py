@@ -2,7 +2,7 @@
 
 Everything runs on loopback, the way a person gets there: `preorders demo` in a throwaway folder,
 then the two lines it prints to open the UI, each in a fresh shell from another folder (the saved
-shop on a free port, then `dagster dev` on another). Each runs in its own session; its whole
+shops on a free port, then `dagster dev` on another). Each runs in its own session; its whole
 process group is stopped in teardown.
 """
 
@@ -67,7 +67,7 @@ def _needs_chromium() -> None:
 @dataclass(frozen=True)
 class DemoData:
     """The demo's warehouse, report page and Dagster home, the env its UI line sets, and the
-    origin of its saved shop, served as it prints."""
+    origin of its saved shops (two, `shop1` and `shop2`, on one port), served as it prints."""
 
     db: Path
     report: Path
@@ -79,7 +79,7 @@ class DemoData:
 
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory) -> Iterator[DemoData]:
-    """`preorders demo` (300 orders), then its printed sandbox line, kept running for the suite."""
+    """`preorders demo` (300 orders per shop), then its printed sandbox line, kept running."""
     run = run_demo(tmp_path_factory.mktemp("demo"), orders=300, sandbox_port=free_port())
     with serving_the_saved_shop(run, tmp_path_factory.mktemp("sandbox_shell")) as url:
         yield DemoData(run.db, run.report, run.dagster_home, run.env, url, run)

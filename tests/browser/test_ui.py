@@ -4,8 +4,9 @@ Fast existence checks go through the webserver's GraphQL endpoint; real page loa
 after the app's scripts ran, plus screenshots) check that the asset graph, the checks, the
 sensor and the schedule render, that the launchpads start from a dry run, that fields falling
 back to the environment say so where they are shown, and that the report page's charts load.
-A DevTools-driven page opens each chart of the report's materialization in the UI. A release
-launched from the UI (the GraphQL mutation the Launch button sends) finds nothing the demo
+A DevTools-driven page opens each chart of the report's materialization in the UI. The demo's
+two shops are the synced assets' partitions, both materialized by its syncs. A release launched
+from the UI for each shop (the GraphQL mutation the Launch button sends) finds nothing the demo
 released.
 """
 
@@ -87,7 +88,10 @@ def test_backlog_report_materialization_carries_figures_and_path(
     assert "releasable_orders" in entries
     assert any(label.startswith("outstanding_balance_") for label in entries)  # per currency
     header = entries["backlog_by_offer_state"]["mdStr"].split("\n")[0]
-    assert header.startswith("| offer_name | offer_id |")  # names before ids
+    assert header.startswith("| shop | offer_name | offer_id |")  # by shop; names before ids
+    money = entries["money_by_currency"]["mdStr"].split("\n")
+    assert money[0].startswith("| shop | currency |")  # a row per shop and currency
+    assert [row.split("|")[1].strip() for row in money[2:]] == demo_data.run.shops
 
 
 #: The latest report materialization's markdown entries (the charts are `chart_<name>`).
@@ -309,7 +313,11 @@ def test_fields_that_fall_back_to_the_environment_say_so_on_their_pages(
                 assert description in text, f"{page} does not show {'.'.join(path)}'s description"
     stoq = chromium.text(f"{dagster_ui}/locations/{location}/resources/stoq").split("\n")
     key = stoq.index("api_key")
-    assert "STOQ_API_KEY" in stoq[key : key + 6] and "Env var" in stoq[key : key + 6]
+    # The demo's UI has a shops file: the resource holds no key (each run reads its shop's
+    # variable), and the field says where the key comes from; no key is ever on the page.
+    assert any("STOQ_API_KEY" in line for line in stoq[key : key + 6])
+    assert "Env var" not in stoq[key : key + 6]
+    assert not [line for line in stoq if "stoq_api_key_" in line]
 
 
 def test_the_sensor_page_shows_the_release_sensor_and_its_policy(
@@ -334,28 +342,42 @@ def test_the_sensor_page_shows_the_release_sensor_and_its_policy(
     chromium.screenshot(page, artifacts / "sensor_releasable_orders.png")
 
 
-# Item 8 of issue 11: the UI the demo prints serves the demo's own shop.
+# Item 8 of issue 11: the UI the demo prints serves the demo's own shops (issue 13: two of them).
 
 LAUNCH = """mutation($params: ExecutionParams!) {
   launchPipelineExecution(executionParams: $params) { __typename
     ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
     ... on RunConfigValidationInvalid { errors { message } } } }"""
 RUN_STATUS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"""
+RUN_TAGS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { tags { key value } } } }"""
+PARTITIONS = """{ assetNodeOrError(assetKey: {path: ["orders"]}) { ... on AssetNode {
+  partitionKeys partitionStats { numMaterialized numPartitions } } } }"""
 
 
-def test_a_release_launched_from_the_ui_sends_nothing_the_demo_released(
+def test_the_synced_assets_have_a_partition_per_shop_of_the_demo_all_synced(
     dagster_ui: str, demo_data: DemoData
 ):
-    released = _released_by_the_demo(demo_data.db)
-    assert released, "the demo released nothing: nothing to prove"
-    assert {truth_orders(demo_data.sandbox_url)[i] for i in released} == {"released"}
+    node = graphql(dagster_ui, PARTITIONS)["assetNodeOrError"]
+    assert node["partitionKeys"] == demo_data.run.shops == ["shop1", "shop2"]
+    assert node["partitionStats"] == {"numMaterialized": 2, "numPartitions": 2}  # the demo's syncs
+
+
+@pytest.mark.parametrize("shop", ["shop1", "shop2"])
+def test_a_release_launched_from_the_ui_sends_nothing_the_demo_released(
+    dagster_ui: str, demo_data: DemoData, shop: str
+):
+    released = _released_by_the_demo(demo_data.db, shop)
+    assert released, f"the demo released nothing in {shop}: nothing to prove"
+    assert {truth_orders(demo_data.sandbox_url, shop)[i] for i in released} == {"released"}
     params = {
         "selector": {
             "repositoryLocationName": _location(dagster_ui),
             "repositoryName": "__repository__",
             "pipelineName": "release_orders",
         },
-        "runConfigData": {"ops": {"release_held_orders": {"config": {"dry_run": False}}}},
+        "runConfigData": {
+            "ops": {"release_held_orders": {"config": {"dry_run": False, "shop": shop}}}
+        },
     }
     launched = graphql(dagster_ui, LAUNCH, {"params": params})["launchPipelineExecution"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
@@ -365,23 +387,27 @@ def test_a_release_launched_from_the_ui_sends_nothing_the_demo_released(
         assert time.monotonic() < deadline, f"run {run_id} still {status}"
         time.sleep(1)
     assert status == "SUCCESS"
-    assert release_requests(demo_data.sandbox_url) == []
-    assert _released_by_the_demo(demo_data.db) == released
+    tags = graphql(dagster_ui, RUN_TAGS, {"id": run_id})["runOrError"]["tags"]
+    assert {"key": "stoq/shop", "value": shop} in tags  # the run shows its shop
+    assert release_requests(demo_data.sandbox_url) == []  # in either shop
+    assert _released_by_the_demo(demo_data.db, shop) == released
 
 
 def _status(url: str, run_id: str) -> str:
     return graphql(url, RUN_STATUS, {"id": run_id})["runOrError"]["status"]
 
 
-def _released_by_the_demo(db) -> set[int]:
-    """Orders released for real in the ledger (read-only; waits while a run holds the file)."""
+def _released_by_the_demo(db, shop: str) -> set[int]:
+    """The shop's orders released for real in the ledger (read-only; waits while a run holds
+    the file)."""
     deadline = time.monotonic() + 60
     while True:
         try:
             with duckdb.connect(str(db), read_only=True) as conn:
                 rows = conn.execute(
-                    "select order_id from order_actions"
-                    " where action = 'release' and status = 'succeeded' and not dry_run"
+                    "select order_id from order_actions where shop = ?"
+                    " and action = 'release' and status = 'succeeded' and not dry_run",
+                    [shop],
                 ).fetchall()
             return {order_id for (order_id,) in rows}
         except duckdb.IOException:

@@ -1,4 +1,8 @@
-"""Run `preorders demo` as a person does and start what it prints, each line in a fresh shell."""
+"""Run `preorders demo` as a person does and start what it prints, each line in a fresh shell.
+
+The demo serves two sandbox shops (`shop1`, `shop2`) on one port; the sandbox's control surface
+answers for one of them under `/_sandbox/shops/<name>/…` (sandbox/shops.py).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 PREORDERS = Path(sys.executable).with_name("preorders")
 
 
@@ -28,10 +34,10 @@ class DemoRun:
     stdout: str
     db: Path
     report: Path
-    serve_line: str  # serves the shop the demo left
+    serve_line: str  # serves the shops the demo left
     dagster_line: str  # `VAR=value ... dagster dev ...`
     env: dict[str, str]  # the assignments in front of the dagster line
-    shop_state: Path
+    shop_state: Path  # the serve line's --state file (shop1's; shop k's: <stem>-shop<k>.json)
     sandbox_port: int
 
     @property
@@ -41,6 +47,15 @@ class DemoRun:
     @property
     def dagster_home(self) -> Path:
         return Path(self.env["DAGSTER_HOME"])
+
+    @property
+    def shops_file(self) -> Path:
+        return Path(self.env["PREORDERS_SHOPS"])
+
+    @property
+    def shops(self) -> list[str]:
+        """The shops' names, as the shops file lists them."""
+        return [s["name"] for s in yaml.safe_load(self.shops_file.read_text())["shops"]]
 
 
 def fresh_shell_env(home: Path) -> dict[str, str]:
@@ -75,7 +90,7 @@ def parse_demo(stdout: str, db: Path, sandbox_port: int) -> DemoRun:
     dagster = re.search(r"^2\. .*\n\s+(\S.*)$", stdout, re.MULTILINE)
     assert report and serve and dagster, stdout[-3000:]
     words = shlex.split(dagster.group(1))
-    env = dict(w.split("=", 1) for w in words if re.match(r"^[A-Z_]+=", w))
+    env = dict(w.split("=", 1) for w in words if re.match(r"^[A-Z_][A-Z0-9_]*=", w))
     state = shlex.split(serve.group(1))
     return DemoRun(
         stdout=stdout,
@@ -124,7 +139,8 @@ def get_json(url: str) -> Any:
 
 @contextmanager
 def serving_the_saved_shop(demo: DemoRun, cwd: Path, timeout: float = 60) -> Iterator[str]:
-    """The printed sandbox line, running until the block ends; yields the sandbox's origin."""
+    """The printed sandbox line (every saved shop), running until the block ends; yields the
+    sandbox's origin."""
     log = cwd / "sandbox.log"
     proc = start_in_shell(demo.serve_line, cwd, log)
     try:
@@ -143,12 +159,31 @@ def serving_the_saved_shop(demo: DemoRun, cwd: Path, timeout: float = 60) -> Ite
         stop_group(proc)
 
 
-def truth_orders(sandbox_url: str) -> dict[int, str]:
-    """Order id -> state, as the sandbox serves them."""
-    return {o["id"]: o["state"] for o in get_json(f"{sandbox_url}/_sandbox/truth/orders")["orders"]}
+def control_url(sandbox_url: str, shop: str | None = None) -> str:
+    """The sandbox's control surface: the first shop's, or the named shop's."""
+    return f"{sandbox_url}/_sandbox/" + (f"shops/{shop}/" if shop else "")
+
+
+def served_shops(sandbox_url: str) -> list[str]:
+    """The names of the shops the sandbox serves (one shop: its own has no list)."""
+    try:
+        return [s["name"] for s in get_json(f"{sandbox_url}/_sandbox/shops")["shops"]]
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:
+            raise
+        return ["shop1"]
+
+
+def truth_orders(sandbox_url: str, shop: str | None = None) -> dict[int, str]:
+    """Order id -> state, as the sandbox serves them (the first shop's, or the named shop's)."""
+    answer = get_json(control_url(sandbox_url, shop) + "truth/orders")
+    return {o["id"]: o["state"] for o in answer["orders"]}
 
 
 def release_requests(sandbox_url: str) -> list[str]:
-    """The release writes the sandbox has seen (single and bulk)."""
-    entries = get_json(f"{sandbox_url}/_sandbox/log")["entries"]
-    return [e["path"] for e in entries if e["method"] == "POST" and "release" in e["path"]]
+    """The release writes the sandbox has seen (single and bulk), in every shop it serves."""
+    paths = []
+    for shop in served_shops(sandbox_url):
+        entries = get_json(control_url(sandbox_url, shop) + "log")["entries"]
+        paths += [e["path"] for e in entries if e["method"] == "POST" and "release" in e["path"]]
+    return paths
