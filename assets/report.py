@@ -18,7 +18,8 @@ from assets.resources import POOL, WarehouseResource
 from preorders import render, tables
 from preorders.charts import CHARTS
 
-#: Money metadata, one float per currency: `<column>_<currency>`, e.g. `outstanding_balance_USD`.
+#: Money metadata, one float per currency: `<column>_<currency>`, e.g. `outstanding_balance_USD`
+#: (summed over shops: one currency adds up), and with several shops `<shop>/<column>_<currency>`.
 MONEY = ("outstanding_balance", "deposit_collected", "releasable_total")
 
 
@@ -44,11 +45,15 @@ def metadata(report: render.Report) -> dict[str, Any]:
     """Counts, money per currency, the page's path, the charts as images, the next steps."""
     data, files = report.data, report.files
     counts = {k: v for k, v in data.key_figures.items() if isinstance(v, int)}
-    money = {
-        f"{column}_{_code(row['currency'])}": float(row[column])
-        for row in data.money_by_currency.to_dict("records")
-        for column in MONEY
-    }
+    money: dict[str, float] = {}
+    rows = data.money_by_currency.to_dict("records")
+    shops = {row.get("shop") for row in rows}
+    for row in rows:  # one row per shop and currency: a currency's total adds up its shops
+        for column in MONEY:
+            key = f"{column}_{_code(row['currency'])}"
+            money[key] = money.get(key, 0.0) + float(row[column])
+            if len(shops) > 1:  # and each shop's own figure beside it
+                money[f"{row['shop']}/{key}"] = float(row[column])
     charts = {
         f"chart_{name}": dg.MetadataValue.md(
             f"![{chart.title}]({render.data_uri(files.png(name))})"

@@ -181,3 +181,26 @@ def test_metadata_carries_money_per_currency_charts_and_next_steps(world):
         assert meta[step.key] == step.count
     assert meta["next_steps"].splitlines() == [f"- {s.line()}" for s in steps if s.count]
     assert meta["backlog_by_offer_state"].startswith("| offer_name | offer_id |")
+
+
+def test_metadata_adds_a_currency_up_over_shops_and_keeps_each_shops(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        warehouse.schema.apply(conn)
+        for name, size in (("eu", 30), ("us", 20)):
+            with client_for(make_shop(size)) as client:
+                sync_offers(client, conn, run_id=f"r-{name}", shop=name)
+                sync_orders(client, conn, run_id=f"r-{name}", mode="full", shop=name)
+        rows = dashboards.money_by_currency(conn).to_dict("records")
+    result = dg.materialize(
+        [backlog_report], resources={"warehouse": WarehouseResource(database=str(path))}
+    )
+    (mat,) = result.asset_materializations_for_node("backlog_report")
+    meta = {k: v.value for k, v in mat.metadata.items()}
+    for currency in {r["currency"] for r in rows}:
+        of = [r for r in rows if r["currency"] == currency]
+        key = f"outstanding_balance_{currency}"
+        assert {r["shop"] for r in of} == {"eu", "us"}
+        assert meta[key] == pytest.approx(sum(float(r["outstanding_balance"]) for r in of))
+        for r in of:
+            assert meta[f"{r['shop']}/{key}"] == pytest.approx(float(r["outstanding_balance"]))
