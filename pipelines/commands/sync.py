@@ -249,24 +249,28 @@ def _sync(
     done = ShopOutcome(shop.name, shop.api_key_env, client.base_url, [], [])
     which = f" for shop {shop.name}" if named else ""
     echo(f"sync ({mode}) from {client.base_url} into {warehouse_from_env().path}{which}")
-    with _stream_lines(echo), open_warehouse() as conn:
+    # An opener, not a connection: the file is held only for each stream's first reads and its
+    # merge, so another shop's sync (another process) walks at the same time.
+    warehouse = warehouse_from_env().connect
+    with _stream_lines(echo):
         for stream in STREAMS:
             try:
                 with scrubbed(secret_keys()):
                     if stream == "offers":
                         report = sync.sync_offers(
-                            client, conn, run_id=run_id, progress=progress, shop=shop.name
+                            client, warehouse, run_id=run_id, progress=progress, shop=shop.name
                         )
                     else:
                         report = sync.sync_orders(
-                            client, conn, run_id=run_id, mode=mode, progress=progress,
+                            client, warehouse, run_id=run_id, mode=mode, progress=progress,
                             shop=shop.name,
                         )  # fmt: skip
             except Exception as exc:  # recorded as a failed check; the other stream goes on
                 done.errors.append((stream, exc))
                 continue
             done.reports.append(report)
-        _measure(conn, done)
+        with open_warehouse() as conn:
+            _measure(conn, done)
     return done
 
 
