@@ -124,7 +124,7 @@ def evaluate_shop(
     if policy.unknown_submission_hold_s is not None:
         config["unknown_submission_hold_s"] = policy.unknown_submission_hold_s
     request = dg.RunRequest(
-        run_key=f"{run_key(batch, policy.dry_run, event)}:{shop}",
+        run_key=run_key(batch, policy.dry_run, event, shop=shop),
         run_config={"ops": {release_held_orders.name: {"config": config}}},
         tags={
             **shop_tags(shop),

@@ -252,7 +252,7 @@ def test_the_sensor_requests_one_run_per_shop_with_that_shops_orders_only(
         for shop, request in requests.items():
             config = request.run_config["ops"][OP]["config"]
             assert config["shop"] == shop
-            assert request.run_key.endswith(f":{shop}")
+            assert request.run_key.startswith(f"release-{shop}-")
             assert config["order_ids"] == plans[shop]  # this shop's releasable orders, no other's
             dg.validate_run_config(release_orders, request.run_config)
         assert requests["a"].run_key != requests["b"].run_key
