@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from warehouse import runs, sql
+from warehouse import heap, runs, sql
 from warehouse.connect import Access, Connectable, access
 from warehouse.errors import LoadStateError
 from warehouse.frames import OfferFrames, OrderFrames, Reject, concat_chunks, keep_latest
@@ -149,6 +149,7 @@ class StagedLoad(Generic[F]):
     def _enter(self) -> None:
         if self._state != "new":
             raise LoadStateError("a load can be entered once")
+        heap.settle()  # before the walk: its pages are decoded while the load is open
         if self.access.held is not None:
             use_utc(self.access.held)
         self._state = "open"
