@@ -56,6 +56,11 @@ class StoqResource(dg.ConfigurableResource):
         f" {DEFAULT_BASE_URL}.",
     )
     concurrency: int = Field(default=4, description="Pages fetched at once during a walk.")
+    max_concurrency: int | None = Field(
+        default=None,
+        description="Most pages in flight once a walk grows (slow answers, points left); None"
+        " means $STOQ_MAX_CONCURRENCY (read at run time), else 16.",
+    )
     points_per_window: int = Field(default=360, description="Rate budget per rolling minute.")
     timeout: float = Field(default=30.0, description="Seconds per request before it times out.")
     max_retries: int | None = Field(
@@ -86,6 +91,7 @@ class StoqResource(dg.ConfigurableResource):
             concurrency=self.concurrency,
             points_per_window=self.points_per_window,
             timeout=self.timeout,
+            max_concurrency=self.max_concurrency,
         )
 
     def resolved_base_url(self) -> str:
@@ -124,6 +130,7 @@ class StoqResource(dg.ConfigurableResource):
             concurrency=self.concurrency,
             points_per_window=shop.points_per_window,
             timeout=self.timeout,
+            max_concurrency=self.max_concurrency,
         )
 
 

@@ -15,6 +15,7 @@ STOQ_MAX_RETRIES cannot break `preorders report`, nor a bad PREORDERS_LOCK_WAIT_
 | STOQ_MAX_RETRIES        | 6                      | extra attempts per read                     |
 | STOQ_REQUEST_DEADLINE_S | 120                    | seconds per request in all                  |
 | STOQ_MAX_BODY_BYTES     | 32 MiB                 | largest response body accepted              |
+| STOQ_MAX_CONCURRENCY    | 16                     | most requests a walk keeps in flight        |
 | PREORDERS_DUCKDB_PATH   | data/preorders.duckdb  | the warehouse file                          |
 | PREORDERS_LOCK_WAIT_S   | 30                     | seconds to wait on another process's lock   |
 | PREORDERS_UNKNOWN_SUBMISSION_HOLD_S | 3600       | seconds a lost bulk submission stays open   |
@@ -44,6 +45,8 @@ DEFAULT_DUCKDB_PATH = "data/preorders.duckdb"
 DEFAULT_MAX_RETRIES = 6
 DEFAULT_DEADLINE_S = 120.0
 DEFAULT_MAX_BODY_BYTES = 32 * 2**20
+# A walk starts at `concurrency` (4) in flight and grows up to this while answers are slow.
+DEFAULT_MAX_CONCURRENCY = 16
 
 NO_KEY = "STOQ_API_KEY is not set; export your shop's API key"
 
@@ -102,6 +105,11 @@ def resolve_deadline(value: float | None = None) -> float:
 def resolve_max_body_bytes(value: int | None = None) -> int:
     """Body size cap in force: `value`, then $STOQ_MAX_BODY_BYTES, then 32 MiB."""
     return _positive(value, "STOQ_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, int)
+
+
+def resolve_max_concurrency(value: int | None = None) -> int:
+    """Most requests a walk keeps in flight: `value`, then $STOQ_MAX_CONCURRENCY, then 16."""
+    return _positive(value, "STOQ_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, int)
 
 
 def resolve_duckdb_path(value: str = "") -> tuple[str, str]:
@@ -183,6 +191,7 @@ class StoqSettings:
     concurrency: int = 4
     points_per_window: int = 360
     timeout: float = 30.0
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
 
     @classmethod
     def from_env(
@@ -196,6 +205,7 @@ class StoqSettings:
         concurrency: int = 4,
         points_per_window: int = 360,
         timeout: float = 30.0,
+        max_concurrency: int | None = None,
     ) -> StoqSettings:
         """Resolve each setting now; the key first (MissingKey when it is empty or unset)."""
         key = read_key() if api_key is None else api_key.strip()
@@ -210,6 +220,7 @@ class StoqSettings:
             concurrency=concurrency,
             points_per_window=points_per_window,
             timeout=timeout,
+            max_concurrency=resolve_max_concurrency(max_concurrency),
         )
 
     def client(self, **options: Any) -> StoqClient:
@@ -220,6 +231,7 @@ class StoqSettings:
             self.api_key,
             self.base_url,
             concurrency=self.concurrency,
+            max_concurrency=self.max_concurrency,
             points_per_window=self.points_per_window,
             timeout=self.timeout,
             max_retries=self.max_retries,

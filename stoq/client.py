@@ -15,6 +15,7 @@ from stoq import _params as p
 from stoq import errors
 from stoq.auth import checked_base_url
 from stoq.http import Session
+from stoq.inflight import Inflight
 from stoq.jobs import JobHandle, JobStatus, job_id_from_url, poll, resolve_status_url
 from stoq.pagination import Walk
 from stoq.ratelimit import RateBudget, Room
@@ -41,6 +42,7 @@ class StoqClient:
         points_per_window: int = 360,
         window_seconds: float = 60.0,
         concurrency: int = 4,
+        max_concurrency: int = 16,
         per_page: int = 100,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -54,6 +56,7 @@ class StoqClient:
             raise ValueError("api_key must be a non-empty STOQ API key (X-Auth-Token)")
         self.base_url = checked_base_url(base_url, transport)  # https, or http to loopback only
         self.concurrency = max(1, concurrency)
+        self.max_concurrency = max(self.concurrency, max_concurrency)  # see stoq/inflight.py
         self.per_page = per_page
         self.stats = StatsRecorder()
         self.clock = clock  # monotonic seconds: the pace of work (and a fake one in tests)
@@ -65,7 +68,7 @@ class StoqClient:
             api_key=api_key.strip(), base_url=self.base_url, transport=transport, timeout=timeout,
             policy=RetryPolicy(max_retries=max_retries, rng=rng or random.Random()),
             budget=self._budget, stats=self.stats, sleep=sleep, wall_clock=wall_clock,
-            max_connections=max(10, self.concurrency * 2),
+            max_connections=max(10, self.max_concurrency * 2),
             # A longer Retry-After raises RateLimited instead of stalling every thread.
             max_retry_wait=max(window_seconds, 120.0) if max_retry_wait is None else max_retry_wait,
             deadline=deadline, max_body_bytes=max_body_bytes,
@@ -294,5 +297,7 @@ class StoqClient:
             fetch, list_key=listing.list_key, key=listing.key, key_name=listing.key_name,
             normalize=listing.normalize, per_page=per_page or self.per_page,
             concurrency=self.concurrency, query=base,
+            inflight=lambda: Inflight(self.concurrency, self.max_concurrency, clock=self.clock,
+                                      room=self._budget.points_left, trouble=self.stats.trouble),
             relax=lambda: p.widen_to_dates(base),  # a server taking only dates for from/to
         )  # fmt: skip

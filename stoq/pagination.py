@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
+from functools import partial
 from typing import Any
 
 from stoq import errors
 from stoq._params import Record
+from stoq.inflight import Inflight
 from stoq.pages import PageMeta, WalkStats, pages_for, read_meta, slack, take_records
 from stoq.pool import unwinding_pool
 
@@ -32,7 +35,9 @@ class Walk:
     before that page, else after MAX_EMPTY_RUN of them (`stopped_early`). Follows meta.per_page
     when the server clamps. If page 1 answers 400/422, it retries without a per_page above the
     documented default, then with `relax()`'s looser query (e.g. dates for datetimes), then
-    both. A later page answering 404 past the end of a fresh count is an empty page.
+    both. A later page answering 404 past the end of a fresh count is an empty page. Pages
+    after the first go out through an `Inflight` gate made by `inflight` for each pass (by
+    default `concurrency` at a time, fixed).
     """
 
     def __init__(
@@ -48,6 +53,7 @@ class Walk:
         prefetch: int | None = None,
         relax: Callable[[], bool] | None = None,
         query: dict[str, Any] | None = None,
+        inflight: Callable[[], Inflight] | None = None,
     ) -> None:
         self._fetch = fetch
         self.list_key = list_key
@@ -59,10 +65,18 @@ class Walk:
         self._relax = relax
         # The filters as sent (page/per_page aside); `relax` may loosen them in place.
         self.query = query if query is not None else {}
-        # Pages in flight or waiting to be yielded: bounds memory however long the list is.
-        self._prefetch = max(self._concurrency, prefetch or 2 * self._concurrency)
+        # Pages in flight or waiting to be yielded (default: twice the gate's limit): bounded.
+        self._prefetch = prefetch
+        fixed = partial(Inflight, self._concurrency, self._concurrency, clock=time.monotonic)
+        self._inflight: Callable[[], Inflight] = inflight or fixed
+        self._gate = self._inflight()
         self._lock = threading.Lock()
         self._reset()
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most pages this walk's last pass had out at once (page 1 goes alone)."""
+        return self._gate.peak
 
     @property
     def stats(self) -> WalkStats:
@@ -89,7 +103,8 @@ class Walk:
         (body, meta), per_page = self._first()
         per_page = self._seen_per_page or per_page
         number, next_page = 1, 2
-        with unwinding_pool(self._concurrency, "stoq-walk") as pool:
+        gate = self._gate = self._inflight()
+        with unwinding_pool(gate.ceiling, "stoq-walk") as pool:
             pending: deque[tuple[int, Future[Page]]] = deque()
             try:
                 while True:
@@ -97,9 +112,11 @@ class Walk:
                     stop = self._ends_after(number, meta, per_page, len(fresh))
                     # Fill the pipeline before yielding, so pages arrive while the caller works.
                     while (
-                        not stop and next_page <= self._frontier() and len(pending) < self._prefetch
+                        not stop
+                        and next_page <= self._frontier()
+                        and len(pending) < self._window(gate)
                     ):
-                        future = pool.submit(self._fetch_noted, next_page, per_page)
+                        future = pool.submit(self._fetch_gated, gate, next_page, per_page)
                         pending.append((next_page, future))
                         next_page += 1
                     yield fresh
@@ -110,6 +127,7 @@ class Walk:
             finally:
                 for _, future in pending:
                     future.cancel()
+                gate.close()  # pages waiting for a place are not fetched either
 
     def head(self) -> list[Record]:
         """Page 1's records alone, for its count (in `stats`); no other page is fetched."""
@@ -157,6 +175,17 @@ class Walk:
                     if i == len(sizes) - 1 and (relax is None or not relax()):
                         raise
             relax = None
+
+    def _window(self, gate: Inflight) -> int:
+        """Pages submitted and not yet yielded: room to grow into, within bounded memory."""
+        return max(gate.limit, self._prefetch or 2 * gate.limit)
+
+    def _fetch_gated(self, gate: Inflight, page: int, per_page: int | None) -> Page:
+        entered = gate.enter()
+        try:
+            return self._fetch_noted(page, per_page)
+        finally:
+            gate.leave(entered)
 
     def _fetch_noted(self, page: int, per_page: int | None, *, first: bool = False) -> Page:
         """Fetch a page and note its meta at once, so growth is seen before submitting more."""
@@ -231,6 +260,7 @@ class Walk:
             self._last_data, self._run = page, 0
             return False
         self._run += 1
+        self._gate.shrink()  # near the end, or a lying count: fetch no wider than the floor
         count = meta.count if meta.count is not None else self.stats.total_count_end
         at = self._at(count)
         # Without a post-fetch filter, a page within the count is never empty on an honest server

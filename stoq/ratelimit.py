@@ -79,6 +79,10 @@ class RateBudget:
             left = ours if theirs is None else min(ours, int(theirs))
             return Room(self.limit, max(left, 0), self.window)
 
+    def points_left(self) -> int:
+        """Points that could go out now (`room().remaining`)."""
+        return self.room().remaining
+
     def used(self) -> int:
         """Points counted in the window right now."""
         with self._lock:

@@ -45,6 +45,12 @@ class StatsRecorder:
             changes = {name: getattr(cur, name) + value for name, value in deltas.items()}
             self._current = dataclasses.replace(cur, **changes)
 
+    def trouble(self) -> int:
+        """Answers so far that say "slow down": 429s, 5xx and transport failures (timeouts)."""
+        with self._lock:
+            cur = self._current
+            return cur.rate_limited + cur.server_errors + cur.transport_errors
+
     def snapshot(self) -> ClientStats:
         """The counters as they are now."""
         with self._lock:

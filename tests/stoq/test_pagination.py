@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import httpx
 import pytest
@@ -190,3 +191,33 @@ def test_head_reads_page_1_alone(make_client):
     assert ids(walk.head()) == ids(records[:10])
     assert api.served == [(1, 10)]
     assert (walk.stats.pages, walk.stats.total_count_end) == (1, 100)
+
+
+def slow(api: PagedApi, clock, latency: float):
+    """`api` answering after `latency` seconds of the fake clock (and a little real time, so
+    requests do overlap)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        clock.advance(latency)
+        time.sleep(0.002)
+        return api(request)
+
+    return handler
+
+
+def test_slow_pages_grow_the_walk_past_concurrency(make_client, clock):
+    api = PagedApi(orders(1000), max_per_page=10)
+    walk = make_client(slow(api, clock, 0.3), per_page=10, concurrency=4).list_orders()
+    assert ids(walk) == ids(orders(1000))
+    assert 4 < walk.peak_in_flight <= 16  # the default max_concurrency
+    assert sorted(page for page, _ in api.served) == list(range(1, 101))  # each page once
+
+
+def test_fast_pages_or_a_ceiling_at_concurrency_keep_the_walk_at_concurrency(make_client, clock):
+    fast = make_client(PagedApi(orders(1000), max_per_page=10), per_page=10).list_orders()
+    assert len(fast.all()) == 1000
+    assert fast.peak_in_flight <= 4
+    api = PagedApi(orders(1000), max_per_page=10)
+    capped = make_client(slow(api, clock, 0.3), per_page=10, max_concurrency=4).list_orders()
+    assert len(capped.all()) == 1000
+    assert capped.peak_in_flight <= 4

@@ -10,7 +10,7 @@ import pytest
 
 from stoq.ratelimit import RateBudget, cost_of
 
-from .conftest import FakeClock, PagedApi, orders
+from .conftest import FakeClock, PagedApi, fail, orders, reply
 
 
 class SlidingWindowServer:
@@ -167,3 +167,25 @@ def test_concurrent_walk_provokes_no_429s(make_client, clock):
     ids = [o["id"] for o in client.list_orders()]
     assert len(ids) == len(set(ids)) == 5_000
     assert server.rejected == 0
+
+
+def test_a_timed_out_request_stays_spent_for_the_window(make_client, clock):
+    """The server may have counted a request the client gave up on: its point stays spent."""
+    answers = iter([fail(httpx.ReadTimeout, "timed out"), reply(200, {"id": 1})])
+    client = make_client(lambda request: next(answers)(request))
+    client.get_order(1)
+    stats = client.stats.snapshot()
+    assert (stats.requests, stats.transport_errors, stats.points) == (2, 1, 2)
+    assert client.stats.trouble() == 1  # a timeout tells a walk's gate to slow down
+    assert client.rate_room().remaining == 358  # the timed-out attempt counts
+    clock.advance(59.0)  # less than a window after either attempt ended (backoff <= 0.5 s)
+    assert client.rate_room().remaining == 358
+    clock.advance(2.0)
+    assert client.rate_room().remaining == 360
+
+
+def test_points_left_is_the_room_remaining(clock):
+    budget = make_budget(clock, limit=10)
+    budget.settle(budget.acquire(2))
+    budget.observe({"x-ratelimit-remaining": "5"})
+    assert budget.points_left() == budget.room().remaining == 5
