@@ -127,3 +127,18 @@ def test_many_shops_commits_every_shop_both_ways_and_prints_the_ratios(run) -> N
         "peak RSS, MB",
     ):
         assert figure(name), name
+
+
+def test_whole_process_times_preorders_sync_next_to_dlt_and_the_floor(run) -> None:
+    # The dlt arm runs where bench-venv is built.
+    only = [] if DLT_READY else ["--only", "ours", "--only", "ours-fixed"]
+    out = run("whole_process.py", "--scenario", "typical", "--orders", "200",
+              "--latency-ms", "0", "--skip-install", *only)  # fmt: skip
+    assert "typical: 200 orders, 0 ms, 360/60 s, 2 pages of 100; whole processes" in out
+    table = {cells[0]: cells for cells in map(str.split, out.splitlines()) if cells}
+    for contender in ["ours", "ours-fixed", "floor", *(["dlt"] if DLT_READY else [])]:
+        assert table[contender][4] == "200", table[contender]  # contender wall requests 429s orders
+    assert table["ours"][3] == "0"  # no 429
+    assert "typical: ours / floor = " in out
+    assert ("typical: ours / dlt = " in out) is DLT_READY
+    assert "typical: 429 responses ours 0" in out

@@ -1,0 +1,236 @@
+"""`preorders sync` as a user runs it, next to dlt's rest_api as a whole process and the floor.
+
+    .venv/bin/python bench/whole_process.py [--scenario typical] [--scenario large]
+                                            [--orders N] [--latency-ms L] [--skip-install]
+
+Two shops in one run (issue 15), each served by bench/_server.py (a process of its own) at
+STOQ's real limit, 360 points / 60 s, and reset (same data, empty log, fresh window) before
+each contender:
+
+  typical   5,000 orders, 300 ms per request   goal: ours <= 0.2 x dlt
+  large    20,000 orders, 100 ms per request   goal: ours <= 1.1 x the floor
+
+  ours   `.venv/bin/preorders sync` from process start to exit: a fresh warehouse file, a warm
+         DAGSTER_HOME (one unmeasured sync warms it first), the client's defaults (4 requests in
+         flight, growing to STOQ_MAX_CONCURRENCY=16 while answers are slow and points are left).
+  ours-fixed  the same with STOQ_MAX_CONCURRENCY=4: 4 in flight throughout, as before issue 15.
+  dlt    dlt's rest_api source (the pipeline of bench/vs_dlt.py) into DuckDB, from process start
+         to exit, in its own venv bench/.venvs/dlt (`make bench-venv`).
+  floor  the orders' pages at the limit and the latency with 16 in flight
+         (bench/_common.py::floor_for), plus an interpreter's start (`python -c pass`).
+
+Requests and 429s come from the sandbox's request log. --orders / --latency-ms override every
+chosen scenario (the smoke test runs tiny ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from _common import (
+    API_KEY,
+    ROOT,
+    LogFigures,
+    SandboxProcess,
+    arg_parser,
+    floor_for,
+    fresh_db,
+    out_dir,
+    print_header,
+    ratio,
+    table,
+    verdict,
+)
+from vs_dlt import DLT_SCRIPT, REQUIREMENTS, dlt_python
+
+from preorders.settings import DEFAULT_MAX_CONCURRENCY
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    orders: int
+    latency_ms: int
+    goal: str  # "dlt": ours <= `limit` x dlt; "floor": ours <= `limit` x the floor
+    limit: float
+
+
+SCENARIOS = {
+    "typical": Scenario("typical", 5_000, 300, "dlt", 0.2),
+    "large": Scenario("large", 20_000, 100, "floor", 1.1),
+}
+CONTENDERS = ("ours", "ours-fixed", "dlt")
+PER_PAGE = 100  # the client's default page, and dlt's per_page
+POINTS, WINDOW = 360, 60.0  # STOQ's real limit
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = arg_parser(__doc__)
+    p.add_argument("--scenario", choices=sorted(SCENARIOS), action="append")
+    p.add_argument("--orders", type=int, help="orders in every chosen shop (default: its own)")
+    p.add_argument("--latency-ms", type=int, help="latency of every chosen shop")
+    p.add_argument("--only", choices=CONTENDERS, action="append")
+    p.add_argument("--skip-install", action="store_true", help="use bench/.venvs/dlt as it is")
+    return p.parse_args(argv)
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
+    """(seconds from process start to exit, stdout); the process must exit 0."""
+    started = time.perf_counter()
+    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=1800)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} exited {done.returncode}:\n{done.stderr[-3000:]}")
+    return seconds, done.stdout
+
+
+def python_start() -> float:
+    """The least of three bare interpreter starts: the floor's share for starting a process."""
+    return min(timed([sys.executable, "-c", "pass"], dict(os.environ), ROOT)[0] for _ in range(3))
+
+
+def preorders_sync() -> list[str]:
+    """`preorders sync` as installed next to this interpreter (.venv/bin/preorders)."""
+    script = Path(sys.executable).parent / "preorders"
+    if script.exists():
+        return [str(script), "sync"]
+    return [sys.executable, "-m", "pipelines.cli", "sync"]
+
+
+def ours_env(server: SandboxProcess, db: Path, fixed: bool) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("STOQ_", "PREORDERS_"))}
+    return base | {
+        "STOQ_API_KEY": API_KEY,
+        "STOQ_BASE_URL": server.base_url,
+        "PREORDERS_DUCKDB_PATH": str(db),
+        "DAGSTER_HOME": str(out_dir() / "whole_process_dagster_home"),
+        **({"STOQ_MAX_CONCURRENCY": "4"} if fixed else {}),
+    }
+
+
+def run_ours(server: SandboxProcess, name: str, fixed: bool = False) -> dict:
+    cmd = preorders_sync()
+    if not fixed:  # warm the home once per scenario, then start the window afresh
+        timed(cmd, ours_env(server, fresh_db(f"whole_{name}_warmup.duckdb"), fixed), ROOT)
+        server.reset()
+    db = fresh_db(f"whole_{name}_ours.duckdb")
+    seconds, _ = timed(cmd, ours_env(server, db, fixed), ROOT)
+    with duckdb.connect(str(db), read_only=True) as conn:
+        rows = conn.execute("select count(*) from orders").fetchone()
+        # What the sync itself spent on its streams (walks, frames, merges), as sync_overhead.py.
+        streams = conn.execute(
+            "select sum(epoch(finished_at) - epoch(started_at)) from sync_runs"
+        ).fetchone()
+    work = float(streams[0] or 0.0) if streams else 0.0
+    note = f"offers + orders: streams {work:.1f} s, the rest {seconds - work:.1f} s"
+    return {"wall": seconds, "rows": rows[0] if rows else 0, "note": note}
+
+
+def run_dlt(server: SandboxProcess, name: str, python: str) -> dict:
+    script = out_dir() / "whole_process_dlt.py"
+    script.write_text(DLT_SCRIPT)
+    env = {
+        **os.environ,
+        "STOQ_API_KEY": API_KEY,
+        "BENCH_DLT_PIPELINES_DIR": str(out_dir() / "whole_process_dlt_pipelines"),
+        "DLT_DATA_DIR": str(out_dir() / "whole_process_dlt_data"),
+        "RUNTIME__DLTHUB_TELEMETRY": "false",  # the benchmark only talks to 127.0.0.1
+        "RUNTIME__LOG_LEVEL": "WARNING",
+    }
+    db = fresh_db(f"whole_{name}_dlt.duckdb")
+    cmd = [python, str(script), server.base_url, str(db), str(PER_PAGE)]
+    seconds, stdout = timed(cmd, env, out_dir())
+    result = json.loads(stdout.strip().splitlines()[-1])
+    note = f"orders only; {result['import_s']:.1f} s import, {result['wall']:.1f} s pipeline.run"
+    return {"wall": seconds, "rows": result["rows"], "note": note}
+
+
+def run_scenario(scenario: Scenario, args: argparse.Namespace, python: str, start: float) -> None:
+    only = set(args.only or CONTENDERS)
+    config = {
+        "orders": scenario.orders,
+        "latency_ms": scenario.latency_ms,
+        "rate_limit_points": POINTS,
+        "rate_limit_window": WINDOW,
+        "per_page_max": PER_PAGE,
+    }
+    results: dict[str, dict] = {}
+    with SandboxProcess(**config) as server:
+        for name in CONTENDERS:
+            if name not in only:
+                continue
+            server.reset()
+            if name == "dlt":
+                res = run_dlt(server, scenario.name, python)
+            else:
+                res = run_ours(server, scenario.name, fixed=name == "ours-fixed")
+            res["log"] = LogFigures.of(server.log())
+            results[name] = res
+            print(f"# {scenario.name} {name}: {res['wall']:.1f} s", flush=True)
+    pages = math.ceil(scenario.orders / PER_PAGE)
+    api = floor_for(
+        pages, points=POINTS, window=WINDOW, latency_s=scenario.latency_ms / 1000,
+        concurrency=DEFAULT_MAX_CONCURRENCY,
+    )  # fmt: skip
+    floor = api.seconds + start
+    rows = [
+        (name, r["wall"], r["log"].requests, r["log"].rate_limited, r["rows"],
+         ratio(r["wall"], floor), r["note"])
+        for name, r in results.items()
+    ]  # fmt: skip
+    bound = f"{api.bound}-bound at {DEFAULT_MAX_CONCURRENCY} in flight + {start:.3f} s start"
+    rows.append(("floor", floor, pages, 0, scenario.orders, 1.0, bound))
+    print(
+        table(
+            f"{scenario.name}: {scenario.orders:,} orders, {scenario.latency_ms} ms, "
+            f"{POINTS}/{WINDOW:g} s, {pages} pages of {PER_PAGE}; whole processes",
+            rows,
+            ("contender", "wall s", "requests", "429s", "orders", "wall/floor", "note"),
+        )
+    )
+    if "ours" in results and "dlt" in results:
+        share = results["ours"]["wall"] / results["dlt"]["wall"]
+        ok = share <= scenario.limit or scenario.goal != "dlt"
+        goal = f" (goal <= {scenario.limit:g}) -> {verdict(ok)}" if scenario.goal == "dlt" else ""
+        print(f"{scenario.name}: ours / dlt = {share:.3f}{goal}")
+    if "ours" in results:
+        share = ratio(results["ours"]["wall"], floor)
+        ok = share <= scenario.limit
+        goal = f" (goal <= {scenario.limit:g}) -> {verdict(ok)}" if scenario.goal == "floor" else ""
+        print(f"{scenario.name}: ours / floor = {share:.3f}{goal}")
+    limited = {name: r["log"].rate_limited for name, r in results.items()}
+    print(f"{scenario.name}: 429 responses " + ", ".join(f"{k} {v}" for k, v in limited.items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    chosen = [SCENARIOS[name] for name in (args.scenario or SCENARIOS)]
+    chosen = [
+        Scenario(s.name, args.orders or s.orders, s.latency_ms if args.latency_ms is None
+                 else args.latency_ms, s.goal, s.limit)
+        for s in chosen
+    ]  # fmt: skip
+    print_header(
+        "whole_process",
+        f"`preorders sync` and dlt's rest_api as whole processes, {POINTS}/{WINDOW:g} s; "
+        f"dlt from {REQUIREMENTS.name}: {REQUIREMENTS.read_text().split()[-1]}",
+    )
+    python = dlt_python(args.skip_install) if "dlt" in set(args.only or CONTENDERS) else ""
+    start = python_start()
+    print(f"# python -c pass: {start:.3f} s", flush=True)
+    for scenario in chosen:
+        run_scenario(scenario, args, python, start)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
