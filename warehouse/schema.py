@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 
 import duckdb
@@ -55,13 +57,36 @@ def apply(conn: duckdb.DuckDBPyConnection) -> None:
     Also sets the session TimeZone to UTC (DuckDB settings are per connection; loads set it too).
     """
     use_utc(conn)
+    if _applied(conn):  # every open of a sync's windows would otherwise rewrite the catalog
+        return
     conn.begin()
     try:
         exports.rename_legacy_tables(conn)
         migrate.migrate(conn, table_files())
         for _name, text in ordered_files():
             conn.execute(text)
+        params = {"key": "schema_files", "value": fingerprint()}
+        conn.execute(sql.query("schema_meta_set"), params)
     except BaseException:
         conn.rollback()
         raise
     conn.commit()
+
+
+@functools.cache
+def fingerprint() -> str:
+    """A digest of every schema file, recorded in `schema_meta` by the apply that ran them."""
+    digest = hashlib.sha256()
+    for name, text in ordered_files():
+        digest.update(f"{name}\0{text}\0".encode())
+    return digest.hexdigest()[:32]
+
+
+def _applied(conn: duckdb.DuckDBPyConnection) -> bool:
+    """True when the file records that these very schema files were applied to it (a changed
+    file, a new table or view, applies again)."""
+    try:
+        row = conn.execute(sql.query("schema_meta_get"), {"key": "schema_files"}).fetchone()
+    except duckdb.CatalogException:  # no schema_meta: a new file, or one from before it
+        return False
+    return row is not None and row[0] == fingerprint()

@@ -160,6 +160,8 @@ def test_views_written_by_an_older_version_are_replaced_on_open(tmp_path):
         # An older release's shapes: a money total across currencies, a backlog without currency.
         c.execute("create or replace view report_key_figures as select 1.0 as outstanding_balance")
         c.execute("create or replace view preorder_backlog as select 'x' as offer_id, 1 as orders")
+        # ... recorded with that release's own schema files.
+        c.execute("update schema_meta set value = 'older' where key = 'schema_files'")
     with duckdb.connect(path) as c:
         schema.apply(c)
         figures = [r[0] for r in c.execute("describe report_key_figures").fetchall()]

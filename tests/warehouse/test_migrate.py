@@ -93,13 +93,13 @@ def test_a_new_file_records_the_version_and_opens_unchanged(tmp_path: Path) -> N
     with duckdb.connect(str(tmp_path / "new.duckdb")) as conn:
         schema.apply(conn)
         assert migrate.version(conn) == migrate.SCHEMA_VERSION
-        meta = conn.execute("select key from schema_meta").fetchall()
-        assert meta == [("schema_version",)]  # nothing was migrated
+        meta = conn.execute("select key from schema_meta order by key").fetchall()
+        assert meta == [("schema_files",), ("schema_version",)]  # nothing was migrated
         conn.execute("comment on table orders is 'marker'")
         schema.apply(conn)
         comment = conn.execute("select comment from duckdb_tables() where table_name = 'orders'")
         assert comment.fetchone() == ("marker",)
-        assert conn.execute("select count(*) from schema_meta").fetchone() == (1,)
+        assert conn.execute("select count(*) from schema_meta").fetchone() == (2,)
 
 
 def test_a_failed_migration_leaves_the_v1_file_as_it_was(v1_file: Path) -> None:

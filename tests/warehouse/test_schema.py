@@ -66,3 +66,25 @@ def test_tables_come_before_views() -> None:
     names = [name for name, _ in schema.ordered_files()]
     assert names.index("orders.sql") < names.index("preorder_backlog.sql")
     assert names.index("order_line_items.sql") < names.index("releasable_orders.sql")
+
+
+def test_an_open_with_the_same_schema_files_applies_nothing(tmp_path):
+    """The digest of the schema files applied is recorded; the same files skip the apply (a
+    sync opens the file twice per stream), other files apply again."""
+    path = str(tmp_path / "w.duckdb")
+    with duckdb.connect(path) as c:
+        schema.apply(c)
+        recorded = c.execute("select value from schema_meta where key = 'schema_files'").fetchone()
+        c.execute("drop view releasable_orders")  # gone, and the same files are recorded
+    assert recorded == (schema.fingerprint(),)
+    with duckdb.connect(path) as c:
+        schema.apply(c)
+        assert c.execute(
+            "select count(*) from duckdb_views() where view_name = 'releasable_orders'"
+        ).fetchone() == (0,)
+        c.execute("update schema_meta set value = 'older' where key = 'schema_files'")
+    with duckdb.connect(path) as c:
+        schema.apply(c)  # other files recorded: applied again, the view back
+        assert c.execute(
+            "select count(*) from duckdb_views() where view_name = 'releasable_orders'"
+        ).fetchone() == (1,)
