@@ -250,6 +250,15 @@ def ratio(value: float, floor: float) -> float:
     return value / floor if floor > 0 else float("nan")
 
 
+def contender_row(name: str, result: dict[str, Any], floor_s: float) -> tuple[Any, ...]:
+    """A contender's table row: name, wall, requests, 429s, rows, wall / floor, note (`result`
+    holds `wall`, `log` (LogFigures), `rows` and `note`)."""
+    log = result["log"]
+    wall = result["wall"]
+    return (name, wall, log.requests, log.rate_limited, result["rows"], ratio(wall, floor_s),
+            result["note"])  # fmt: skip
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 

@@ -33,12 +33,12 @@ from _common import (
     SandboxProcess,
     add_sandbox_args,
     arg_parser,
+    contender_row,
     fresh_db,
     fresh_warehouse,
     measure,
     out_dir,
     print_header,
-    ratio,
     sandbox_config,
     stoq_client,
     table,
@@ -225,18 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"# {name}: {res['wall']:.1f} s", flush=True)
         expected = server.orders
     pages, floor = walk_floor(args)
-    rows = [
-        (
-            name,
-            r["wall"],
-            r["log"].requests,
-            r["log"].rate_limited,
-            r["rows"],
-            ratio(r["wall"], floor.seconds),
-            r["note"],
-        )
-        for name, r in results.items()
-    ]
+    rows = [contender_row(name, r, floor.seconds) for name, r in results.items()]
     print(
         table(
             f"same data, same sandbox ({expected:,} orders, {pages} pages); floor "

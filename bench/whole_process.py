@@ -42,6 +42,7 @@ from _common import (
     LogFigures,
     SandboxProcess,
     arg_parser,
+    contender_row,
     floor_for,
     fresh_db,
     out_dir,
@@ -182,11 +183,7 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace, python: str, star
         concurrency=DEFAULT_MAX_CONCURRENCY,
     )  # fmt: skip
     floor = api.seconds + start
-    rows = [
-        (name, r["wall"], r["log"].requests, r["log"].rate_limited, r["rows"],
-         ratio(r["wall"], floor), r["note"])
-        for name, r in results.items()
-    ]  # fmt: skip
+    rows = [contender_row(name, r, floor) for name, r in results.items()]
     bound = f"{api.bound}-bound at {DEFAULT_MAX_CONCURRENCY} in flight + {start:.3f} s start"
     rows.append(("floor", floor, pages, 0, scenario.orders, 1.0, bound))
     print(

@@ -28,6 +28,23 @@ sys.stdin.read()  # until the test closes our stdin
 """
 
 
+def start_holder(path: Path) -> subprocess.Popen[str]:
+    """Another process holding `path` open (and locked) until `release(child)`."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None and child.stdout.readline().strip() == "holding"
+    return child
+
+
+def release(child: subprocess.Popen[str]) -> None:
+    """Let the holder close the file and end."""
+    assert child.stdin is not None
+    child.stdin.close()
+    child.wait(timeout=30)
+
+
 def failure(path: str, **kwargs) -> tuple[WarehouseUnavailable, float]:
     """The error connect() raises for `path`, and how long it took."""
     started = time.monotonic()
@@ -97,17 +114,11 @@ def test_a_read_only_file_fails_at_once(tmp_path):
 def held(tmp_path) -> Iterator[Path]:
     """A DuckDB file another process keeps open (and locked) until the test ends."""
     path = tmp_path / "held.duckdb"
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    child = start_holder(path)
     try:
-        assert child.stdout is not None and child.stdout.readline().strip() == "holding"
         yield path
     finally:
-        assert child.stdin is not None
-        child.stdin.close()
-        child.wait(timeout=30)
+        release(child)
 
 
 def test_a_lock_is_waited_on_for_lock_wait_then_fails_saying_so(held):
@@ -134,18 +145,12 @@ def test_the_lock_wait_pauses_briefly_and_stops_at_the_deadline(held):
 
 def test_a_lock_released_during_the_wait_is_taken(tmp_path):
     path = tmp_path / "w.duckdb"
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    assert child.stdout is not None and child.stdout.readline().strip() == "holding"
+    child = start_holder(path)
     released: list[bool] = []
 
     def sleep(seconds: float) -> None:
         if not released:  # the other process finishes while we wait
-            assert child.stdin is not None
-            child.stdin.close()
-            child.wait(timeout=30)
+            release(child)
             released.append(True)
         time.sleep(seconds)
 
@@ -213,11 +218,7 @@ def test_a_connection_is_every_window_and_stays_open(tmp_path):
 
 def test_a_window_waits_past_the_openers_own_wait_for_another_process(tmp_path):
     path = tmp_path / "w.duckdb"
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    assert child.stdout is not None and child.stdout.readline().strip() == "holding"
+    child = start_holder(path)
     tries: list[int] = []
 
     def opener():  # gives up at once, as an opener with PREORDERS_LOCK_WAIT_S=0 does
@@ -226,9 +227,7 @@ def test_a_window_waits_past_the_openers_own_wait_for_another_process(tmp_path):
 
     def sleep(seconds: float) -> None:
         if len(tries) == 3:  # the other process's merge ends while we wait
-            assert child.stdin is not None
-            child.stdin.close()
-            child.wait(timeout=30)
+            release(child)
         time.sleep(seconds)
 
     with Access(opener, wait=60, sleep=sleep).window() as conn:
