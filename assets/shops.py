@@ -17,9 +17,11 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from preorders.shops import Shop, load_shops
+from preorders.shops import Shop, load_shops, pick
 
 SHOP_TAG = "stoq/shop"
+#: How a run names its shop, in the error when several are configured and none is named.
+CHOOSE = "set `shop` in the run config"
 #: The `shop` config field of every op that talks to STOQ or reads a shop's rows.
 SHOP_FIELD = (
     "The shop (a name in the shops file); empty: the single configured shop (an error naming"
@@ -58,21 +60,13 @@ def shop_tags(name: str) -> dict[str, str]:
 def run_shop(name: str | None) -> Shop:
     """The shop named (empty: the single configured shop), read from the shops file now; a
     `dg.Failure` naming the configured shops when there are several and none is named."""
-    shops = load_shops(keys_required=False)
-    names = ", ".join(shop.name for shop in shops)
-    if not name:
-        if len(shops) == 1:
-            return shops[0]
-        raise dg.Failure(
-            f"several shops are configured ({names}): set `shop` in the run config",
-            allow_retries=False,
-        )
-    for shop in shops:
-        if shop.name == name:
-            return shop
-    raise dg.Failure(
-        f"no shop named {name!r}; the configured shops are: {names}", allow_retries=False
-    )
+    from stoq.errors import ConfigurationError
+
+    shops = load_shops(keys_required=False)  # a bad file raises its own error, as at load
+    try:
+        return pick(shops, name or None, choose=CHOOSE)
+    except ConfigurationError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
 
 
 def first_shop() -> Shop:

@@ -98,15 +98,16 @@ def load_shops(env: Mapping[str, str] = os.environ, *, keys_required: bool = Tru
     return shops
 
 
-def pick(shops: list[Shop], name: str | None) -> Shop:
-    """The shop named `name`; without a name, the single shop. Else an error naming the choices."""
+def pick(shops: list[Shop], name: str | None, *, choose: str = "choose one with --shop") -> Shop:
+    """The shop named `name`; without a name, the single shop. Else an error naming the choices
+    (`choose` says how this caller names a shop)."""
     from stoq.errors import ConfigurationError
 
     names = ", ".join(s.name for s in shops)
     if name is None:
         if len(shops) == 1:
             return shops[0]
-        raise ConfigurationError(f"several shops are configured ({names}): choose one with --shop")
+        raise ConfigurationError(f"several shops are configured ({names}): {choose}")
     for shop in shops:
         if shop.name == name:
             return shop
