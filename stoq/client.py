@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import random
 import time
@@ -64,15 +65,21 @@ class StoqClient:
         self._budget = RateBudget(
             points_per_window, window_seconds, clock=clock, sleep=sleep, wall_clock=wall_clock
         )
-        self._session = Session(
-            api_key=api_key.strip(), base_url=self.base_url, transport=transport, timeout=timeout,
-            policy=RetryPolicy(max_retries=max_retries, rng=rng or random.Random()),
-            budget=self._budget, stats=self.stats, sleep=sleep, wall_clock=wall_clock,
-            max_connections=max(10, self.max_concurrency * 2),
-            # A longer Retry-After raises RateLimited instead of stalling every thread.
-            max_retry_wait=max(window_seconds, 120.0) if max_retry_wait is None else max_retry_wait,
-            deadline=deadline, max_body_bytes=max_body_bytes,
-        )  # fmt: skip
+        key = api_key.strip()
+        policy = RetryPolicy(max_retries=max_retries, rng=rng or random.Random())
+        # A longer Retry-After raises RateLimited instead of stalling every thread.
+        longest = max(window_seconds, 120.0) if max_retry_wait is None else max_retry_wait
+
+        def session(stats: StatsRecorder) -> Session:  # a closure: the key stays out of reprs
+            return Session(
+                api_key=key, base_url=self.base_url, transport=transport, timeout=timeout,
+                policy=policy, budget=self._budget, stats=stats, sleep=sleep,
+                wall_clock=wall_clock, max_connections=max(10, self.max_concurrency * 2),
+                max_retry_wait=longest, deadline=deadline, max_body_bytes=max_body_bytes,
+            )  # fmt: skip
+
+        self._new_session = session
+        self._session = session(self.stats)
 
     def __enter__(self) -> StoqClient:
         return self
@@ -87,6 +94,15 @@ class StoqClient:
     def __repr__(self) -> str:
         return f"StoqClient(base_url={self.base_url!r})"
 
+    def sibling(self) -> StoqClient:
+        """A client for the same key that spends from this one's rate budget, with counters,
+        a listener and connections of its own: two walks at once each report their own
+        requests, and together never spend more than the key allows. Close it when done."""
+        twin = copy.copy(self)
+        twin.stats = StatsRecorder()
+        twin._session = self._new_session(twin.stats)
+        return twin
+
     @property
     def rate_limit_headers(self) -> dict[str, str]:
         """The X-RateLimit-* headers on the last answer (a copy; {} when it sent none)."""
@@ -99,7 +115,6 @@ class StoqClient:
     def listen(self, on_wait: OnWait | None) -> OnWait | None:
         """Tell `on_wait` of each retry backoff and rate-limit hold as it starts; return the old."""
         previous, self._session.on_wait = self._session.on_wait, on_wait
-        self._budget.on_wait = on_wait
         return previous
 
     # -- discovery ---------------------------------------------------------------------------

@@ -82,7 +82,7 @@ class Session:
         self._max_retry_wait = max_retry_wait
         self._deadline = deadline
         self._max_body_bytes = max_body_bytes
-        self.on_wait: OnWait | None = None  # told of each retry's backoff before it starts
+        self.on_wait: OnWait | None = None  # told of each backoff and budget hold before it starts
 
     def close(self) -> None:
         """Close the underlying connection pool."""
@@ -142,7 +142,7 @@ class Session:
                     raise errors.RateLimited(method, path, status, messages, retry_after=hint)
                 # Pausing the shared budget holds every thread back (and the next call), not
                 # just this one.
-                self._budget.pause(self._policy.rate_limit_wait(attempt, hint))
+                self._budget.pause(self._policy.rate_limit_wait(attempt, hint), self.on_wait)
                 if attempt >= self._policy.max_retries:
                     raise error
                 self._stats.add(retries=1)
@@ -200,7 +200,7 @@ class Session:
     ) -> tuple[httpx.Response, bytes] | Exception:
         """One attempt under the budget: the response and its whole body, or the failure
         (a transport error, a bad URL, or a Cut for a broken deadline or size cap)."""
-        ticket = self._budget.acquire(cost_of(method))
+        ticket = self._budget.acquire(cost_of(method), self.on_wait)
         self._stats.add(
             requests=1,
             points=ticket.cost,

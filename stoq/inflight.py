@@ -16,9 +16,10 @@ class Closed(Exception):
 class Inflight:
     """A gate for one walk's requests whose width follows latency and the budget.
 
-    The limit starts at `floor` (the client's `concurrency`) and grows by one per answer that
-    took at least `slow` seconds while the budget had points left beyond those in flight:
-    doubling per round trip until the first trouble, then one per round trip. Trouble (a rise
+    The limit starts at `floor` (the client's `concurrency`), or as wide as the budget allows
+    when `warm` is told the walk's first page was slow, and grows by one per answer that took at least `slow`
+    seconds while the budget had points left beyond those in flight: doubling per round trip
+    until the first trouble, then one per round trip. Trouble (a rise
     in `trouble()`, the client's count of 429s, 5xx and transport failures) halves it, never
     below `floor`. `enter` lets a request out only while fewer than the limit are out and, past
     the floor, only while the budget has a point for it; the budget itself still holds back
@@ -37,7 +38,7 @@ class Inflight:
     ) -> None:
         self.floor = max(1, floor)
         self.ceiling = max(self.floor, ceiling)
-        self._clock = clock
+        self.clock = clock
         self._room = room  # points left in the budget now (in-flight spends already counted)
         self._trouble = trouble
         self._slow = slow
@@ -75,11 +76,11 @@ class Inflight:
                 raise Closed("the walk ended or was left")
             self._out += 1
             self.peak = max(self.peak, self._out)
-            return self._clock()
+            return self.clock()
 
     def leave(self, entered: float) -> None:
         """Give the place back; the answer's latency and any new trouble move the limit."""
-        latency = self._clock() - entered
+        latency = self.clock() - entered
         trouble = self._trouble() if self._trouble is not None else 0
         left = self._left()
         with self._cond:
@@ -91,6 +92,17 @@ class Inflight:
             elif latency >= self._slow and left > 0:
                 step = 1.0 if self._doubling else 1.0 / int(self._limit)
                 self._limit = min(float(self.ceiling), self._limit + step)
+            self._cond.notify_all()
+
+    def warm(self, latency: float) -> None:
+        """Open as wide as the budget has points for now (up to the ceiling) when the first page
+        took `latency` >= `slow` seconds: the round trip, not the server's pace, holds the walk
+        back, and ramping up from the floor would cost a round trip per doubling. A budget
+        nearly spent keeps the floor; trouble halves the limit as ever."""
+        left = self._left()
+        with self._cond:
+            if latency >= self._slow:
+                self._limit = float(min(self.ceiling, max(self._limit, left)))
             self._cond.notify_all()
 
     def shrink(self) -> None:

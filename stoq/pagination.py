@@ -100,10 +100,12 @@ class Walk:
         """Each page's new records (duplicates dropped), in page order."""
         self._reset()
         seen: set[object] = set()
+        gate = self._gate = self._inflight()
+        asked = gate.clock()
         (body, meta), per_page = self._first()
+        gate.warm(gate.clock() - asked)  # a slow page 1: the rest go out wide at once
         per_page = self._seen_per_page or per_page
         number, next_page = 1, 2
-        gate = self._gate = self._inflight()
         with unwinding_pool(gate.ceiling, "stoq-walk") as pool:
             pending: deque[tuple[int, Future[Page]]] = deque()
             try:

@@ -62,7 +62,6 @@ class RateBudget:
         # Spends (ours and phantom ones standing for the server's view) that still count.
         self._entries: list[Ticket] = []
         self._last_headers: dict[str, str] = {}
-        self.on_wait: OnWait | None = None  # told of each hold before it starts
 
     @property
     def last_headers(self) -> dict[str, str]:
@@ -88,8 +87,9 @@ class RateBudget:
         with self._lock:
             return self._used(self._clock())
 
-    def acquire(self, cost: int) -> Ticket:
-        """Block (via the injected sleep) until `cost` points fit, then spend them."""
+    def acquire(self, cost: int, on_wait: OnWait | None = None) -> Ticket:
+        """Block (via the injected sleep) until `cost` points fit, then spend them; `on_wait`
+        hears of each hold before it starts (the caller's listener: clients share a budget)."""
         cost = min(cost, self.limit)
         waited = 0.0
         while True:
@@ -102,8 +102,8 @@ class RateBudget:
                     self._entries.append(ticket)
                     return ticket
             # Sleep outside the lock so other threads can settle and observe meanwhile.
-            if self.on_wait is not None:
-                self.on_wait(Wait("rate_limit", wait, "rate budget"))
+            if on_wait is not None:
+                on_wait(Wait("rate_limit", wait, "rate budget"))
             self._sleep(wait)
             waited += wait
 
@@ -112,14 +112,14 @@ class RateBudget:
         with self._lock:
             ticket.expires_at = self._clock() + self.window
 
-    def pause(self, seconds: float) -> None:
+    def pause(self, seconds: float, on_wait: OnWait | None = None) -> None:
         """Hold every thread back for `seconds` (after a 429 with Retry-After)."""
         if seconds > 0:
             with self._lock:
                 now = self._clock()
                 self._entries.append(Ticket(self.limit, now, now + seconds, 0.0))
-            if self.on_wait is not None:
-                self.on_wait(Wait("rate_limit", seconds, "429 Too Many Requests"))
+            if on_wait is not None:
+                on_wait(Wait("rate_limit", seconds, "429 Too Many Requests"))
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Correct the window from X-RateLimit-Limit/Remaining/Reset on a response."""

@@ -228,3 +228,53 @@ def test_shrink_goes_back_to_the_floor_and_then_grows_one_per_round_trip():
     assert (gate.limit, gate.free()) == (4, 4)
     round_trip(gate, clock, 0.3)
     assert gate.limit == 5  # no more doubling: one per round trip
+
+
+def test_warm_opens_to_the_ceiling_after_a_slow_first_page_within_the_budget():
+    clock = FakeClock()
+    slow = Inflight(4, 16, clock=clock.monotonic, room=lambda: 360)
+    slow.warm(0.3)
+    assert (slow.limit, slow.free()) == (16, 16)
+    short = Inflight(4, 16, clock=clock.monotonic, room=lambda: 10)
+    short.warm(0.3)
+    assert (short.limit, short.free()) == (10, 10)  # only as wide as the budget has points for
+    spent = Inflight(4, 16, clock=clock.monotonic, room=lambda: 1)
+    spent.warm(0.3)
+    assert spent.limit == 4  # a budget nearly spent: the floor, as ever
+    fast = Inflight(4, 16, clock=clock.monotonic, room=lambda: 360)
+    fast.warm(0.001)
+    assert (fast.limit, fast.free()) == (4, 4)  # a fast server: start at the floor as ever
+
+
+class FirstWave(Concurrent):
+    """Also notes how many requests were out at once before the second answer came back (the
+    first is page 1's): the width the walk opened with."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        super().__init__(inner)
+        self.answered = self.first_wave = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            if self.answered <= 1:
+                self.first_wave = max(self.first_wave, self.now + 1)
+        try:
+            return super().handle_request(request)
+        finally:
+            with self._lock:
+                self.answered += 1
+
+
+def test_a_slow_first_page_sends_the_next_pages_out_at_the_ceiling_at_once():
+    clock = FastClock(speed=3.0)  # 100 ms of real time per answer: all 16 leave before one is back
+    shop = sandbox.Shop(sandbox.SandboxConfig(orders=5_000, latency_ms=300), clock=clock)
+    transport = FirstWave(sandbox.mock_transport(shop))
+    client = StoqClient(
+        sandbox.DEFAULT_API_KEY, "http://sandbox.test" + sandbox.BASE_PATH, transport=transport,
+        per_page=50, sleep=clock.sleep, clock=clock.monotonic, wall_clock=clock.time,
+    )  # fmt: skip
+    with client:
+        seen = [o["shopify_order_id"] for o in client.list_orders()]
+    assert len(set(seen)) == 5_000
+    assert transport.first_wave == 16  # not 4, 8, 16 round trip after round trip
+    assert [e for e in shop.log if e["status"] == 429] == []
