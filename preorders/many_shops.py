@@ -1,4 +1,4 @@
-"""Sync many shops at once: each shop's walks in a thread of its own, the merges one at a time.
+"""Sync many shops at once: each shop's walks in threads of their own, the merges one at a time.
 
     results = sync_shops(load_shops(), WarehouseSettings.from_env().connect)
     for result in results:                  # one ShopSync per shop, in the shops' order
@@ -14,7 +14,9 @@ unreachable API) is that shop's result; the others complete.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
+import threading
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +32,7 @@ from preorders.sync_report import SyncReport
 
 if TYPE_CHECKING:
     from preorders.shops import Shop
+    from stoq import StoqClient
     from warehouse.connect import Connectable
 
 STREAMS = ("offers", "orders")
@@ -65,7 +68,7 @@ def sync_shops(
     client_options: Mapping[str, Any] | None = None,
     settings: SyncSettings | None = None,
 ) -> list[ShopSync]:
-    """Sync every shop (offers, then orders) into one warehouse; a ShopSync per shop, in order.
+    """Sync every shop (both streams, `sync_streams`) into one warehouse; a ShopSync per shop.
 
     `opener`: a zero-argument callable returning a connection context (warehouse.connect.Opener);
     each shop runs in its own thread with its own client (`shop.client(**client_options)`). Given
@@ -100,33 +103,77 @@ def sync_shop(
     client_options: Mapping[str, Any] | None = None,
     settings: SyncSettings | None = None,
 ) -> ShopSync:
-    """One shop's offers, then orders, with its own client; every failure kept, never raised.
-
-    The shop's key is redacted from every failure's text and from the sync_runs messages.
-    """
-    result = ShopSync(shop.name)
+    """One shop's offers and orders (`sync_streams`) with its own client; every failure kept,
+    never raised. The shop's key is redacted from every failure's text and from sync_runs."""
     try:
         key = shop.api_key()
         client = shop.client(**dict(client_options or {}))
     except Exception as exc:  # no key, a bad setting: neither stream can run
-        result.errors = {stream: exc for stream in STREAMS}
-        return result
+        return ShopSync(shop.name, errors={stream: exc for stream in STREAMS})
     with client, scrubbed(key) as redact:
+        result = sync_streams(
+            client, opener, shop=shop.name, mode=mode, run_id=run_id, progress=progress,
+            settings=settings,
+        )  # fmt: skip
+    for failure in result.errors.values():
+        scrub_exception(failure, redact)
+    return result
+
+
+def sync_streams(
+    client: StoqClient,
+    warehouse: Connectable,
+    *,
+    shop: str,
+    mode: str = "auto",
+    run_id: str,
+    progress: Progress | None = None,
+    settings: SyncSettings | None = None,
+) -> ShopSync:
+    """A shop's offers and orders with `client`; each stream's failure kept, never raised.
+
+    Given an opener the two streams walk at once: offers on a sibling client (the key's one
+    rate budget, counters of its own, so each report counts its own requests), orders here; the
+    offers walk then costs no time of its own. Given a connection, one after the other on it.
+    """
+    found: dict[str, SyncReport | Exception] = {}
+
+    def run(stream: str, who: StoqClient) -> None:
+        try:
+            if stream == "offers":
+                found[stream] = sync_offers(
+                    who, warehouse, run_id=run_id, progress=progress, shop=shop
+                )
+            else:
+                found[stream] = sync_orders(
+                    who, warehouse, run_id=run_id, mode=mode, settings=settings or SyncSettings(),
+                    progress=progress, shop=shop,
+                )  # fmt: skip
+        except Exception as exc:  # this stream's failure; the other stream still runs
+            found[stream] = exc
+
+    if isinstance(warehouse, duckdb.DuckDBPyConnection):  # a connection is not shared
         for stream in STREAMS:
-            try:
-                if stream == "offers":
-                    result.offers = sync_offers(
-                        client, opener, run_id=run_id, progress=progress, shop=shop.name
-                    )
-                else:
-                    result.orders = sync_orders(
-                        client, opener, run_id=run_id, mode=mode,
-                        settings=settings or SyncSettings(),
-                        progress=progress, shop=shop.name,
-                    )  # fmt: skip
-            except Exception as exc:  # this stream's failure; the other stream still runs
-                scrub_exception(exc, redact)
-                result.errors[stream] = exc
+            run(stream, client)
+    else:
+        with client.sibling() as twin:
+            # The caller's context (its redaction of sync_runs messages) goes along. A daemon:
+            # on a stop (SIGTERM raises here) the process exits without waiting for it, and
+            # the next load clears its stage and the file rolls back what it had not committed.
+            side = threading.Thread(
+                target=contextvars.copy_context().run, args=(run, "offers", twin),
+                name=f"sync-offers-{shop}", daemon=True,
+            )  # fmt: skip
+            side.start()
+            run("orders", client)
+            side.join()
+    result = ShopSync(shop)
+    for stream in STREAMS:  # in stream order, whichever ended first: the first failure leads
+        outcome = found.get(stream) or RuntimeError(f"the {stream} sync ended without an outcome")
+        if isinstance(outcome, Exception):
+            result.errors[stream] = outcome
+        else:
+            setattr(result, stream, outcome)
     return result
 
 

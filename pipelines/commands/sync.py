@@ -241,8 +241,8 @@ def _sync(
     client: StoqClient, shop: Shop, mode: str, echo: Echo, progress: Progress | None, named: bool
 ) -> ShopOutcome:
     """Both streams of `shop` into the warehouse, then its row counts, shapes and checks."""
-    from preorders import sync
-    from preorders.scrubbing import scrubbed
+    from preorders.many_shops import sync_streams
+    from preorders.scrubbing import scrub_exception, scrubbed
     from preorders.settings import warehouse_from_env
 
     run_id = str(uuid.uuid4())
@@ -250,25 +250,18 @@ def _sync(
     which = f" for shop {shop.name}" if named else ""
     echo(f"sync ({mode}) from {client.base_url} into {warehouse_from_env().path}{which}")
     # An opener, not a connection: the file is held only for each stream's first reads and its
-    # merge, so another shop's sync (another process) walks at the same time.
+    # merge, so another shop's sync (another process) walks at the same time, and the two
+    # streams walk at once (`sync_streams`).
     warehouse = warehouse_from_env().connect
     with _stream_lines(echo):
-        for stream in STREAMS:
-            try:
-                with scrubbed(secret_keys()):
-                    if stream == "offers":
-                        report = sync.sync_offers(
-                            client, warehouse, run_id=run_id, progress=progress, shop=shop.name
-                        )
-                    else:
-                        report = sync.sync_orders(
-                            client, warehouse, run_id=run_id, mode=mode, progress=progress,
-                            shop=shop.name,
-                        )  # fmt: skip
-            except Exception as exc:  # recorded as a failed check; the other stream goes on
-                done.errors.append((stream, exc))
-                continue
-            done.reports.append(report)
+        with scrubbed(secret_keys()) as redact:
+            result = sync_streams(
+                client, warehouse, shop=shop.name, mode=mode, run_id=run_id, progress=progress
+            )
+        for stream, exc in result.errors.items():  # recorded as failed checks
+            scrub_exception(exc, redact)
+            done.errors.append((stream, exc))
+        done.reports = result.reports
         with open_warehouse() as conn:
             _measure(conn, done)
     return done

@@ -33,18 +33,19 @@ def test_killed_sync_keeps_the_last_snapshot_and_the_next_run_converges(tmp_path
             STOQ_API_KEY=sandbox.DEFAULT_API_KEY,
             STOQ_BASE_URL=running.base_url,
             PREORDERS_DUCKDB_PATH=str(db),
+            STOQ_MAX_CONCURRENCY="4",  # a walk no wider than 4: slow enough to kill mid-walk
         )
         first = run_cli(env, "sync", "--full")
         assert first.returncode == 0, first.stderr
         before = counts(db)
 
         running.shop.mutate(new_orders=50, pay_balances=20, release=10, cancel=5, fulfill=5)
-        running.shop.set_chaos(latency_ms=250)  # ~20 pages at 4 in flight: a few seconds
+        running.shop.set_chaos(latency_ms=500)  # ~20 pages at 4 in flight: a few seconds
         proc = subprocess.Popen(
             command("sync", "--full"), env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True
         )
         try:
-            for line in proc.stdout:  # the offers stream commits first; orders is mid-walk
+            for line in proc.stdout:  # the offers stream commits first (2 pages; orders 21)
                 if line.strip().startswith("offers"):
                     break
             time.sleep(0.5)

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 import warehouse.schema
-from preorders.many_shops import sync_shops
+from preorders.many_shops import sync_shops, sync_streams
 from preorders.progress import Event, PhaseStarted
 from preorders.settings import WarehouseSettings
 from preorders.shops import Shop
@@ -131,7 +131,7 @@ def test_an_incremental_sync_with_an_opener_reads_its_plan_at_the_start(tmp_path
 
 CHILD = """
 import json, sys, time
-from preorders.many_shops import sync_shops
+from preorders.many_shops import sync_shops, sync_streams
 from preorders.settings import WarehouseSettings
 from preorders.shops import Shop
 db, name, key_env, base_url = sys.argv[1:5]
@@ -282,3 +282,41 @@ def test_shops_given_one_connection_run_one_after_another(tmp_path: Path) -> Non
         results = sync_shops(configured, conn, client_options={"transport": mock_transport(shops)})
         assert all(r.ok for r in results)
         assert conn.execute("select count(distinct shop) from orders").fetchone() == (2,)
+
+
+def test_a_shops_two_streams_walk_at_once_each_counting_its_own_requests(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    # 4 points a second: the orders walk (8 pages) and the offers walks (3 pages, then the
+    # discarded ones) take seconds side by side, and never draw a 429 from the key's one window.
+    config = SandboxConfig(
+        orders=800, offers=300, latency_ms=20, rate_limit_points=4, rate_limit_window=1.0
+    )
+    shops = Shops.seeded(1, config)
+    client = StoqClient(
+        shops.key("shop1"), BASE_URL, transport=mock_transport(shops), per_page=100,
+        points_per_window=4, window_seconds=1.0,
+    )  # fmt: skip
+    with client:
+        result = sync_streams(client, opener_for(path), shop="shop1", mode="full", run_id="r1")
+    assert result.ok and result.offers is not None and result.orders is not None
+    assert (result.offers.requests, result.orders.requests) == (4, 8)  # each its own
+    log = shops["shop1"].log
+    assert [e for e in log if e["status"] == 429] == []
+    paths = [e["path"].rsplit("/", 1)[-1] for e in log]
+    last_offers = max(i for i, p in enumerate(paths) if p == "offers")
+    assert paths.index("orders") < last_offers  # neither walk waited for the other
+    with duckdb.connect(str(path)) as after:
+        spans = after.execute(
+            "select stream, started_at, finished_at from sync_runs order by stream"
+        ).fetchall()
+    (_, o_start, o_end), (_, r_start, r_end) = spans
+    assert o_start < r_end and r_start < o_end  # offers and orders ran at the same time
+
+
+def test_both_streams_failing_keep_offers_first(tmp_path: Path) -> None:
+    shops = Shops.seeded(1, SandboxConfig(orders=10))
+    wrong = "stoq_api_key_" + "revoked".ljust(32, "0")
+    with StoqClient(wrong, BASE_URL, transport=mock_transport(shops)) as client:
+        result = sync_streams(client, opener_for(tmp_path / "w.duckdb"), shop="s", run_id="r1")
+    assert list(result.errors) == ["offers", "orders"]  # whichever failed first
+    assert all(isinstance(e, errors.Unauthorized) for e in result.errors.values())
