@@ -100,6 +100,15 @@ class SandboxProcess:
         response.raise_for_status()
         return response.json()
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds the server process used so far, user + sys (Linux /proc; NaN elsewhere)."""
+        try:
+            stat = Path(f"/proc/{self._proc.pid}/stat").read_text()
+        except OSError:
+            return float("nan")
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
     def reset(self) -> None:
         """Rebuild the shop from its seed: same data, empty log, fresh rate-limit window."""
         self._control.post("/reset").raise_for_status()

@@ -4,16 +4,16 @@
                                          [--points 360] [--window 60] [--ways processes,threads]
 
 N shops (`preorders sandbox --shops N`: one port, each shop its own key, data and rate window)
-served over loopback, each synced in full (offers, then orders) as a deployment would:
+served over loopback, each synced in full (offers beside orders) as a deployment would:
   processes  one process per shop, all started together (`sync_shops([shop], opener)` in each),
   threads    one process syncing every shop (`preorders.many_shops.sync_shops(shops, opener)`).
 Each shop's walk is bound by its own key's budget and the latency, so N shops should take about
 the time of one: the goal is wall / the single-shop floor <= 1.2 and no 429 on any key. Wall runs
 from the moment every process is ready (imports done) to the last commit. The floor is one
-shop's requests at the limit and latency: its offers (2 requests, one after the other), then its
-orders walk (page 1, then 4 in flight), as bench/_common.py::floor_for counts them. "one shop
-alone" is the same sync of shop1 by itself, measured first: N shops / one alone near 1 is the
-overlap, whatever this box's CPU adds to every sync.
+shop's requests at the limit and latency: its offers (2 requests, one after the other) beside its
+orders walk (page 1, then up to 16 in flight), under the key's window. "one shop alone" is the
+same sync of shop1 by itself, measured first: N shops / one alone near 1 is the overlap,
+whatever this box's CPU adds to every sync.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from _common import (
@@ -42,10 +41,11 @@ from _common import (
     verdict,
 )
 
+from preorders.settings import DEFAULT_MAX_CONCURRENCY
 from sandbox import shop_key
 
 GOAL_RATIO = 1.2
-OFFERS_REQUESTS = 2  # offers, then discarded offers: one page each, one after the other
+OFFERS_REQUESTS = 2  # offers, then discarded offers: one page each, beside the orders walk
 WAYS = ("processes", "threads")
 
 
@@ -60,7 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ways", default=",".join(WAYS), help="processes, threads or both (a,b)")
     p.add_argument("--child", help=argparse.SUPPRESS)  # internal: one syncing process
     args = p.parse_args(argv)
-    args.concurrency, args.per_page = 4, 100  # the shop clients' (StoqSettings) defaults
+    # The shop clients' (StoqSettings) defaults: 4 in flight, growing to 16 on a slow API.
+    args.concurrency, args.max_concurrency, args.per_page = 4, DEFAULT_MAX_CONCURRENCY, 100
     args.ways = [w.strip() for w in args.ways.split(",") if w.strip()]
     if not args.ways or set(args.ways) - set(WAYS):
         p.error(f"--ways takes {', '.join(WAYS)} (comma-separated)")
@@ -111,21 +112,21 @@ def _own_cpu() -> float:
 
 
 def shop_floor(args: argparse.Namespace) -> tuple[int, float]:
-    """(requests, least seconds) of one shop's full sync: offers one by one, then the orders walk
-    (page 1, then `concurrency` in flight), every request under the key's sliding window."""
+    """(requests, least seconds) of one shop's full sync: its offers walks (one request, then
+    the discarded offers') beside its orders walk (page 1, then up to `max_concurrency` in
+    flight), every request under the key's sliding window."""
     latency, pages = args.latency_ms / 1000, math.ceil(args.orders / args.per_page)
-    sends: list[float] = []
-    for i in range(OFFERS_REQUESTS + pages):
-        if i <= OFFERS_REQUESTS:  # each offers request, then orders page 1, after the last answer
-            t = sends[-1] + latency if sends else 0.0
-        else:
-            t = sends[OFFERS_REQUESTS] + latency  # after page 1's meta
-            if i - OFFERS_REQUESTS - 1 >= args.concurrency:  # a slot frees
-                t = max(t, sends[i - args.concurrency] + latency)
-        if i >= args.points:  # the window forgets request i - points
-            t = max(t, sends[i - args.points] + args.window)
-        sends.append(t)
-    return len(sends), sends[-1] + latency
+    wide = args.max_concurrency
+    orders: list[float] = []
+    for i in range(pages):
+        t = 0.0 if i == 0 else orders[0] + latency  # after page 1's meta
+        if i - 1 >= wide:  # a slot frees
+            t = max(t, orders[i - wide] + latency)
+        orders.append(t)
+    sends = sorted(orders + [k * latency for k in range(OFFERS_REQUESTS)])
+    for i in range(args.points, len(sends)):  # the window forgets request i - points
+        sends[i] = max(sends[i], sends[i - args.points] + args.window)
+    return len(sends), max(sends) + latency
 
 
 def start_children(groups: list[list[str]], base_url: str, args: argparse.Namespace, database: str,
@@ -171,7 +172,7 @@ def run_way(
     database = str(fresh_db(f"many_shops_{way}_{len(names)}.duckdb"))
     groups = [[name] for name in names] if way == "processes" else [names]
     procs = start_children(groups, server.base_url, args, database, f"bench-{way}")
-    server_cpu = _cpu_seconds(server)
+    server_cpu = server.cpu_seconds()
     for proc in procs:  # all together
         assert proc.stdin is not None
         proc.stdin.write("go\n")
@@ -182,7 +183,7 @@ def run_way(
         if proc.returncode != 0:
             raise RuntimeError(f"a syncing process failed ({proc.returncode})")
         outs.append(json.loads(out.strip().splitlines()[-1]))
-    server_cpu = _cpu_seconds(server) - server_cpu
+    server_cpu = server.cpu_seconds() - server_cpu
     return {
         "cpu_s": sum(o["cpu_s"] for o in outs),
         "server_cpu_s": server_cpu,
@@ -192,15 +193,6 @@ def run_way(
         "logs": {name: LogFigures.of(server.shop_log(name)) for name in names},
         "rows": _rows(database),
     }
-
-
-def _cpu_seconds(server: SandboxProcess) -> float:
-    """CPU seconds the sandbox server process used so far (Linux /proc; NaN elsewhere)."""
-    try:
-        fields = Path(f"/proc/{server._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def _rows(database: str) -> dict[str, int]:
@@ -214,8 +206,9 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     print_header(
         "many_shops",
         f"{args.shops} shops x {args.orders:,} orders, latency {args.latency_ms} ms, limit "
-        f"{args.points} points / {args.window:g} s per key, concurrency {args.concurrency} per "
-        f"shop, per_page {args.per_page}, ways: {', '.join(args.ways)}",
+        f"{args.points} points / {args.window:g} s per key, {args.concurrency} to "
+        f"{args.max_concurrency} in flight per shop, per_page {args.per_page}, "
+        f"ways: {', '.join(args.ways)}",
     )
     config = {
         "orders": args.orders,

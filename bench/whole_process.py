@@ -1,18 +1,25 @@
 """`preorders sync` as a user runs it, next to dlt's rest_api as a whole process and the floor.
 
-    .venv/bin/python bench/whole_process.py [--scenario typical] [--scenario large]
-                                            [--orders N] [--latency-ms L] [--skip-install]
+    .venv/bin/python bench/whole_process.py [--scenario typical|large|deployment ...]
+                                            [--orders N] [--latency-ms L] [--shops N]
+                                            [--skip-install]
 
-Two shops in one run (issue 15), each served by bench/_server.py (a process of its own) at
-STOQ's real limit, 360 points / 60 s, and reset (same data, empty log, fresh window) before
-each contender:
+Three scenarios in one run (issue 15), each served by bench/_server.py (a process of its own)
+at STOQ's real limit, 360 points / 60 s per key, and reset (same data, empty log, fresh window)
+before each contender:
 
-  typical   5,000 orders, 300 ms per request   goal: ours <= 0.2 x dlt
-  large    20,000 orders, 100 ms per request   goal: ours <= 1.1 x the floor
+  typical     5,000 orders, 300 ms per request   goal: ours <= 0.2 x dlt
+  large      20,000 orders, 100 ms per request   goal: ours <= 1.1 x the floor
+  deployment 20 shops x 5,000 orders, 300 ms     goal: CPU time <= 25 % of wall; ours only,
+             over a PREORDERS_SHOPS file of 20 shops (each its own key and window), two ways:
+             one `preorders sync` (the shops in threads), and a `preorders sync --shop NAME`
+             process per shop started together (as Dagster runs a run per shop partition);
+             CPU = the processes and their children, user + sys
 
   ours   `.venv/bin/preorders sync` from process start to exit: a fresh warehouse file, a warm
          DAGSTER_HOME (one unmeasured sync warms it first), the client's defaults (4 requests in
-         flight, growing to STOQ_MAX_CONCURRENCY=16 while answers are slow and points are left).
+         flight, opening to STOQ_MAX_CONCURRENCY=16 after a slow page 1 while points are left;
+         offers and orders walk at once).
   ours-fixed  the same with STOQ_MAX_CONCURRENCY=4: 4 in flight throughout, as before issue 15.
   dlt    dlt's rest_api source (the pipeline of bench/vs_dlt.py) into DuckDB, from process start
          to exit, in its own venv bench/.venvs/dlt (`make bench-venv`).
@@ -29,6 +36,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -53,7 +61,9 @@ from _common import (
 )
 from vs_dlt import DLT_SCRIPT, REQUIREMENTS, dlt_python
 
+from pipelines.demo_files import shops_file_text
 from preorders.settings import DEFAULT_MAX_CONCURRENCY
+from sandbox import shop_key
 
 
 @dataclass(frozen=True)
@@ -61,13 +71,15 @@ class Scenario:
     name: str
     orders: int
     latency_ms: int
-    goal: str  # "dlt": ours <= `limit` x dlt; "floor": ours <= `limit` x the floor
+    goal: str  # "dlt": ours <= `limit` x dlt; "floor": <= `limit` x the floor; "cpu": CPU/wall
     limit: float
+    shops: int = 1
 
 
 SCENARIOS = {
     "typical": Scenario("typical", 5_000, 300, "dlt", 0.2),
     "large": Scenario("large", 20_000, 100, "floor", 1.1),
+    "deployment": Scenario("deployment", 5_000, 300, "cpu", 0.25, shops=20),
 }
 CONTENDERS = ("ours", "ours-fixed", "dlt")
 PER_PAGE = 100  # the client's default page, and dlt's per_page
@@ -79,6 +91,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--scenario", choices=sorted(SCENARIOS), action="append")
     p.add_argument("--orders", type=int, help="orders in every chosen shop (default: its own)")
     p.add_argument("--latency-ms", type=int, help="latency of every chosen shop")
+    p.add_argument("--shops", type=int, help="shops in the deployment scenario (default: 20)")
     p.add_argument("--only", choices=CONTENDERS, action="append")
     p.add_argument("--skip-install", action="store_true", help="use bench/.venvs/dlt as it is")
     return p.parse_args(argv)
@@ -127,9 +140,10 @@ def run_ours(server: SandboxProcess, name: str, fixed: bool = False) -> dict:
     seconds, _ = timed(cmd, ours_env(server, db, fixed), ROOT)
     with duckdb.connect(str(db), read_only=True) as conn:
         rows = conn.execute("select count(*) from orders").fetchone()
-        # What the sync itself spent on its streams (walks, frames, merges), as sync_overhead.py.
+        # What the sync itself spent on its streams (walks, frames, merges): from the first
+        # stream's start to the last one's end (they overlap).
         streams = conn.execute(
-            "select sum(epoch(finished_at) - epoch(started_at)) from sync_runs"
+            "select epoch(max(finished_at)) - epoch(min(started_at)) from sync_runs"
         ).fetchone()
     work = float(streams[0] or 0.0) if streams else 0.0
     note = f"offers + orders: streams {work:.1f} s, the rest {seconds - work:.1f} s"
@@ -155,7 +169,82 @@ def run_dlt(server: SandboxProcess, name: str, python: str) -> dict:
     return {"wall": seconds, "rows": result["rows"], "note": note}
 
 
+def run_deployment(scenario: Scenario) -> None:
+    """Every shop of a shops file synced two ways: one `preorders sync` (threads), as the CLI
+    does, and one `preorders sync --shop NAME` process per shop started together, as a Dagster
+    deployment runs one run per shop partition."""
+    config = {
+        "orders": scenario.orders,
+        "latency_ms": scenario.latency_ms,
+        "rate_limit_points": POINTS,
+        "rate_limit_window": WINDOW,
+        "per_page_max": PER_PAGE,
+    }
+    rows: list[tuple] = []
+    with SandboxProcess(shops=scenario.shops, **config) as server:
+        names = list(server.shops)
+        keys = {name: f"STOQ_API_KEY_{name.upper()}" for name in names}
+        shops_file = out_dir() / "whole_process_shops.yaml"
+        shops_file.write_text(shops_file_text(keys))
+        env = ours_env(server, fresh_db("whole_deployment_warmup.duckdb"), fixed=False)
+        env |= {"PREORDERS_SHOPS": str(shops_file)}
+        env |= {var: shop_key(int(name.removeprefix("shop"))) for name, var in keys.items()}
+        timed(preorders_sync(), env, ROOT)  # warm the Dagster home; then fresh windows
+        ways = {
+            "one process": [preorders_sync()],
+            "a process per shop": [[*preorders_sync(), "--shop", name] for name in names],
+        }
+        for way, commands in ways.items():
+            for name in names:
+                server.reset_shop(name)
+            db = fresh_db(f"whole_deployment_{len(commands)}.duckdb")
+            server_before = server.cpu_seconds()
+            seconds, cpu = all_at_once(commands, env | {"PREORDERS_DUCKDB_PATH": str(db)})
+            served = server.cpu_seconds() - server_before
+            logs = [LogFigures.of(server.shop_log(name)) for name in names]
+            with duckdb.connect(str(db), read_only=True) as conn:
+                (committed,) = conn.execute("select count(*) from orders").fetchone() or (0,)
+            share = cpu / seconds
+            requests = sum(log.requests for log in logs)
+            limited = sum(log.rate_limited for log in logs)
+            rows.append((way, seconds, cpu, share, served, committed, requests, limited))
+            ok = verdict(share <= scenario.limit)
+            print(f"{scenario.name} {way}: CPU / wall = {share:.3f} (goal <= {scenario.limit:g})"
+                  f" -> {ok}; 429 responses {limited}", flush=True)  # fmt: skip
+    print(
+        table(
+            f"{scenario.name}: {scenario.shops} shops x {scenario.orders:,} orders, "
+            f"{scenario.latency_ms} ms, {POINTS}/{WINDOW:g} s per key; whole processes",
+            rows,
+            ("way", "wall s", "CPU s", "CPU/wall", "server CPU s", "orders", "requests", "429s"),
+        )
+    )
+
+
+def all_at_once(commands: list[list[str]], env: dict[str, str]) -> tuple[float, float]:
+    """(seconds from the first start to the last exit, CPU seconds of them and their children,
+    user + sys); every process must exit 0."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    procs = [
+        subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+        for cmd in commands
+    ]  # fmt: skip
+    failures = [
+        (p.args, err) for p in procs if (err := p.communicate(timeout=1800)[1]) and p.returncode
+    ]
+    seconds = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{failures[0][0]} failed:\n{failures[0][1][-3000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def run_scenario(scenario: Scenario, args: argparse.Namespace, python: str, start: float) -> None:
+    if scenario.shops > 1:
+        run_deployment(scenario)
+        return
     only = set(args.only or CONTENDERS)
     config = {
         "orders": scenario.orders,
@@ -213,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [SCENARIOS[name] for name in (args.scenario or SCENARIOS)]
     chosen = [
         Scenario(s.name, args.orders or s.orders, s.latency_ms if args.latency_ms is None
-                 else args.latency_ms, s.goal, s.limit)
+                 else args.latency_ms, s.goal, s.limit,
+                 args.shops if args.shops and s.shops > 1 else s.shops)
         for s in chosen
     ]  # fmt: skip
     print_header(

@@ -8,6 +8,7 @@ sandbox it starts on 127.0.0.1.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +143,14 @@ def test_whole_process_times_preorders_sync_next_to_dlt_and_the_floor(run) -> No
     assert "typical: ours / floor = " in out
     assert ("typical: ours / dlt = " in out) is DLT_READY
     assert "typical: 429 responses ours 0" in out
+
+
+def test_whole_process_deployment_syncs_every_shop_both_ways_and_shows_cpu(run) -> None:
+    out = run("whole_process.py", "--scenario", "deployment", "--shops", "3", "--orders", "100",
+              "--latency-ms", "0", "--skip-install", "--only", "ours")  # fmt: skip
+    assert "deployment: 3 shops x 100 orders, 0 ms, 360/60 s per key; whole processes" in out
+    for way in ("one process", "a process per shop"):
+        (row,) = [line for line in out.splitlines() if line.startswith(way + "  ")]
+        cells = row[len(way) :].split()  # wall, CPU, CPU/wall, server CPU, orders, requests, 429s
+        assert cells[4] == "300" and cells[6] == "0", row  # every shop's orders, no 429
+        assert re.search(rf"deployment {way}: CPU / wall = [\d.]+ \(goal <= 0.25\) -> ", out)
