@@ -132,6 +132,14 @@ def variant(record: Any) -> Record:
     return record
 
 
+def reports(body: Record) -> list[Any]:
+    """The report catalog's `reports` list (MalformedResponse when there is none)."""
+    found = body.get("reports")
+    if not isinstance(found, list):
+        raise MalformedResponse("GET /preorders/reports: no 'reports' list")
+    return found
+
+
 def offer(record: Any) -> Record:
     """An offer dict with `id` as a string; unknown fields kept."""
     record = _as_record(record, "offer")

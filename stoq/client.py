@@ -17,7 +17,7 @@ from stoq import errors
 from stoq.auth import checked_base_url
 from stoq.http import Session
 from stoq.inflight import Inflight
-from stoq.jobs import JobHandle, JobStatus, job_id_from_url, poll, resolve_status_url
+from stoq.jobs import JobHandle, JobStatus, job_id_from_url, poll, read_status
 from stoq.pagination import Walk
 from stoq.ratelimit import RateBudget, Room
 from stoq.retry import RetryPolicy
@@ -238,11 +238,7 @@ class StoqClient:
 
     def list_reports(self) -> list[dict[str, Any]]:
         """The report catalog."""
-        body = self._get("/preorders/reports")
-        reports = body.get("reports")
-        if not isinstance(reports, list):
-            raise errors.MalformedResponse("GET /preorders/reports: no 'reports' list")
-        return reports
+        return p.reports(self._get("/preorders/reports"))
 
     def get_report(self, name: str, **params: Any) -> dict[str, Any]:
         """A report's JSON; `from_`/`to` take dates, list values go out as `key[]`."""
@@ -258,18 +254,7 @@ class StoqClient:
 
     def job_status(self, job: JobHandle | str) -> JobStatus:
         """Poll a job once; 404 (unknown or expired) raises JobNotFound."""
-        status_url = job.status_url if isinstance(job, JobHandle) else job
-        scrub = self._session.redactor  # a job's texts are the server's: they may echo the key
-        try:
-            url = resolve_status_url(self._session.origin, status_url)
-            status = JobStatus.parse(self._session.request("GET", url))
-            return scrub.fields(status, "job_id", "status", "error")
-        except errors.NotFound as exc:
-            shown = scrub.clip(status_url)
-            raise errors.JobNotFound(f"job at {shown} is unknown or expired") from exc
-        except errors.MalformedResponse as exc:  # it may quote the status_url
-            malformed = scrub.exception(exc)
-        raise malformed  # raised outside `except`: the unredacted original is not its context
+        return read_status(self._session, job.status_url if isinstance(job, JobHandle) else job)
 
     def wait_for_job(
         self,

@@ -17,10 +17,10 @@ class Inflight:
     """A gate for one walk's requests whose width follows latency and the budget.
 
     The limit starts at `floor` (the client's `concurrency`), or as wide as the budget allows
-    when `warm` is told the walk's first page was slow, and grows by one per answer that took at least `slow`
-    seconds while the budget had points left beyond those in flight: doubling per round trip
-    until the first trouble, then one per round trip. Trouble (a rise
-    in `trouble()`, the client's count of 429s, 5xx and transport failures) halves it, never
+    when `warm` is told the walk's first page was slow, and grows by one per answer that took
+    at least `slow` seconds while the budget had points left beyond those in flight: doubling
+    per round trip until the first trouble, then one per round trip. Trouble (a rise in
+    `trouble()`, the client's count of 429s, 5xx and transport failures) halves it, never
     below `floor`. `enter` lets a request out only while fewer than the limit are out and, past
     the floor, only while the budget has a point for it; the budget itself still holds back
     what the floor lets out, so the gate never adds a 429.

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from stoq import errors
+
+if TYPE_CHECKING:
+    from stoq.http import Session
 
 DONE = frozenset({"completed", "ready"})
 TERMINAL = DONE | {"failed", "cancelled"}
@@ -169,3 +172,19 @@ def poll(
             )
         sleep(min(interval, left))
         interval = min(interval * 2, max_interval)
+
+
+def read_status(session: Session, status_url: str) -> JobStatus:
+    """One poll of `status_url` through `session`, every server text redacted; 404 (unknown or
+    expired) raises JobNotFound."""
+    scrub = session.redactor  # a job's texts are the server's: they may echo the key
+    try:
+        url = resolve_status_url(session.origin, status_url)
+        status = JobStatus.parse(session.request("GET", url))
+        return scrub.fields(status, "job_id", "status", "error")
+    except errors.NotFound as exc:
+        shown = scrub.clip(status_url)
+        raise errors.JobNotFound(f"job at {shown} is unknown or expired") from exc
+    except errors.MalformedResponse as exc:  # it may quote the status_url
+        malformed = scrub.exception(exc)
+    raise malformed  # raised outside `except`: the unredacted original is not its context
