@@ -133,10 +133,11 @@ def sync_streams(
     """A shop's offers and orders with `client`; each stream's failure kept, never raised.
 
     Given an opener the two streams walk at once: offers on a sibling client (the key's one
-    rate budget, counters of its own, so each report counts its own requests), orders here; the
-    offers walk then costs no time of its own. Given a connection, one after the other on it.
+    rate budget, counters of its own, so each report counts its own requests), orders here;
+    while latency binds, the offers walk then adds no time of its own. Given a connection, one
+    after the other on it. A stop (KeyboardInterrupt, SystemExit) in either is raised.
     """
-    found: dict[str, SyncReport | Exception] = {}
+    found: dict[str, SyncReport | BaseException] = {}
 
     def run(stream: str, who: StoqClient) -> None:
         try:
@@ -152,16 +153,22 @@ def sync_streams(
         except Exception as exc:  # this stream's failure; the other stream still runs
             found[stream] = exc
 
+    def aside(stream: str, who: StoqClient) -> None:
+        try:
+            run(stream, who)
+        except BaseException as exc:  # a stop in this thread: raised by the caller below
+            found[stream] = exc
+
     if isinstance(warehouse, duckdb.DuckDBPyConnection):  # a connection is not shared
         for stream in STREAMS:
             run(stream, client)
     else:
         with client.sibling() as twin:
             # The caller's context (its redaction of sync_runs messages) goes along. A daemon:
-            # on a stop (SIGTERM raises here) the process exits without waiting for it, and
-            # the next load clears its stage and the file rolls back what it had not committed.
+            # a stop raised here (the CLI's SIGTERM) does not wait for it; the process ends
+            # with it, the next load clears its stage, and what it had not committed is lost.
             side = threading.Thread(
-                target=contextvars.copy_context().run, args=(run, "offers", twin),
+                target=contextvars.copy_context().run, args=(aside, "offers", twin),
                 name=f"sync-offers-{shop}", daemon=True,
             )  # fmt: skip
             side.start()
@@ -169,7 +176,9 @@ def sync_streams(
             side.join()
     result = ShopSync(shop)
     for stream in STREAMS:  # in stream order, whichever ended first: the first failure leads
-        outcome = found.get(stream) or RuntimeError(f"the {stream} sync ended without an outcome")
+        outcome = found[stream]
+        if not isinstance(outcome, Exception | SyncReport):
+            raise outcome  # a stop, not a failure: the caller's to handle
         if isinstance(outcome, Exception):
             result.errors[stream] = outcome
         else:

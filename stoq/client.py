@@ -97,7 +97,8 @@ class StoqClient:
     def sibling(self) -> StoqClient:
         """A client for the same key that spends from this one's rate budget, with counters,
         a listener and connections of its own: two walks at once each report their own
-        requests, and together never spend more than the key allows. Close it when done."""
+        requests, and together never spend more than the key allows. An injected `transport`
+        is shared (closing either client closes it): close the sibling first, when done."""
         twin = copy.copy(self)
         twin.stats = StatsRecorder()
         twin._session = self._new_session(twin.stats)

@@ -98,10 +98,12 @@ class Inflight:
         """Open as wide as the budget has points for now (up to the ceiling) when the first page
         took `latency` >= `slow` seconds: the round trip, not the server's pace, holds the walk
         back, and ramping up from the floor would cost a round trip per doubling. A budget
-        nearly spent keeps the floor; trouble halves the limit as ever."""
+        nearly spent keeps the floor, and so does trouble since the gate was made (a retried
+        5xx, a 429's pause or a timeout made page 1 slow, not the round trip)."""
         left = self._left()
+        trouble = self._trouble() if self._trouble is not None else 0
         with self._cond:
-            if latency >= self._slow:
+            if latency >= self._slow and trouble <= self._seen:
                 self._limit = float(min(self.ceiling, max(self._limit, left)))
             self._cond.notify_all()
 

@@ -135,7 +135,8 @@ def run_sync(
 
 
 def _sync_one(shop: Shop, mode: str, echo: Echo, progress: Progress | None, quiet: bool) -> int:
-    """One shop: its walks in this thread, its stream lines as they commit, its summary."""
+    """One shop: its two streams at once (`sync_streams`), its stream lines as they commit, its
+    summary."""
     named = shops_file_set()
     # The client first: an unusable base URL (plain http to a remote host) exits 2 before any
     # request, before the warehouse is touched and before Dagster starts loading.

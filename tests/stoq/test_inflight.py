@@ -246,6 +246,14 @@ def test_warm_opens_to_the_ceiling_after_a_slow_first_page_within_the_budget():
     assert (fast.limit, fast.free()) == (4, 4)  # a fast server: start at the floor as ever
 
 
+def test_warm_keeps_the_floor_when_page_1_was_slow_because_of_trouble():
+    clock, trouble = FakeClock(), Counter()
+    gate = Inflight(4, 16, clock=clock.monotonic, room=lambda: 360, trouble=trouble)
+    trouble.value += 1  # page 1 met a 503 (or a 429, a timeout) and was retried after a backoff
+    gate.warm(0.4)
+    assert gate.limit == 4
+
+
 class FirstWave(Concurrent):
     """Also notes how many requests were out at once before the second answer came back (the
     first is page 1's): the width the walk opened with."""
