@@ -1,4 +1,5 @@
-"""warehouse.heap: a load freezes the objects alive before it, once per process."""
+"""warehouse.heap: a load freezes the objects alive before it and raises the young threshold,
+once per process; a threshold set higher, or a collector turned off, is kept."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from warehouse.frames import order_frames
 conn = duckdb.connect(sys.argv[1])
 schema.apply(conn)
 assert gc.get_freeze_count() == 0, "frozen before any load"
+assert gc.get_threshold()[0] == 700, "CPython's default"
 with OrdersLoad(conn, run_id="r1") as load:
     frozen = gc.get_freeze_count()
+    assert gc.get_threshold()[0] == heap.YOUNG, gc.get_threshold()
     load.add(order_frames([order(1)]))
     load.finish()
 with OrdersLoad(conn, run_id="r2") as load:
@@ -43,3 +46,22 @@ def test_the_first_load_freezes_the_startup_objects_and_later_ones_do_not(tmp_pa
     assert int(again) <= int(frozen)
     assert settled_now == "False"
     assert orders == "2"
+
+
+KEEP_THRESHOLD = """
+import gc, sys
+from warehouse import heap
+gc.set_threshold(int(sys.argv[1]), 5, 5)
+heap.settle()
+print(*gc.get_threshold())
+"""
+
+
+def test_a_higher_young_threshold_or_a_collector_turned_off_is_kept() -> None:
+    for given, kept in (("50000", "50000 5 5"), ("0", "0 5 5"), ("700", "10000 5 5")):
+        child = subprocess.run(
+            [sys.executable, "-c", KEEP_THRESHOLD, given], capture_output=True, text=True,
+            timeout=120, cwd=Path(__file__).parents[2],
+        )  # fmt: skip
+        assert child.returncode == 0, child.stderr
+        assert child.stdout.strip() == kept
