@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from stoq import StoqClient
 
 SHOPS_ENV = "PREORDERS_SHOPS"
+#: The single shop's name: warehouse.migrate.DEFAULT_SHOP's, restated so that reading the shops
+#: file never imports DuckDB (tests/preorders/test_shops_config.py holds the two equal).
 DEFAULT_SHOP = "default"
 DEFAULT_KEY_ENV = "STOQ_API_KEY"
 DEFAULT_POINTS_PER_WINDOW = 360  # STOQ's limit per key (SPEC §1.5), as StoqClient's default

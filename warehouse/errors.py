@@ -4,7 +4,9 @@ WarehouseError            base class; never raised itself
 ├── MissingKey            a record has no key (`shopify_order_id`/`id` for orders, `id` for offers):
 │                         the caller handed us something that is not an API record at all
 ├── LoadStateError        a load was used out of order (add after finish, finish twice, mark_missing
-│                         on an incremental load, leaving the block without finish)
+│   │                     on an incremental load, leaving the block without finish)
+│   └── LoadInProgress    a live load of the same shop's stream (another sync, in this process or
+│                         another) holds the warehouse's stage: raised before this one stages
 └── WarehouseUnavailable  (also an OSError) `warehouse.connect.connect` cannot open the file: it is
     │                     a directory, not a DuckDB file, not writable, its folder cannot be made;
     │                     raised at once, never retried
@@ -33,6 +35,11 @@ class MissingKey(WarehouseError, ValueError):
 
 class LoadStateError(WarehouseError, RuntimeError):
     """A load unit of work was used out of order."""
+
+
+class LoadInProgress(LoadStateError):
+    """Another live load of this shop's stream holds its stage lock: this load stops before it
+    stages a row, so two syncs of one shop never walk and merge over each other."""
 
 
 class WarehouseUnavailable(WarehouseError, OSError):

@@ -2,6 +2,7 @@
 
     <database dir>/.stage/<database file name>/<shop>/<stream>/<run_id>/orders-000001.parquet
     <database dir>/.stage/<database file name>/<shop>/<stream>/<run_id>.lock
+    <database dir>/.stage/<database file name>/<shop>/<stream>.lock
 
 A load writes each chunk here while it walks the API and merges the whole stage in one short
 transaction at the end, so the warehouse holds no uncommitted rows during the walk (DuckDB keeps
@@ -11,8 +12,11 @@ is garbage once its load ends, however it ends: the load removes it, and the nex
 shop's stream removes any left behind by a killed process. Loads of one warehouse may run in
 several processes at once (they hold the file only to merge), so a live stage is told from a dead
 one by its lock file: the load holds an flock on it for the stage's life, the OS drops it when
-the process dies, and only a stage whose lock can be taken is cleared. An in-memory warehouse
-stages in a temp dir.
+the process dies, and only a stage whose lock can be taken is cleared. One shop's stream has
+one live stage at a time: a stage also holds `<stream>.lock`, and a second load of the same
+shop's stream (a CLI sync beside a Dagster run, two cron jobs overlapping) raises LoadInProgress
+before it stages anything, instead of walking beside it and merging an older snapshot over a
+newer one. An in-memory warehouse stages in a temp dir.
 """
 
 from __future__ import annotations
@@ -26,13 +30,13 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import duckdb
 import pandas as pd
 
 from warehouse import connect, sql
-from warehouse.errors import LoadStateError
+from warehouse.errors import LoadInProgress, LoadStateError
 from warehouse.migrate import DEFAULT_SHOP
 
 STAGE_DIR = ".stage"
@@ -40,6 +44,9 @@ LOCK_SUFFIX = ".lock"
 #: How long a new stage waits for its own lock file, which another load may hold for an instant
 #: while it checks whether the stage is stale; longer means the same run is live elsewhere.
 CLAIM_WAIT_S = 5.0
+#: How long a new stage waits for its stream's lock, which a load that is ending holds for an
+#: instant more; longer means another load of the shop's stream is live (LoadInProgress).
+STREAM_WAIT_S = 1.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _UNITS = {"": 1, "B": 1, "BYTES": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4}
 _UNITS |= {"KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}
@@ -71,6 +78,7 @@ class Stage:
         if isinstance(database, duckdb.DuckDBPyConnection):
             database = database_file(database)
         self._lock: int | None = None
+        self._stream_lock: int | None = None
         if database is None:
             self.root: Path | None = None
             self.dir = Path(tempfile.mkdtemp(prefix=f"stoq-stage-{stream}-"))
@@ -79,14 +87,30 @@ class Stage:
             # or two shops' loads of one run, never touch each other's stages.
             self.root = database.parent / STAGE_DIR / database.name / _safe(shop, "shop") / stream
             self.dir = self.root / _safe(run_id, "run")
-            self._lock = _claim(self.root, self.dir.name)
+            self._stream_lock = _claim(self.root.parent, stream, wait=STREAM_WAIT_S)
+            if self._stream_lock is None:
+                raise LoadInProgress(
+                    f"another sync of shop {shop}'s {stream} is running on this warehouse (it "
+                    f"holds {self.root.parent / stream}{LOCK_SUFFIX}); this one stopped before "
+                    "staging anything: run it again once that one has ended"
+                )
+            try:
+                self._lock = _claim(self.root, self.dir.name)
+            except BaseException:
+                os.close(self._stream_lock)  # this load never started: the stream stays free
+                raise
             shutil.rmtree(self.dir, ignore_errors=True)  # a killed earlier try of this run
             self.dir.mkdir()
             self.clear_stale()
-        self._mem: duckdb.DuckDBPyConnection | None = duckdb.connect(
-            ":memory:", config={"threads": 1, "memory_limit": STAGE_MEMORY}
-        )
+        self._mem: duckdb.DuckDBPyConnection | None = None
         self._files: dict[str, list[str]] = {}
+        try:
+            self._mem = duckdb.connect(
+                ":memory:", config={"threads": 1, "memory_limit": STAGE_MEMORY}
+            )
+        except BaseException:
+            self.remove()  # the locks and the dir made above
+            raise
 
     def clear_stale(self) -> None:
         """Remove stage dirs of this shop's stream whose load is dead (their lock is free)."""
@@ -135,17 +159,27 @@ class Stage:
         os.close(self._lock)  # unlinked first: no other load takes a lock on a dying file
         self._lock = None
         for parent in (self.root, *self.root.parents[:3]):  # stream, shop, database, .stage
+            if parent == self.root.parent and self._stream_lock is not None:
+                with contextlib.suppress(OSError):  # the stream is free: the next load may come
+                    (parent / f"{self.root.name}{LOCK_SUFFIX}").unlink()
+                os.close(self._stream_lock)
+                self._stream_lock = None
             with contextlib.suppress(OSError):
                 parent.rmdir()  # only when empty
 
 
-def _claim(root: Path, name: str) -> int:
+@overload
+def _claim(root: Path, name: str) -> int: ...
+@overload
+def _claim(root: Path, name: str, *, wait: float) -> int | None: ...
+def _claim(root: Path, name: str, *, wait: float | None = None) -> int | None:
     """Create and flock `<root>/<name>.lock`; the open descriptor holds the lock.
 
-    Another load may hold it for an instant (checking whether it is stale) or may have just
-    removed it with our parent folders: both are retried, for CLAIM_WAIT_S at most.
+    Another load may hold it for an instant (checking whether it is stale, or removing it as it
+    ends) or may have just removed it with our parent folders: both are retried, for CLAIM_WAIT_S
+    at most. Given `wait`, None once that has passed instead of raising.
     """
-    deadline = time.monotonic() + CLAIM_WAIT_S
+    deadline = time.monotonic() + (CLAIM_WAIT_S if wait is None else wait)
     while True:
         with contextlib.suppress(FileNotFoundError):  # a parent removed under us: again
             root.mkdir(parents=True, exist_ok=True)
@@ -155,6 +189,8 @@ def _claim(root: Path, name: str) -> int:
                 return fd
             os.close(fd)
         if time.monotonic() > deadline:
+            if wait is not None:
+                return None
             raise LoadStateError(f"stage {root / name} is in use by a live load of the same run")
         time.sleep(0.05)
 

@@ -509,3 +509,10 @@ def test_key_never_in_repr(tmp_path, monkeypatch):
         assert shop.api_key() in (KEY_EU, KEY_US)  # the key is there, only never shown
         with shop.client(transport=sandbox.mock_transport(sandbox_shop())) as client:
             assert KEY_EU not in repr(client) and KEY_US not in repr(client)
+
+
+def test_the_single_shops_name_is_the_warehouses() -> None:
+    from preorders import shops
+    from warehouse import migrate
+
+    assert shops.DEFAULT_SHOP == migrate.DEFAULT_SHOP  # rows migrated from v1 belong to it

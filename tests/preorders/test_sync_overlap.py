@@ -326,3 +326,32 @@ def test_both_streams_failing_keep_offers_first(tmp_path: Path) -> None:
         result = sync_streams(client, opener_for(tmp_path / "w.duckdb"), shop="s", run_id="r1")
     assert list(result.errors) == ["offers", "orders"]  # stream order, whichever failed first
     assert all(isinstance(e, errors.Unauthorized) for e in result.errors.values())
+
+
+def test_a_second_sync_of_the_same_shops_orders_stops_before_walking(tmp_path: Path) -> None:
+    """A CLI sync beside a Dagster run of one shop: the later one stops with LoadInProgress
+    before it walks, and the first one commits as if it were alone."""
+    path = tmp_path / "w.duckdb"
+    shops = Shops.seeded(1, SandboxConfig(orders=500))
+    opener = opener_for(path)
+    second = StoqClient(shops.key("shop1"), BASE_URL, transport=mock_transport(shops))
+
+    def beside() -> str:
+        try:
+            sync_orders(second, opener, run_id="r2", mode="full")
+        except errors.StoqError:
+            raise
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc} ({second.stats.snapshot().requests} requests)"
+        return "ran"
+
+    transport = MidWalk(mock_transport(shops), beside)
+    with second, StoqClient(shops.key("shop1"), BASE_URL, transport=transport) as client:
+        report = sync_orders(client, opener, run_id="r1", mode="full")
+    (said,) = transport.results
+    assert said.startswith("LoadInProgress: another sync of shop default's orders is running")
+    assert said.endswith("(0 requests)")  # it stopped before its walk
+    assert report.complete and report.counts["inserted"] == 500
+    with duckdb.connect(str(path)) as after:
+        runs = after.execute("select run_id, outcome from sync_runs order by run_id").fetchall()
+    assert runs == [("r1", "succeeded")]

@@ -16,9 +16,9 @@ import pytest
 
 from tests.warehouse.factory import order
 from warehouse import schema, stage
-from warehouse.errors import LoadStateError
+from warehouse.errors import LoadInProgress, LoadStateError
 from warehouse.frames import order_frames
-from warehouse.loads import OrdersLoad
+from warehouse.loads import OffersLoad, OrdersLoad
 
 T0 = datetime(2025, 8, 1, 12, 0, tzinfo=UTC)
 TABLES = ("orders", "order_line_items", "order_state_history", "_rejects", "sync_state")
@@ -97,8 +97,9 @@ def test_a_killed_runs_stage_is_cleared_by_the_next_load_and_does_not_leak(
     killed = stage.Stage(conn, "orders", "killed-run")  # as a process killed mid-walk left it
     killed.write("orders", "stage_orders", order_frames([order(9)]).orders, 1)
     killed.seal()
-    assert killed._lock is not None
-    os.close(killed._lock)  # that process is gone: the OS dropped its lock, its files stay
+    assert killed._lock is not None and killed._stream_lock is not None
+    os.close(killed._lock)  # that process is gone: the OS dropped its locks, its files stay
+    os.close(killed._stream_lock)
     orphan = stage_root(tmp_path) / "no-lock-run"  # a dir with no lock file at all: dead too
     orphan.mkdir()
     assert (stage_root(tmp_path) / "killed-run" / "orders-000001.parquet").exists()
@@ -221,7 +222,7 @@ os._exit(0)  # ...then killed: no cleanup
 """
 
 
-def test_a_live_stage_of_another_process_survives_and_a_dead_one_is_cleared(
+def test_a_live_load_of_another_process_refuses_ours_and_its_stage_survives(
     conn: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     database = tmp_path / "warehouse.duckdb"
@@ -232,10 +233,18 @@ def test_a_live_stage_of_another_process_survives_and_a_dead_one_is_cleared(
     theirs = stage_root(tmp_path) / "theirs" / "orders-000001.parquet"
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "staged"
-        with OrdersLoad(conn, run_id="ours", synced_at=T0) as load:
+        # Another sync of the same shop's orders is mid-walk: ours stops before staging a row,
+        # rather than walking beside it and merging one snapshot over the other.
+        with (
+            pytest.raises(LoadInProgress, match="another sync of shop default's orders"),
+            OrdersLoad(conn, run_id="ours", synced_at=T0) as load,
+        ):
             load.add(order_frames([order(1)]))
             load.finish()
-        assert theirs.exists()  # its lock is held: a live load's stage is never cleared
+        assert theirs.exists()  # its locks are held: a live load's stage is never cleared
+        assert conn.execute("select count(*) from orders").fetchone() == (0,)
+        with OffersLoad(conn, run_id="ours", synced_at=T0) as offers:  # another stream: free
+            offers.finish()
     finally:
         assert child.stdin is not None
         child.stdin.close()
@@ -243,7 +252,9 @@ def test_a_live_stage_of_another_process_survives_and_a_dead_one_is_cleared(
     assert theirs.exists()  # the process died without cleaning up
     with OrdersLoad(conn, run_id="next", synced_at=T0) as load:
         assert not theirs.parent.exists()  # dead now: cleared
+        load.add(order_frames([order(1)]))
         load.finish()
+    assert load.counts.inserted == 1
     assert not (tmp_path / ".stage").exists()
 
 
@@ -267,16 +278,21 @@ def test_two_shops_loads_of_one_run_stage_apart(
     assert not (tmp_path / ".stage").exists()
 
 
-def test_the_same_run_live_twice_is_refused(
+def test_a_second_live_load_of_a_stream_is_refused_whatever_its_run(
     conn: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stage, "CLAIM_WAIT_S", 0.2)
+    monkeypatch.setattr(stage, "STREAM_WAIT_S", 0.2)
     with OrdersLoad(conn, run_id="r1", synced_at=T0) as first:
-        with pytest.raises(LoadStateError, match="in use by a live load"):
-            OrdersLoad(conn, run_id="r1", synced_at=T0).__enter__()
+        for run_id in ("r1", "r2"):
+            with pytest.raises(LoadInProgress, match="is running on this warehouse"):
+                OrdersLoad(conn, run_id=run_id, synced_at=T0).__enter__()
         first.add(order_frames([order(1)]))
         first.finish()  # its stage was left alone
     assert first.counts.inserted == 1
+    with OrdersLoad(conn, run_id="r3", synced_at=T0) as after:  # the stream is free again
+        after.add(order_frames([order(2)]))
+        after.finish()
+    assert after.counts.inserted == 1
 
 
 # -- a load given an opener: the file is open only to merge -------------------------------------
