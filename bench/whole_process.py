@@ -169,17 +169,22 @@ def run_dlt(server: SandboxProcess, name: str, python: str) -> dict:
     return {"wall": seconds, "rows": result["rows"], "note": note}
 
 
-def run_deployment(scenario: Scenario) -> None:
-    """Every shop of a shops file synced two ways: one `preorders sync` (threads), as the CLI
-    does, and one `preorders sync --shop NAME` process per shop started together, as a Dagster
-    deployment runs one run per shop partition."""
-    config = {
+def sandbox_settings(scenario: Scenario) -> dict[str, int | float]:
+    """The sandbox of a scenario: its orders and latency at STOQ's real limit, 100 per page."""
+    return {
         "orders": scenario.orders,
         "latency_ms": scenario.latency_ms,
         "rate_limit_points": POINTS,
         "rate_limit_window": WINDOW,
         "per_page_max": PER_PAGE,
     }
+
+
+def run_deployment(scenario: Scenario) -> None:
+    """Every shop of a shops file synced two ways: one `preorders sync` (threads), as the CLI
+    does, and one `preorders sync --shop NAME` process per shop started together, as a Dagster
+    deployment runs one run per shop partition."""
+    config = sandbox_settings(scenario)
     rows: list[tuple] = []
     with SandboxProcess(shops=scenario.shops, **config) as server:
         names = list(server.shops)
@@ -246,13 +251,7 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace, python: str, star
         run_deployment(scenario)
         return
     only = set(args.only or CONTENDERS)
-    config = {
-        "orders": scenario.orders,
-        "latency_ms": scenario.latency_ms,
-        "rate_limit_points": POINTS,
-        "rate_limit_window": WINDOW,
-        "per_page_max": PER_PAGE,
-    }
+    config = sandbox_settings(scenario)
     results: dict[str, dict] = {}
     with SandboxProcess(**config) as server:
         for name in CONTENDERS:
