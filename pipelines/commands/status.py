@@ -41,7 +41,8 @@ def show_status(args: argparse.Namespace, echo: Echo = print) -> int:
     from pathlib import Path
 
     from preorders.settings import warehouse_from_env
-    from preorders.status import as_dict, as_lines, read_status, shops_dict, shops_lines
+    from preorders.status import read_status
+    from preorders.status_text import as_dict, as_lines, shops_dict, shops_lines
 
     names = shop_names(args.shop)  # a bad file or an unknown shop: exit 2, file untouched
     settings = warehouse_from_env()

@@ -12,7 +12,8 @@ import pytest
 
 import warehouse.schema
 from preorders.actions import NOT_APPLIED
-from preorders.status import Status, as_dict, as_lines, never_synced, read_status
+from preorders.status import Status, never_synced, read_status
+from preorders.status_text import as_dict, as_lines
 from preorders.sync import sync_orders
 from sandbox import FakeClock, Shop, mock_transport
 from stoq import JobHandle, JobStatus, StoqClient, errors
