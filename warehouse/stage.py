@@ -154,18 +154,22 @@ class Stage:
         shutil.rmtree(self.dir, ignore_errors=True)
         if self.root is None or self._lock is None:
             return
-        with contextlib.suppress(OSError):
-            (self.root / f"{self.dir.name}{LOCK_SUFFIX}").unlink()
-        os.close(self._lock)  # unlinked first: no other load takes a lock on a dying file
+        _release(self._lock, self.root / f"{self.dir.name}{LOCK_SUFFIX}")
         self._lock = None
+        if self._stream_lock is not None:  # the stream is free: the next load may come
+            _release(self._stream_lock, self.root.parent / f"{self.root.name}{LOCK_SUFFIX}")
+            self._stream_lock = None
         for parent in (self.root, *self.root.parents[:3]):  # stream, shop, database, .stage
-            if parent == self.root.parent and self._stream_lock is not None:
-                with contextlib.suppress(OSError):  # the stream is free: the next load may come
-                    (parent / f"{self.root.name}{LOCK_SUFFIX}").unlink()
-                os.close(self._stream_lock)
-                self._stream_lock = None
             with contextlib.suppress(OSError):
                 parent.rmdir()  # only when empty
+
+
+def _release(fd: int, path: Path) -> None:
+    """Unlink the lock file `path`, then close `fd`, which holds its lock: unlinked first, so no
+    other load takes a lock on a dying file."""
+    with contextlib.suppress(OSError):
+        path.unlink()
+    os.close(fd)
 
 
 @overload
