@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from preorders.progress import Event, Progress
-from preorders.scrubbing import scrub_exception, scrubbed
+from preorders.scrubbing import Redact, scrub_exception, scrubbed
 from preorders.sync import SyncSettings, sync_offers, sync_orders
 from preorders.sync_report import SyncReport
 
@@ -111,13 +111,10 @@ def sync_shop(
     except Exception as exc:  # no key, a bad setting: neither stream can run
         return ShopSync(shop.name, errors={stream: exc for stream in STREAMS})
     with client, scrubbed(key) as redact:
-        result = sync_streams(
+        return sync_streams(
             client, opener, shop=shop.name, mode=mode, run_id=run_id, progress=progress,
-            settings=settings,
+            settings=settings, redact=redact,
         )  # fmt: skip
-    for failure in result.errors.values():
-        scrub_exception(failure, redact)
-    return result
 
 
 def sync_streams(
@@ -129,8 +126,10 @@ def sync_streams(
     run_id: str,
     progress: Progress | None = None,
     settings: SyncSettings | None = None,
+    redact: Redact = str,
 ) -> ShopSync:
-    """A shop's offers and orders with `client`; each stream's failure kept, never raised.
+    """A shop's offers and orders with `client`; each stream's failure kept, never raised, its
+    text (and its causes') passed through `redact` (e.g. `scrubbed(key)`'s).
 
     Given an opener the two streams walk at once: offers on a sibling client (the key's one
     rate budget, counters of its own, so each report counts its own requests), orders here;
@@ -180,6 +179,7 @@ def sync_streams(
         if not isinstance(outcome, Exception | SyncReport):
             raise outcome  # a stop, not a failure: the caller's to handle
         if isinstance(outcome, Exception):
+            scrub_exception(outcome, redact)
             result.errors[stream] = outcome
         else:
             setattr(result, stream, outcome)

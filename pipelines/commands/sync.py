@@ -238,7 +238,7 @@ def _sync(
 ) -> ShopOutcome:
     """Both streams of `shop` into the warehouse, then its row counts, shapes and checks."""
     from preorders.many_shops import sync_streams
-    from preorders.scrubbing import scrub_exception, scrubbed
+    from preorders.scrubbing import scrubbed
     from preorders.settings import warehouse_from_env
 
     run_id = str(uuid.uuid4())
@@ -252,11 +252,10 @@ def _sync(
     with stream_lines(echo):
         with scrubbed(secret_keys()) as redact:
             result = sync_streams(
-                client, warehouse, shop=shop.name, mode=mode, run_id=run_id, progress=progress
-            )
-        for stream, exc in result.errors.items():  # recorded as failed checks
-            scrub_exception(exc, redact)
-            done.errors.append((stream, exc))
+                client, warehouse, shop=shop.name, mode=mode, run_id=run_id, progress=progress,
+                redact=redact,
+            )  # fmt: skip
+        done.errors = list(result.errors.items())  # recorded as failed checks
         done.reports = result.reports
         with open_warehouse() as conn:
             _measure(conn, done)
