@@ -14,7 +14,10 @@ CPython's 700, a decoded page of orders (~50 containers each) triggers a young c
 ~14 records, and every page still waiting to be framed is promoted toward the old generation,
 which makes full collections come often and rescan every page in flight. One process syncing 20
 shops at once spent ~4.8 CPU-s of 24 in the collector that way (bench/whole_process.py's
-deployment); with YOUNG, ~0. Pages die by reference counting before they are ever scanned.
+deployment). Higher is not better: at 5,000 and above, a 200,000-order load's peak resident set
+grows from ~370 MB to 415-430 MB (more pages alive between collections leave more of Python's
+heap allocated), past the 400 MB goal; 2,000 keeps ~370 MB and the deployment's gain
+(bench/warehouse_load.py, bench/whole_process.py).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import gc
 import threading
 
 #: The youngest generation's threshold while this process loads (CPython's default is 700).
-YOUNG = 10_000
+YOUNG = 2_000
 
 _LOCK = threading.Lock()
 _settled = False
