@@ -58,7 +58,7 @@ print(*gc.get_threshold())
 
 
 def test_a_higher_young_threshold_or_a_collector_turned_off_is_kept() -> None:
-    for given, kept in (("50000", "50000 5 5"), ("0", "0 5 5"), ("700", "10000 5 5")):
+    for given, kept in (("50000", "50000 5 5"), ("0", "0 5 5"), ("700", "2000 5 5")):
         child = subprocess.run(
             [sys.executable, "-c", KEEP_THRESHOLD, given], capture_output=True, text=True,
             timeout=120, cwd=Path(__file__).parents[2],
