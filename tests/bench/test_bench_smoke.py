@@ -65,6 +65,7 @@ def test_warehouse_load_prints_rate_memory_and_tick(run) -> None:
     assert "orders in table                1,500" in out
     for figure in ("rows/s", "peak RSS after load, MB", "tick, s (median of 2)"):
         assert figure in out
+    assert "DuckDB alone: 1,500 orders" in out  # the engine floor loaded the same records
 
 
 def test_release_compares_single_posts_with_one_bulk_job(run) -> None:
