@@ -144,6 +144,7 @@ def test_whole_process_times_preorders_sync_next_to_dlt_and_the_floor(run) -> No
     assert "typical: ours / floor = " in out
     assert ("typical: ours / dlt = " in out) is DLT_READY
     assert "typical: 429 responses ours 0" in out
+    assert re.search(r"# python -c 'import httpx, duckdb, pandas': \d+\.\d{3} s", out)
 
 
 def test_whole_process_deployment_syncs_every_shop_both_ways_and_shows_cpu(run) -> None:
