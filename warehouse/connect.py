@@ -202,10 +202,6 @@ class Access:
             finally:
                 self._open_in = None
 
-    def database_known(self) -> bool:
-        """Whether `database()` answers without opening the file."""
-        return self.held is not None or self._database is not None
-
     def database(self) -> Path | None:
         """The database file (None: in memory), as the first window found it (opened if need be)."""
         if self.held is not None:

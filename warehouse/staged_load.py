@@ -152,9 +152,11 @@ class StagedLoad(Generic[F]):
         heap.settle()  # before the walk: its pages are decoded while the load is open
         if self.access.held is not None:
             use_utc(self.access.held)
+        # The stage now, even when that opens the file for an instant to learn where it is: it
+        # holds the stream's lock, so a second sync of this shop's stream stops before it walks
+        # (it would merge an older snapshot over this one's if it committed last).
+        self._stage = Stage(self.access.database(), self.stream, self.run_id, shop=self.shop)
         self._state = "open"
-        if self.access.database_known():  # else made when first written to (see _open_stage)
-            self._open_stage()
 
     def add(self, frames: F) -> LoadCounts:
         """Queue one chunk (a page or more); staged as Parquet when `flush_rows` are queued."""
@@ -176,7 +178,7 @@ class StagedLoad(Generic[F]):
         """Stage every queued chunk now (the warehouse is not touched before finish)."""
         self._check_open()
         if self._buffered or self._rejects:
-            stage = self._open_stage()
+            stage = self._staging()
             self._files += 1
             if self._buffered:
                 (main, main_sql), (child, child_sql) = self.parts
@@ -228,11 +230,6 @@ class StagedLoad(Generic[F]):
         $PREORDERS_WINDOW_LOCK_WAIT_S); merges in one process take turns.
         """
         self._check_open()
-        if self._stage is None and not self.access.database_known():
-            # Nothing staged and the file never opened (a small stream given an Opener): stage
-            # inside the merge's window, so the sync opens the file once, not twice.
-            with _MERGES, self._window():
-                return self._finish(high_water_mark, total_count, stats)
         return self._finish(high_water_mark, total_count, stats)
 
     def _finish(
@@ -242,7 +239,7 @@ class StagedLoad(Generic[F]):
         stats: Mapping[str, Any] | None,
     ) -> LoadCounts:
         self.flush()
-        stage = self._open_stage()
+        stage = self._staging()
         marks = [self._mark_file(mark) for mark in self._marks]
         stage.seal()
         stats = dict(stats or {})
@@ -325,13 +322,10 @@ class StagedLoad(Generic[F]):
         if self._state != "open":
             raise LoadStateError(f"{self.stream} load is {self._state}, not open")
 
-    def _open_stage(self) -> Stage:
-        """The load's stage, made now if need be: it clears dead loads' stages of this shop's
-        stream, beside the database file the first window saw (one is opened if none was)."""
-        if self._stage is None:
-            self._check_open()
-            database = self.access.database()
-            self._stage = Stage(database, self.stream, self.run_id, shop=self.shop)
+    def _staging(self) -> Stage:
+        """The open load's stage (made when the load was entered)."""
+        self._check_open()
+        assert self._stage is not None  # entered loads have one until they end
         return self._stage
 
     def _remove_stage(self) -> None:
@@ -369,7 +363,7 @@ class StagedLoad(Generic[F]):
 
     def _write_ids(self, ids: np.ndarray, number: int) -> str:
         frame = pd.DataFrame({"id": ids})
-        return self._open_stage().write("ids", self.ids_query, frame, number)
+        return self._staging().write("ids", self.ids_query, frame, number)
 
     def _mark_file(self, mark: _Mark) -> tuple[_Mark, str]:
         """The mark and its ids file: keys added after the call count as seen again (an order

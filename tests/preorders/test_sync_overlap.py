@@ -50,13 +50,22 @@ def probe(path: Path) -> bool:
 
 
 class MidWalk(httpx.BaseTransport):
-    """The sandbox's transport, running `action` once before the orders walk's third page."""
+    """The sandbox's transport, running `action` once before the `stream` walk's `page`."""
 
-    def __init__(self, inner: httpx.BaseTransport, action: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        inner: httpx.BaseTransport,
+        action: Callable[[], Any],
+        *,
+        stream: str = "orders",
+        page: str = "3",
+    ) -> None:
         self.inner, self.action, self.results = inner, action, []
+        self.stream, self.page = stream, page
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        is_page = request.url.path.endswith("/orders") and request.url.params.get("page") == "3"
+        url = request.url
+        is_page = url.path.endswith(f"/{self.stream}") and url.params.get("page") == self.page
         if is_page and not self.results:
             self.results.append(self.action())
         return self.inner.handle_request(request)
@@ -95,7 +104,7 @@ def test_another_process_can_write_the_file_mid_walk_only_with_an_opener(
         assert probes.fetchone() == ((1,) if given == "opener" else (0,))
 
 
-def test_a_sync_opens_the_file_once_per_stream_plus_once_to_plan_orders(tmp_path: Path) -> None:
+def test_a_sync_opens_the_file_to_start_each_stream_and_to_merge_it(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     plain = opener_for(path)
     opens: list[str] = []
@@ -107,9 +116,10 @@ def test_a_sync_opens_the_file_once_per_stream_plus_once_to_plan_orders(tmp_path
     shops = Shops.seeded(1, SandboxConfig(orders=250))
     with StoqClient(shops.key("shop1"), BASE_URL, transport=mock_transport(shops)) as client:
         sync_offers(client, counting, run_id="r1")
-        assert len(opens) == 1  # the merge alone: the offers were staged in its window
+        # Its start (where to stage: the stream's lock is taken before the walk), its merge.
+        assert len(opens) == 2
         sync_orders(client, counting, run_id="r1", mode="full")
-        assert len(opens) == 3  # the plan's reads, then the merge
+        assert len(opens) == 4  # the plan's reads (which also place the stage), the merge
 
 
 def test_an_incremental_sync_with_an_opener_reads_its_plan_at_the_start(tmp_path: Path) -> None:
@@ -352,6 +362,33 @@ def test_a_second_sync_of_the_same_shops_orders_stops_before_walking(tmp_path: P
     assert said.startswith("LoadInProgress: another sync of shop default's orders is running")
     assert said.endswith("(0 requests)")  # it stopped before its walk
     assert report.complete and report.counts["inserted"] == 500
+    with duckdb.connect(str(path)) as after:
+        runs = after.execute("select run_id, outcome from sync_runs order by run_id").fetchall()
+    assert runs == [("r1", "succeeded")]
+
+
+def test_a_second_sync_of_the_same_shops_offers_stops_before_walking(tmp_path: Path) -> None:
+    """Offers too, though their stage holds nothing until the merge: the stream's lock is taken
+    when the load starts, so the later sync never walks, nor merges its snapshot last."""
+    path = tmp_path / "w.duckdb"
+    shops = Shops.seeded(1, SandboxConfig(orders=10))
+    opener = opener_for(path)
+    second = StoqClient(shops.key("shop1"), BASE_URL, transport=mock_transport(shops))
+
+    def beside() -> str:
+        try:
+            sync_offers(second, opener, run_id="r2")
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc} ({second.stats.snapshot().requests} requests)"
+        return "ran"
+
+    transport = MidWalk(mock_transport(shops), beside, stream="offers", page="1")
+    with second, StoqClient(shops.key("shop1"), BASE_URL, transport=transport) as client:
+        report = sync_offers(client, opener, run_id="r1")
+    (said,) = transport.results
+    assert said.startswith("LoadInProgress: another sync of shop default's offers is running")
+    assert said.endswith("(0 requests)")
+    assert report.complete and report.counts["inserted"] == len(shops["shop1"].truth_offers())
     with duckdb.connect(str(path)) as after:
         runs = after.execute("select run_id, outcome from sync_runs order by run_id").fetchall()
     assert runs == [("r1", "succeeded")]
