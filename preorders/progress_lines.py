@@ -3,6 +3,8 @@ between them at most one line every 10 s (the first at once), carrying the lates
 
 A wait of 10 s or more (a rate-limit hold, a retry's backoff) is said at once, like a phase:
 it would be that long a silence otherwise. Worker threads waiting together say it once.
+Phases that run at once (a shop's offers and orders) are paced each on its own: one's lines
+never silence the other's.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ class Lines:
         stamp: Callable[[], str] | None = None,
     ) -> None:
         self._write, self._clock, self._every, self._stamp = write, clock, every, stamp
-        self._last: float | None = None
-        self._waiting_until = float("-inf")  # the end of the long wait said last
+        self._last: dict[str, float] = {}  # phase -> when its last paced line was said
+        self._waiting_until: dict[str, float] = {}  # phase -> the end of its long wait said last
         self._lock = threading.Lock()  # the client's waits arrive from its worker threads
 
     def __call__(self, event: Event) -> None:
@@ -47,15 +49,15 @@ class Lines:
         if text is None:
             return
         with self._lock:
-            now = self._clock()
+            now, phase = self._clock(), event.phase
             if isinstance(event, RateLimitWait | Retrying) and event.seconds >= self._every:
-                if now < self._waiting_until:
+                if now < self._waiting_until.get(phase, float("-inf")):
                     return  # another thread's share of the same hold
-                self._waiting_until, self._last = now + event.seconds, now
+                self._waiting_until[phase], self._last[phase] = now + event.seconds, now
             elif not isinstance(event, PhaseStarted | PhaseEnded):
-                if self._last is not None and now - self._last < self._every:
+                if phase in self._last and now - self._last[phase] < self._every:
                     return
-                self._last = now
+                self._last[phase] = now
             self._write(f"{self._stamp()} {text}" if self._stamp else text)
 
 

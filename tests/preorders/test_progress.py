@@ -97,9 +97,13 @@ def test_sync_lines_keep_phases_and_at_most_one_other_line_per_10_s(tmp_path: Pa
         "orders (full): started",
     ]
     assert sum(" done in " in text for _, text in said) == 2
-    others = [t for t, text in said if not text.endswith(": started") and " done in " not in text]
+    others = [
+        (t, text) for t, text in said if not text.endswith(": started") and " done in " not in text
+    ]
     assert len(others) >= 3  # the walk took minutes (of the fake clock): it said so
-    assert all(b - a >= 10 for a, b in zip(others, others[1:], strict=False))
+    for phase in ("offers", "orders (full)"):  # each phase is paced on its own
+        times = [t for t, text in others if text.startswith(f"{phase}: ")]
+        assert all(b - a >= 10 for a, b in zip(times, times[1:], strict=False)), phase
     assert len(others) < sum(not isinstance(e, ENDS) for e in events)  # some were held back
     assert any(isinstance(e, Step) and e.rate_waits for e in events)
     # 2 points per 6 s: the budget, not the (instant) server, says how long is left.
@@ -144,6 +148,27 @@ def test_a_long_wait_is_said_at_once_and_once_for_all_threads() -> None:
         "p: 1/10 pages",
         "p: waiting 58 s for the rate limit (rate budget)",
         "p: retrying in 16 s (cannot reach host; retry 6 of 6)",
+    ]
+
+
+def test_phases_running_at_once_are_paced_each_on_its_own() -> None:
+    clock = FakeClock()
+    lines: list[str] = []
+    out = Lines(lines.append, clock=clock.monotonic)
+    out(Step("orders", 1, 10))
+    out(Retrying("offers", 0.5, "cannot reach host", 1, 2))  # offers' first: said at once
+    clock.advance(5)
+    out(Step("orders", 2, 10))  # 5 s after orders' last line: held back
+    out(Step("offers", 1, 2))  # 5 s after offers' last line: held back
+    clock.advance(5)
+    for _ in range(2):  # one budget's hold reaches both streams' threads
+        out(RateLimitWait("orders", 30.0, "rate budget"))
+        out(RateLimitWait("offers", 30.0, "rate budget"))
+    assert lines == [
+        "orders: 1/10 pages",
+        "offers: retrying in 0.5 s (cannot reach host; retry 1 of 2)",
+        "orders: waiting 30 s for the rate limit (rate budget)",
+        "offers: waiting 30 s for the rate limit (rate budget)",
     ]
 
 
