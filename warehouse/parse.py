@@ -11,11 +11,11 @@ import pandas as pd
 
 # A decimal amount DuckDB can always cast to DECIMAL(18, 2): 15 integer digits, so even
 # rounding the fraction up cannot overflow. Longer ones take the exact check in decimal_text.
-MONEY = re.compile(r"-?\d{1,15}(?:\.\d+)?")
+MONEY = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]+)?")
 # A percentage DuckDB can always cast to DECIMAL(9, 4) (same reasoning).
-_PERCENT = re.compile(r"-?\d{1,4}(?:\.\d+)?")
+_PERCENT = re.compile(r"-?[0-9]{1,4}(?:\.[0-9]+)?")
 _DIGITS = re.compile(r"-?[0-9]{1,40}")
-_NUMBER = re.compile(r"-?\d{1,40}(?:\.\d{1,40})?")
+_NUMBER = re.compile(r"-?[0-9]{1,40}(?:\.[0-9]{1,40})?")  # [0-9]: \d takes any script's digits
 #: pattern -> (integer digits, scale) of the column it feeds
 _COLUMNS = {MONEY: (16, 2), _PERCENT: (5, 4)}
 _WIDE = Context(prec=100)

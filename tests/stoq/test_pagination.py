@@ -121,6 +121,17 @@ def test_a_missing_meta_is_an_error(make_client):
         make_client(handler).list_orders().all()
 
 
+def test_digits_of_other_scripts_read_as_no_number_not_a_crash(make_client):
+    # "²".isdigit() is True, but int("²") raises: a count or an id in such digits tells nothing.
+    def handler(request: httpx.Request) -> httpx.Response:
+        meta = {"total_count": "\u00b2", "per_page": "\u0665", "total_pages": 1}
+        return httpx.Response(200, json={"orders": [{"shopify_order_id": "\u00b2"}], "meta": meta})
+
+    walk = make_client(handler).list_orders()
+    assert walk.all() == [{"shopify_order_id": "\u00b2"}]  # kept as text: the load rejects it
+    assert walk.stats.total_count_start is None
+
+
 def test_422_on_a_big_per_page_falls_back_to_the_default(make_client):
     api = PagedApi(orders(60), reject_above=25)
     walk = make_client(api, per_page=100).list_orders()

@@ -45,6 +45,10 @@ JUST_PAST = 2**63 + 5
         ),
         (order(11, line_items=[{"title": "x\ud83d"}]), "11", "line_items[0].title is not valid"),
         (order(12, **{"odd\udc00": 1}), "12", "odd\\udc00 (a key) is not valid Unicode"),
+        # Other scripts' digits: Python's \d and isdigit take them, DuckDB's casts do not.
+        (order(13, total="\u0661\u0660\u0660.\u0660\u0660"), "13", "total_price is not a decimal"),
+        (order(14, customer={"id": "\u0667"}), "14", "customer.id is not an integer id"),
+        (order(15, shopify_order_id="\u00b2"), "\u00b2", "shopify_order_id is not an integer id"),
     ],
 )
 def test_a_record_the_warehouse_cannot_hold_is_rejected_naming_the_field(record, key, reason):
