@@ -165,9 +165,11 @@ class RateBudget:
 
 
 def _number(value: str | None) -> float | None:
+    """A header's finite number ('nan' and 'inf' read as absent)."""
     if value is None:
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,26 +80,29 @@ def retry_after(
             return max(seconds, 0.0)
     if isinstance(body, dict):
         value = body.get("retry_after")
-        if isinstance(value, int | float | str):
-            try:
-                return max(float(value), 0.0)
-            except ValueError:
-                pass
+        if isinstance(value, int | float | str) and (seconds := _finite(value)) is not None:
+            return max(seconds, 0.0)
     reset = response.headers.get("x-ratelimit-reset")
-    if reset is not None:
-        try:
-            # A skewed clock must not turn a reset into a long sleep: cap at the window.
-            return min(max(float(reset) - wall_clock(), 0.0), max_wait)
-        except ValueError:
-            pass
+    if reset is not None and (at := _finite(reset)) is not None:
+        # A skewed clock must not turn a reset into a long sleep: cap at the window.
+        return min(max(at - wall_clock(), 0.0), max_wait)
     return None
 
 
-def _parse_retry_after(value: str, wall_clock: Callable[[], float]) -> float | None:
+def _finite(value: str | float) -> float | None:
+    """`value` as a finite number; None for anything else ('nan' and 'inf' parse as floats but
+    would turn every wait computed from them into no wait at all)."""
     try:
-        return float(value)
-    except ValueError:
-        pass
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _parse_retry_after(value: str, wall_clock: Callable[[], float]) -> float | None:
+    seconds = _finite(value)
+    if seconds is not None:
+        return seconds
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

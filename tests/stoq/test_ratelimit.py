@@ -126,6 +126,18 @@ def test_a_skewed_reset_never_blocks_past_the_window(clock):
     assert clock.now == pytest.approx(60.0)
 
 
+@pytest.mark.parametrize("odd", ["nan", "inf", "-inf", "NaN"])
+def test_headers_that_are_not_finite_numbers_are_ignored(clock, odd):
+    budget = make_budget(clock, limit=10)
+    budget.observe(
+        {"x-ratelimit-limit": odd, "x-ratelimit-remaining": odd, "x-ratelimit-reset": odd}
+    )
+    assert (budget.limit, budget.used()) == (10, 0)
+    budget.observe({"x-ratelimit-remaining": "0", "x-ratelimit-reset": odd})  # reset unknown
+    budget.acquire(1)
+    assert clock.now == pytest.approx(60.0)  # believed for a whole window
+
+
 def test_client_honours_server_remaining(make_client, clock):
     reset = clock.time() + 30
     served = 0

@@ -203,6 +203,18 @@ def test_max_retry_wait_is_configurable_and_defaults_to_the_window_or_two_minute
     assert clock.now == pytest.approx(300.0)
 
 
+@pytest.mark.parametrize("odd", ["nan", "NaN", "inf", "-inf"])
+def test_a_wait_that_is_not_a_finite_number_falls_back_to_backoff(make_client, clock, odd):
+    # float() reads each of these, and max(nan, ...) is nan: a pause of nan waits for nothing.
+    limited = reply(
+        429, {"retry_after": odd}, headers={"Retry-After": odd, "X-RateLimit-Reset": odd}
+    )
+    api = FakeApi().on("GET", GET_PATH, limited, limited, reply(200, ORDER))
+    client = make_client(api, rng=random.Random(3))
+    assert client.get_order(1) == ORDER
+    assert len(clock.sleeps) == 2 and all(s >= 0.1 for s in clock.sleeps), clock.sleeps
+
+
 def test_retry_after_zero_does_not_retry_in_a_tight_loop(make_client, clock):
     zero = reply(429, headers={"Retry-After": "0"})
     api = FakeApi().on("GET", GET_PATH, zero, zero, zero, reply(200, ORDER))
