@@ -128,12 +128,14 @@ class Spec:
 
 
 def money(order: dict[str, Any], field: str = "total_outstanding") -> Decimal | None:
-    """A payments amount as a Decimal, None when absent or unreadable."""
+    """A payments amount as a Decimal, None when absent or unreadable (NaN and Infinity too:
+    they read as Decimals, but comparing one raises)."""
     value = (order.get("payments") or {}).get(field)
     try:
-        return None if value is None else Decimal(str(value))
+        amount = None if value is None else Decimal(str(value))
     except InvalidOperation:
         return None
+    return amount if amount is not None and amount.is_finite() else None
 
 
 def release_blocker(order: dict[str, Any], forced: bool = False) -> str | None:
