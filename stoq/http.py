@@ -124,10 +124,13 @@ class Session:
                 try:
                     return parse(content), status
                 except ValueError as exc:
-                    self._stats.add(bad_bodies=1)
-                    self._raise_malformed(method, path, status, content, exc, attempt, write)
-                    attempt = self._back_off(attempt, "malformed answer")
-                    continue
+                    bad = exc
+                # Raised out here, not in the except block: there the parser's error (its .doc
+                # holds the whole body, an echoed key too) would ride along as __context__.
+                self._stats.add(bad_bodies=1)
+                self._raise_malformed(method, path, status, content, bad, attempt, write)
+                attempt = self._back_off(attempt, "malformed answer")
+                continue
             error = self._error(method, path, response, content)
             if status == 429:
                 self._stats.add(rate_limited=1)

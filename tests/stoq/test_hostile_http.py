@@ -257,12 +257,15 @@ def test_a_body_under_the_limits_still_reads(shop):
 
 
 def chain(error: BaseException) -> list[BaseException]:
-    """The error and every exception it was raised from or during."""
+    """The error and every exception it was raised from or during: both links of each, since
+    `raise ... from cause` inside an except block still keeps the handled one as __context__."""
     found: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in found:
-        found.append(current)
-        current = current.__cause__ or current.__context__
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop()
+        if current is not None and current not in found:
+            found.append(current)
+            todo += [current.__cause__, current.__context__]
     return found
 
 
