@@ -44,6 +44,9 @@ class SyncSettings:
     """Knobs of the orders sync; the defaults suit an hourly schedule."""
 
     lag: timedelta = timedelta(hours=1)  # re-walk this much before the high-water mark
+    #: An order created later than this past the sync's start is dated by a wrong clock: it
+    #: never sets the high-water mark, and a stored mark past it is not trusted (a full walk).
+    clock_skew: timedelta = timedelta(hours=1)
     reconcile_every: timedelta = timedelta(hours=24)  # a full walk at least this often
     max_walks: int = 3  # full re-walks when a walk provably missed orders
     per_page: int = 100
@@ -53,10 +56,14 @@ class SyncSettings:
 def choose_mode(
     requested: str, state: dict[str, Any] | None, now: datetime, s: SyncSettings
 ) -> str:
-    """`full` on the first run, when asked, or when the last full walk is older than the period."""
+    """`full` on the first run, when asked, when the last full walk is older than the period, or
+    when the stored high-water mark lies in the future (an incremental walk from it sees none
+    of the orders created since)."""
     if requested not in ("auto", "full", "incremental"):
         raise ValueError(f"sync mode must be auto, full or incremental, not {requested!r}")
     if state is None or state.get("high_water_mark") is None:
+        return "full"
+    if state["high_water_mark"] > now + s.clock_skew:
         return "full"
     if requested != "auto":
         return requested
@@ -131,17 +138,23 @@ def sync_orders(
     phase = Phase(progress, f"orders ({chosen})", noun="orders", client=client)
     load = loads.OrdersLoad(reach, run_id=run_id, mode=chosen, synced_at=now, shop=shop)
     with phase, load:
+        ceiling = now + settings.clock_skew
         if known is None:
-            hwm = _full_walks(client, load, report, settings, phase)
+            hwm = _full_walks(client, load, report, settings, phase, ceiling)
         else:
-            hwm = _incremental(client, known, load, report, settings, state or {}, phase)
+            hwm = _incremental(client, known, load, report, settings, state or {}, phase, ceiling)
         _finish(load, report, client, before, started, high_water_mark=hwm)
         phase.summary = f"{report.pages} pages, {report.records:,} orders"
     return report
 
 
 def _full_walks(
-    client: StoqClient, load: Any, report: SyncReport, s: SyncSettings, phase: Phase
+    client: StoqClient,
+    load: Any,
+    report: SyncReport,
+    s: SyncSettings,
+    phase: Phase,
+    ceiling: datetime,
 ) -> datetime | None:
     """Walk every order; flag the ones not seen only when the walk provably saw all of them."""
     seen: walks.Seen = {}
@@ -151,7 +164,7 @@ def _full_walks(
         return None  # never provably complete: keep the old mark, flag nothing missing
     load.mark_missing(seen_ids=walks.storable(seen))
     report.complete, report.total_count = True, total
-    return walks.latest(seen)
+    return walks.latest(seen, until=ceiling)
 
 
 def _walk_window(
@@ -192,6 +205,7 @@ def _incremental(
     s: SyncSettings,
     state: dict[str, Any],
     phase: Phase,
+    ceiling: datetime,
 ) -> datetime | None:
     """Walk the window that is cheapest to re-read, then GET the open orders older than it."""
     floor = state["high_water_mark"] - s.lag
@@ -218,7 +232,7 @@ def _incremental(
     # Open orders a single read answers 404 for are flagged missing_from_api (never deleted).
     if missing:
         load.mark_missing_ids(missing)
-    newest = walks.latest(seen)
+    newest = walks.latest(seen, until=ceiling)
     if window_total is None or newest is None or window_start is None:
         return None  # keep the old mark
     # The API's count of the window plus the live orders older than the start it took.

@@ -221,9 +221,10 @@ def storable(seen: Iterable[OrderKey]) -> list[int]:
     return [k for k in seen if isinstance(k, int) and BIGINT_MIN <= k <= BIGINT_MAX]
 
 
-def latest(seen: Seen) -> datetime | None:
-    """The newest created_at among the orders seen, if any."""
-    times = [t for t in seen.values() if t is not None]
+def latest(seen: Seen, until: datetime | None = None) -> datetime | None:
+    """The newest created_at among the orders seen, if any; given `until`, later ones are not
+    counted (an order dated in the future by a wrong clock must not move a mark past now)."""
+    times = [t for t in seen.values() if t is not None and (until is None or t <= until)]
     return max(times) if times else None
 
 
