@@ -53,6 +53,10 @@ class SyncSettings:
     chunk: int = 2000  # records per frame/merge: bounds memory, keeps merges set-based
 
 
+#: Walks of the offers at most, while each one sees the API's count of offers change under it.
+OFFER_WALKS = 3
+
+
 def choose_mode(
     requested: str, state: dict[str, Any] | None, now: datetime, s: SyncSettings
 ) -> str:
@@ -92,20 +96,18 @@ def sync_offers(
     phase = Phase(progress, "offers", noun="offers", client=client)
     load = loads.OffersLoad(access(warehouse), run_id=run_id, synced_at=_now(), shop=shop)
     with phase, load:
-        # A stricter API may hide discarded offers unless asked: ask too, dedupe by id.
-        for status in (None, "discarded"):
-            try:
-                records = walks.walk_records(client.list_offers(status=status), report, phase)
-                for chunk in walks.chunks(records, 1000):
-                    seen.update(_text_ids(chunk))
-                    load.add(offer_frames(chunk))
-            except errors.ValidationError:
-                if status is None:
-                    raise
-        if report.doubt is None:
+        # An offer discarded or added mid-walk shifts the list under it, and the one that slid
+        # onto a page already read is never seen: walk again (offers are few) until a walk
+        # sees the API's count hold still, and flag none missing if none does.
+        for _ in range(OFFER_WALKS):
+            if not _walk_offers(client, load, report, seen, phase):
+                break
+        else:
+            report.complete = False
+        if report.doubt is None and report.complete:
             load.mark_missing(seen_ids=seen)
         else:
-            report.complete = False  # a walk lied to or cut short: flag no offer missing
+            report.complete = False  # a walk lied to, cut short or kept drifting: flag none
         _finish(load, report, client, before, started, high_water_mark=None)
         phase.summary = f"{report.pages} pages, {report.records:,} offers"
     return report
@@ -238,6 +240,26 @@ def _incremental(
     # The API's count of the window plus the live orders older than the start it took.
     report.total_count = window_total + bisect_left(known, window_start) - len(missing)
     return max(newest, state["high_water_mark"])
+
+
+def _walk_offers(
+    client: StoqClient, load: Any, report: SyncReport, seen: set[str], phase: Phase
+) -> bool:
+    """Walk every offer into the load (a stricter API may hide discarded offers unless asked:
+    ask too, dedupe by id); True when either list drifted while it was walked."""
+    drifted = False
+    for status in (None, "discarded"):
+        try:
+            walk = client.list_offers(status=status)
+            for chunk in walks.chunks(walks.walk_records(walk, report, phase), 1000):
+                seen.update(_text_ids(chunk))
+                load.add(offer_frames(chunk))
+        except errors.ValidationError:
+            if status is None:
+                raise
+            continue  # this API lists discarded offers with the rest
+        drifted = drifted or walk.stats.drift
+    return drifted
 
 
 def _text_ids(records: list[dict[str, Any]]) -> Iterator[str]:
