@@ -122,7 +122,7 @@ class Session:
             status = response.status_code
             if 200 <= status < 300:
                 try:
-                    return parse(content), status
+                    return parse(self.redactor.body(content)), status
                 except ValueError as exc:
                     bad = exc
                 # Raised out here, not in the except block: there the parser's error (its .doc

@@ -67,6 +67,19 @@ class Redactor:
         # blanked, but the cut to `limit` (far below SCAN) throws that part away anyway.
         return self.redact(text[: max(SCAN, limit)])[:limit]
 
+    def body(self, content: bytes) -> bytes:
+        """A whole answer's body with the key, as sent or in one letter case, blanked: a server
+        that echoes it into a record would otherwise have it stored. JSON stays valid (the
+        key and REDACTED hold no quote or backslash). Pieces are left: scanning every window
+        of a 32 MiB page costs more than the echo it might catch."""
+        if not self._key or '"' in self._key or "\\" in self._key:
+            return content
+        for form in {self._key, self._key.lower(), self._key.upper()}:
+            raw = form.encode()
+            if raw in content:
+                content = content.replace(raw, REDACTED.encode())
+        return content
+
     def fields(self, record: T, *names: str) -> T:
         """A copy of a dataclass `record` with the named fields' text clipped (see `value`)."""
         values = {n: self.value(getattr(record, n)) for n in names}

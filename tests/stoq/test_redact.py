@@ -9,6 +9,8 @@ import pytest
 
 from stoq.redact import CUT, PUBLIC_PREFIX, REDACTED, Redactor
 
+from .conftest import API_KEY, FakeApi, reply
+
 KEY = PUBLIC_PREFIX + "CANARYq7Wm2Zp9Lx4Rt8Vb3Nc6Hd5Jk1"
 SECRET = KEY.removeprefix(PUBLIC_PREFIX)
 
@@ -77,3 +79,19 @@ def test_a_foreign_exception_is_copied_with_redacted_text_and_chain():
 
 def test_repr_shows_no_key():
     assert KEY not in repr(Redactor(KEY))
+
+
+def test_a_body_loses_the_whole_key_in_any_one_case_and_stays_json():
+    record = {"note": f"token {KEY}", "shout": KEY.upper(), "quiet": KEY.lower(), "n": 1}
+    scrubbed = Redactor(KEY).body(json.dumps(record).encode())
+    assert json.loads(scrubbed) == {
+        "note": f"token {REDACTED}", "shout": REDACTED, "quiet": REDACTED, "n": 1,
+    }  # fmt: skip
+    untouched = json.dumps({"note": "no key here"}).encode()
+    assert Redactor(KEY).body(untouched) is untouched  # nothing to blank: not even copied
+
+
+def test_a_record_echoing_the_key_reaches_the_caller_without_it(make_client):
+    echoed = {"id": 1, "shopify_order_id": 1, "state": "placed", "created_at": API_KEY}
+    api = FakeApi().on("GET", "/preorders/orders/1", reply(200, echoed))
+    assert make_client(api).get_order(1)["created_at"] == REDACTED
