@@ -11,6 +11,7 @@ import httpx
 from stoq import errors
 from stoq.auth import TokenAuth, origin_of
 from stoq.body import Cut, Limits, checked_limits, messages, parse
+from stoq.deadline import deadline_transport, until
 from stoq.ratelimit import RateBudget, cost_of
 from stoq.retry import (
     CONFIGURATION_ERRORS,
@@ -64,13 +65,15 @@ class Session:
         self._auth = TokenAuth(api_key, self.origin)
         self.redactor = self._auth.redactor
         self._timeout = httpx.Timeout(timeout)
+        pool = httpx.Limits(max_connections=max_connections)
         self._http = httpx.Client(
             base_url=base_url,
-            transport=transport,
+            # The default transport, with every socket wait cut at the attempt's deadline.
+            transport=deadline_transport(pool) if transport is None else transport,
             timeout=self._timeout,
             auth=self._auth,
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=max_connections),
+            limits=pool,
             # Never follow a redirect: the answer would come from a host the caller did not name.
             follow_redirects=False,
         )
@@ -232,21 +235,22 @@ class Session:
     ) -> tuple[httpx.Response, bytes]:
         timeout = limits.timeout(self._timeout)
         request = self._http.build_request(method, path, params=params, json=body, timeout=timeout)
-        try:
-            response = self._http.send(request, stream=True)
-        except _LATE as exc:
-            if limits.late():  # the wait was capped at the deadline, and that is what fired
-                raise limits.overdue() from exc
-            raise
-        try:
-            return response, limits.read(response)
-        except httpx.RequestError as exc:
-            if isinstance(exc, _LATE) and limits.late():
-                raise limits.overdue() from exc
-            raise Cut(f"the answer broke off midway ({type(exc).__name__}: {exc})") from exc
-        finally:
-            # Closing mid-body drops the connection: an endless answer is never drained.
-            response.close()
+        with until(limits.left()):  # the status line and headers too, not just the body
+            try:
+                response = self._http.send(request, stream=True)
+            except _LATE as exc:
+                if limits.late():  # the wait was capped at the deadline, and that is what fired
+                    raise limits.overdue() from exc
+                raise
+            try:
+                return response, limits.read(response)
+            except httpx.RequestError as exc:
+                if isinstance(exc, _LATE) and limits.late():
+                    raise limits.overdue() from exc
+                raise Cut(f"the answer broke off midway ({type(exc).__name__}: {exc})") from exc
+            finally:
+                # Closing mid-body drops the connection: an endless answer is never drained.
+                response.close()
 
     def _back_off(self, attempt: int, reason: str) -> int:
         delay = self._policy.backoff(attempt)

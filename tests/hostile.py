@@ -34,6 +34,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     drip: float | None = None  # seconds between single bytes of the body (a slow answer)
     endless: bool = False  # a chunked body that never ends (until the client leaves)
+    drip_head: float | None = None  # seconds between single bytes of the status line and headers
 
     @classmethod
     def of_json(cls, status: int, payload: Any, **kw: Any) -> Answer:
@@ -150,6 +151,9 @@ def _handler_for(server: HostileServer) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
         def _send(self, answer: Answer) -> None:
+            if answer.drip_head is not None:
+                self._drip_head(answer)
+                return
             self.send_response(answer.status)
             for name, value in answer.headers.items():
                 if name.lower() not in ("content-length", "transfer-encoding", "connection"):
@@ -184,5 +188,19 @@ def _handler_for(server: HostileServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
                 server.bytes_sent += 1
                 time.sleep(answer.drip)
+
+        def _drip_head(self, answer: Answer) -> None:
+            """The status line and headers a byte at a time, then the body at once."""
+            head = f"HTTP/1.1 {answer.status} OK\r\nContent-Length: {len(answer.body)}\r\n"
+            head += "".join(f"{k}: {v}\r\n" for k, v in answer.headers.items()) + "\r\n"
+            started = time.monotonic()
+            for byte in head.encode():
+                if server.stopping or time.monotonic() - started >= server.max_seconds:
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                server.bytes_sent += 1
+                time.sleep(answer.drip_head)
+            self.wfile.write(answer.body)
 
     return Handler

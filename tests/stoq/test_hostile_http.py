@@ -6,6 +6,7 @@ speed.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ def always(answer: Answer) -> Any:
     """A fault answering every request with a fresh copy of `answer`."""
 
     def fault(ex: Exchange) -> Answer:
-        return Answer(answer.status, answer.body, dict(answer.headers), answer.drip, answer.endless)
+        return dataclasses.replace(answer, headers=dict(answer.headers))
 
     return fault
 
@@ -164,6 +165,19 @@ def test_a_dripped_answer_to_a_write_is_outcome_unknown_and_not_resent(shop):
     assert isinstance(error, errors.WriteOutcomeUnknown)
     assert "no complete answer within the 1 s deadline" in error.reason
     assert len(server.requests) == 1 and seconds < HANG
+
+
+def test_dripped_headers_stop_at_the_deadline_not_at_the_server_s_pleasure(shop):
+    # Each byte comes well within the read timeout: only the deadline can end this.
+    drip = Answer.of_json(200, {"ok": True}, drip_head=0.05)  # ~90 bytes of head: ~4.5 s
+    with (
+        HostileServer(shop, always(drip)) as server,
+        client_for(server, deadline=1.0, timeout=30.0) as client,
+    ):
+        error, seconds = timed(client.help)
+    assert "no complete answer within the 1 s deadline" in str(error)
+    assert 0.9 <= seconds < 2.5
+    assert server.bytes_sent < 60  # the client left long before the head was out
 
 
 @pytest.mark.parametrize("stall", ["before the headers", "mid-body"])
