@@ -4,7 +4,8 @@ Orders arriving mid-walk shift a newest-first list, and with pages fetched concu
 can slip between two pages; other servers sort oldest-first or by id. Whatever the order, a walk
 is proven complete by a count of the window read after it (orders are never deleted, so having
 seen that many is proof); short of that the newest orders are caught up and counted again, and
-failing that the window is walked again.
+failing that the window is walked again. Should the API delete one anyway (its count shrinks
+while a walk runs), the seen count no longer proves anything for that walk: it is walked again.
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ def walk_window(
     the API finally took, which may be earlier than asked: a margin, or a date on a server that
     takes only dates). A walk that stopped early on pages the count said held orders proves
     nothing and ends the window at once (another would spend the rate budget on the same lie);
-    one that met an empty page the count says holds orders is walked again. A total_pages at
-    odds with total_count is walked by the count and proven by it like any other walk.
+    one that met an empty page the count says holds orders is walked again, as is one whose
+    count shrank while it walked. A total_pages at odds with total_count is walked by the count
+    and proven by it like any other walk.
     """
     start = None if from_ is None else from_.replace(microsecond=0) - MARGIN
     effective = start
@@ -71,7 +73,7 @@ def walk_window(
         stats = walk.stats
         if hopeless(stats):
             return None, effective
-        if not stats.trustworthy:
+        if not stats.trustworthy or shrank(stats):
             continue
         total = stats.total_count_end or 0
         if not stats.drift and len(seen) >= total:
@@ -99,6 +101,14 @@ def walk_window(
 def hopeless(stats: WalkStats) -> bool:
     """True when the API's pages ran empty where it still counts orders: no walk can prove all."""
     return stats.stopped_early
+
+
+def shrank(stats: WalkStats) -> bool:
+    """True when the API counted fewer orders at the walk's end than at its start: one vanished
+    mid-walk (the API may delete what it never should), the list shifted under the walk, and a
+    live order may have slipped past unseen while the count still looks met. Walked again."""
+    start, end = stats.total_count_start, stats.total_count_end
+    return start is not None and end is not None and end < start
 
 
 def _count_and_load_head(
