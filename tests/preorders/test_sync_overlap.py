@@ -338,9 +338,22 @@ def test_both_streams_failing_keep_offers_first(tmp_path: Path) -> None:
     assert all(isinstance(e, errors.Unauthorized) for e in result.errors.values())
 
 
-def test_a_second_sync_of_the_same_shops_orders_stops_before_walking(tmp_path: Path) -> None:
+# stream -> how one sync of it runs, and the page of the first sync's walk the second starts at
+SYNCS: dict[str, tuple[Callable[..., Any], dict[str, Any], str]] = {
+    "orders": (sync_orders, {"mode": "full"}, "3"),
+    # Offers too, though their stage holds nothing until the merge: the stream's lock is taken
+    # when the load starts, so the later sync never walks, nor merges its snapshot last.
+    "offers": (sync_offers, {}, "1"),
+}
+
+
+@pytest.mark.parametrize("stream", SYNCS)
+def test_a_second_sync_of_the_same_shops_stream_stops_before_walking(
+    tmp_path: Path, stream: str
+) -> None:
     """A CLI sync beside a Dagster run of one shop: the later one stops with LoadInProgress
     before it walks, and the first one commits as if it were alone."""
+    run, options, page = SYNCS[stream]
     path = tmp_path / "w.duckdb"
     shops = Shops.seeded(1, SandboxConfig(orders=500))
     opener = opener_for(path)
@@ -348,47 +361,21 @@ def test_a_second_sync_of_the_same_shops_orders_stops_before_walking(tmp_path: P
 
     def beside() -> str:
         try:
-            sync_orders(second, opener, run_id="r2", mode="full")
+            run(second, opener, run_id="r2", **options)
         except errors.StoqError:
             raise
         except Exception as exc:
             return f"{type(exc).__name__}: {exc} ({second.stats.snapshot().requests} requests)"
         return "ran"
 
-    transport = MidWalk(mock_transport(shops), beside)
+    transport = MidWalk(mock_transport(shops), beside, stream=stream, page=page)
     with second, StoqClient(shops.key("shop1"), BASE_URL, transport=transport) as client:
-        report = sync_orders(client, opener, run_id="r1", mode="full")
+        report = run(client, opener, run_id="r1", **options)
     (said,) = transport.results
-    assert said.startswith("LoadInProgress: another sync of shop default's orders is running")
+    assert said.startswith(f"LoadInProgress: another sync of shop default's {stream} is running")
     assert said.endswith("(0 requests)")  # it stopped before its walk
-    assert report.complete and report.counts["inserted"] == 500
-    with duckdb.connect(str(path)) as after:
-        runs = after.execute("select run_id, outcome from sync_runs order by run_id").fetchall()
-    assert runs == [("r1", "succeeded")]
-
-
-def test_a_second_sync_of_the_same_shops_offers_stops_before_walking(tmp_path: Path) -> None:
-    """Offers too, though their stage holds nothing until the merge: the stream's lock is taken
-    when the load starts, so the later sync never walks, nor merges its snapshot last."""
-    path = tmp_path / "w.duckdb"
-    shops = Shops.seeded(1, SandboxConfig(orders=10))
-    opener = opener_for(path)
-    second = StoqClient(shops.key("shop1"), BASE_URL, transport=mock_transport(shops))
-
-    def beside() -> str:
-        try:
-            sync_offers(second, opener, run_id="r2")
-        except Exception as exc:
-            return f"{type(exc).__name__}: {exc} ({second.stats.snapshot().requests} requests)"
-        return "ran"
-
-    transport = MidWalk(mock_transport(shops), beside, stream="offers", page="1")
-    with second, StoqClient(shops.key("shop1"), BASE_URL, transport=transport) as client:
-        report = sync_offers(client, opener, run_id="r1")
-    (said,) = transport.results
-    assert said.startswith("LoadInProgress: another sync of shop default's offers is running")
-    assert said.endswith("(0 requests)")
-    assert report.complete and report.counts["inserted"] == len(shops["shop1"].truth_offers())
+    truth = shops["shop1"].truth_orders() if stream == "orders" else shops["shop1"].truth_offers()
+    assert report.complete and report.counts["inserted"] == len(truth)
     with duckdb.connect(str(path)) as after:
         runs = after.execute("select run_id, outcome from sync_runs order by run_id").fetchall()
     assert runs == [("r1", "succeeded")]
