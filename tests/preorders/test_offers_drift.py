@@ -9,7 +9,8 @@ import duckdb
 import httpx
 
 import warehouse.schema
-from preorders.sync import OFFER_WALKS, sync_offers
+from preorders.offer_walks import OFFER_WALKS
+from preorders.sync import sync_offers
 from stoq import StoqClient
 
 KEY = "stoq_api_key_" + "d" * 32
@@ -47,7 +48,8 @@ def sync(api: ShiftingOffers, conn: duckdb.DuckDBPyConnection, run_id: str) -> A
 
 
 def flagged(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in conn.execute("select id from offers where missing_since is not null").fetchall()]
+    rows = conn.execute("select id from offers where missing_since is not null").fetchall()
+    return [row[0] for row in rows]
 
 
 def test_an_offer_discarded_mid_walk_flags_no_live_offer_missing() -> None:
@@ -59,6 +61,7 @@ def test_an_offer_discarded_mid_walk_flags_no_live_offer_missing() -> None:
     report = sync(api, conn, "r2")
     assert api.walks == 3  # r1 once; r2 drifted, then walked again and held still
     assert report.complete and report.drift
+    assert report.walks == 4  # twice the live list and twice the discarded one
     assert flagged(conn) == []
     statuses = dict(conn.execute("select id, status from offers").fetchall())
     assert len(statuses) == 150 and statuses["offer-0150"] == "discarded"
