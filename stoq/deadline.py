@@ -14,6 +14,7 @@ import contextlib
 import ssl
 import threading
 import time
+import urllib.request
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -102,12 +103,18 @@ class DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def deadline_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
-    """The default transport (what httpx.Client makes), its connections under `until()`.
+def deadline_transport(limits: httpx.Limits) -> httpx.HTTPTransport | None:
+    """The default transport (what httpx.Client makes), its connections under `until()`; None
+    when the environment names a proxy (HTTP(S)_PROXY, ALL_PROXY): httpx mounts its proxy
+    transports only for a client given none of ours, and a proxy must keep working, so there
+    the deadline bounds the body alone, as before.
 
     httpx (pinned) takes no network backend, so it is set on the transport's connection pool;
-    should a later httpx not have one there, the transport is returned as it is.
+    should a later httpx not have one there, the transport is returned as it is (the test of a
+    dripped head would then fail).
     """
+    if any(urllib.request.getproxies().get(scheme) for scheme in ("http", "https", "all")):
+        return None
     made = httpx.HTTPTransport(limits=limits)
     pool = getattr(made, "_pool", None)
     if isinstance(pool, httpcore.ConnectionPool) and hasattr(pool, "_network_backend"):
