@@ -98,7 +98,7 @@ def int_id(value: object, what: str) -> int:
     """A Shopify id as an int (numeric strings are accepted)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and _ascii_digits(value.strip()):
+    if isinstance(value, str) and ascii_digits(value.strip()):
         return int(value)
     raise ValueError(f"{what} must be an integer id, not {value!r}")
 
@@ -112,7 +112,7 @@ def int_ids(values: Iterable[object], what: str) -> list[int]:
 
 def _coerce_int(record: Record, field: str) -> None:
     value = record.get(field)
-    if isinstance(value, str) and _ascii_digits(value.strip().removeprefix("-")):
+    if isinstance(value, str) and ascii_digits(value.strip().removeprefix("-")):
         record[field] = int(value)
 
 
@@ -198,7 +198,7 @@ class Written(dict[str, Any]):
         self.status = status
 
 
-def _ascii_digits(text: str) -> bool:
+def ascii_digits(text: str) -> bool:
     """Only 0-9 (str.isdigit also takes '²' and other scripts' digits, which int() reads
     differently or not at all)."""
     return text.isascii() and text.isdigit()

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from stoq._params import ascii_digits
 from stoq.errors import ConfigurationError
 from stoq.redact import SCAN, Redactor
 
@@ -67,7 +68,7 @@ class Limits:
     def read(self, response: httpx.Response) -> bytes:
         """The whole (decoded) body, chunk by chunk; Cut as soon as a limit breaks."""
         declared = response.headers.get("content-length", "")
-        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
+        if ascii_digits(declared) and int(declared) > self.max_bytes:
             raise self.too_big()
         # httpcore 1.0 reads extensions["timeout"]["read"] once per response (in
         # _receive_response_body), not per chunk: lowering it mid-body would change nothing. So

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stoq import errors
-from stoq._params import Record
+from stoq._params import Record, ascii_digits
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class WalkStats:
     total_pages: int = 0
     total_count_start: int | None = None
     total_count_end: int | None = None
+    total_count_least: int | None = None  # the lowest count any page of the walk reported
     per_page: int | None = None
     duplicates: int = 0
     drift: bool = False
@@ -110,6 +111,6 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value if value >= 0 else None
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+    if isinstance(value, str) and ascii_digits(value.strip()):
         return int(value)
     return None

@@ -17,6 +17,8 @@ REDACTED = "<redacted>"
 SCAN = 8_000
 #: The longest text one message keeps.
 CUT = 200
+#: The shortest key blanked out of a whole answer's body (documented keys have 45 characters).
+BODY_KEY = 16
 
 
 class Redactor:
@@ -69,12 +71,15 @@ class Redactor:
 
     def body(self, content: bytes) -> bytes:
         """A whole answer's body with the key, as sent or in one letter case, blanked: a server
-        that echoes it into a record would otherwise have it stored. JSON stays valid (the
-        key and REDACTED hold no quote or backslash). Pieces are left: scanning every window
-        of a 32 MiB page costs more than the echo it might catch."""
-        if not self._key or '"' in self._key or "\\" in self._key:
+        that echoes it into a record would otherwise have it stored. Only a key of at least
+        BODY_KEY characters without quotes or backslashes is blanked: a shorter one ('1',
+        'true', 'demo', no real key) could be a JSON token or a record's own text, and
+        blanking it would break the JSON or rewrite data. Pieces are left: scanning every
+        window of a 32 MiB page costs more than the echo it might catch."""
+        key = self._key
+        if len(key) < BODY_KEY or '"' in key or "\\" in key:
             return content
-        for form in {self._key, self._key.lower(), self._key.upper()}:
+        for form in {key, key.lower(), key.upper()}:
             raw = form.encode()
             if raw in content:
                 content = content.replace(raw, REDACTED.encode())
