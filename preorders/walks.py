@@ -104,11 +104,13 @@ def hopeless(stats: WalkStats) -> bool:
 
 
 def shrank(stats: WalkStats) -> bool:
-    """True when the API counted fewer orders at the walk's end than at its start: one vanished
-    mid-walk (the API may delete what it never should), the list shifted under the walk, and a
-    live order may have slipped past unseen while the count still looks met. Walked again."""
-    start, end = stats.total_count_start, stats.total_count_end
-    return start is not None and end is not None and end < start
+    """True when a page of the walk counted fewer orders than page 1 did: one vanished mid-walk
+    (the API may delete what it never should), the list shifted under the walk, and a live
+    order may have slipped past unseen while the count still looks met, even if a new order
+    brought the count back by the end. Walked again. Pages fetched at once may answer out of
+    order, so only a count below page 1's (read alone, first) tells of a deletion."""
+    start, least = stats.total_count_start, stats.total_count_least
+    return start is not None and least is not None and least < start
 
 
 def _count_and_load_head(

@@ -87,6 +87,7 @@ class Walk:
                 total_pages=self._total_pages,
                 total_count_start=self._counts[0] if self._counts else None,
                 total_count_end=self._counts[-1] if self._counts else None,
+                total_count_least=min(self._counts) if self._counts else None,
                 per_page=self._seen_per_page,
                 duplicates=self._duplicates,
                 drift=len(set(self._counts)) > 1,

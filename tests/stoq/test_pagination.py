@@ -29,6 +29,7 @@ def test_walks_every_page_in_order(make_client):
         total_pages=10,
         total_count_start=95,
         total_count_end=95,
+        total_count_least=95,
         per_page=10,
         duplicates=0,
         drift=False,
