@@ -16,7 +16,6 @@ import dataclasses
 import logging
 import time
 from bisect import bisect_left
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,13 +23,13 @@ from typing import Any
 import duckdb
 
 from preorders import walks
+from preorders.offer_walks import OFFER_WALKS, walk_offers
 from preorders.progress import Phase, Progress
 from preorders.reread import plan_reread
 from preorders.sync_report import SyncReport, summary_line
-from stoq import StoqClient, errors
+from stoq import StoqClient
 from warehouse import loads
 from warehouse.connect import Connectable, access
-from warehouse.frames import offer_frames
 from warehouse.migrate import DEFAULT_SHOP
 
 OPEN_STATES = ("placed", "awaiting_balance", "balance_collected", "released")
@@ -51,10 +50,6 @@ class SyncSettings:
     max_walks: int = 3  # full re-walks when a walk provably missed orders
     per_page: int = 100
     chunk: int = 2000  # records per frame/merge: bounds memory, keeps merges set-based
-
-
-#: Walks of the offers at most, while each one sees the API's count of offers change under it.
-OFFER_WALKS = 3
 
 
 def choose_mode(
@@ -100,7 +95,7 @@ def sync_offers(
         # onto a page already read is never seen: walk again (offers are few) until a walk
         # sees the API's count hold still, and flag none missing if none does.
         for _ in range(OFFER_WALKS):
-            if not _walk_offers(client, load, report, seen, phase):
+            if not walk_offers(client, load, report, seen, phase):
                 break
         else:
             report.complete = False
@@ -138,9 +133,11 @@ def sync_orders(
     report = SyncReport("orders", chosen, run_id)
     started, before = time.monotonic(), client.stats.snapshot()
     phase = Phase(progress, f"orders ({chosen})", noun="orders", client=client)
-    load = loads.OrdersLoad(reach, run_id=run_id, mode=chosen, synced_at=now, shop=shop)
+    ceiling = now + settings.clock_skew
+    load = loads.OrdersLoad(
+        reach, run_id=run_id, mode=chosen, synced_at=now, shop=shop, mark_ceiling=ceiling
+    )
     with phase, load:
-        ceiling = now + settings.clock_skew
         if known is None:
             hwm = _full_walks(client, load, report, settings, phase, ceiling)
         else:
@@ -240,40 +237,6 @@ def _incremental(
     # The API's count of the window plus the live orders older than the start it took.
     report.total_count = window_total + bisect_left(known, window_start) - len(missing)
     return max(newest, state["high_water_mark"])
-
-
-def _walk_offers(
-    client: StoqClient, load: Any, report: SyncReport, seen: set[str], phase: Phase
-) -> bool:
-    """Walk every offer into the load (a stricter API may hide discarded offers unless asked:
-    ask too, dedupe by id); True when either list drifted while it was walked."""
-    drifted = False
-    for status in (None, "discarded"):
-        try:
-            walk = client.list_offers(status=status)
-            for chunk in walks.chunks(walks.walk_records(walk, report, phase), 1000):
-                seen.update(_text_ids(chunk))
-                load.add(offer_frames(chunk))
-        except errors.ValidationError:
-            if status is None:
-                raise
-            continue  # this API lists discarded offers with the rest
-        drifted = drifted or walk.stats.drift
-    return drifted
-
-
-def _text_ids(records: list[dict[str, Any]]) -> Iterator[str]:
-    """The ids of offer records that a VARCHAR column can hold (others are rejected, and a
-    lone surrogate must not reach the missing-offers stage, which DuckDB would refuse)."""
-    for record in records:
-        if "id" not in record:
-            continue
-        text = str(record["id"])
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            continue
-        yield text
 
 
 def _finish(

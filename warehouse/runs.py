@@ -64,6 +64,7 @@ def write_state(
             "shop": load.shop,
             "stream": load.stream,
             "high_water_mark": high_water_mark,
+            "mark_ceiling": load.mark_ceiling,
             "mode": load.mode,
             "synced_at": load.synced_at,
             "total_count": total_count,

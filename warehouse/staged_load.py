@@ -68,6 +68,7 @@ class StagedLoad(Generic[F]):
         flush_rows: int = FLUSH_ROWS,
         flush_bytes: int = FLUSH_BYTES,
         shop: str = DEFAULT_SHOP,
+        mark_ceiling: datetime | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -77,6 +78,8 @@ class StagedLoad(Generic[F]):
         self.flush_bytes = flush_bytes
         self.shop = shop  # every row this load writes, reads or flags is this shop's
         self.synced_at = synced_at or datetime.now(UTC)
+        # A stored high-water mark later than this is a wrong clock's: finish() replaces it.
+        self.mark_ceiling = mark_ceiling
         self.started_at = datetime.now(UTC)
         self.counts = LoadCounts()
         self._seen: list[np.ndarray] = []  # keys of each chunk, rejects included
@@ -325,7 +328,8 @@ class StagedLoad(Generic[F]):
     def _staging(self) -> Stage:
         """The open load's stage (made when the load was entered)."""
         self._check_open()
-        assert self._stage is not None  # entered loads have one until they end
+        if self._stage is None:  # entered loads have one until they end
+            raise LoadStateError(f"{self.stream} load has no stage")
         return self._stage
 
     def _remove_stage(self) -> None:

@@ -63,3 +63,18 @@ def test_a_stored_mark_in_the_future_is_not_trusted() -> None:
     assert choose_mode("auto", ahead, now, s) == "full"
     assert choose_mode("incremental", ahead, now, s) == "full"
     assert choose_mode("auto", skewed, now, s) == "incremental"  # within the clock skew
+
+
+def test_a_mark_a_wrong_clock_stored_is_replaced_by_the_next_complete_walk() -> None:
+    orders = [order(i, created_at=f"2025-07-01T10:0{i}:00Z") for i in range(1, 6)]
+    conn = duckdb.connect()
+    warehouse.schema.apply(conn)
+    with StoqClient(KEY, BASE_URL, transport=newest_first(orders)) as client:
+        sync_orders(client, conn, run_id="r1", mode="full")
+        # As an older version left it: a mark in year 2999 never moves backwards by itself.
+        conn.execute("update sync_state set high_water_mark = '2999-01-01 00:00:00+00'")
+        repaired = sync_orders(client, conn, run_id="r2", mode="auto")
+        assert repaired.mode == "full" and repaired.complete
+        mark = loads.sync_state(conn, "orders")["high_water_mark"]
+        assert mark == datetime(2025, 7, 1, 10, 5, tzinfo=UTC)
+        assert sync_orders(client, conn, run_id="r3", mode="auto").mode == "incremental"
