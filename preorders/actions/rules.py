@@ -127,10 +127,17 @@ class Spec:
     settles_later: bool = False  # a 2xx may precede the effect: not applied yet is not failed
 
 
+def state_of(order: dict[str, Any]) -> str | None:
+    """The order's `state` when it is text; None for anything else (an object, a number)."""
+    state = order.get("state")
+    return state if isinstance(state, str) else None
+
+
 def money(order: dict[str, Any], field: str = "total_outstanding") -> Decimal | None:
     """A payments amount as a Decimal, None when absent or unreadable (NaN and Infinity too:
-    they read as Decimals, but comparing one raises)."""
-    value = (order.get("payments") or {}).get(field)
+    they read as Decimals, but comparing one raises; a `payments` that is no object too)."""
+    payments = order.get("payments")
+    value = payments.get(field) if isinstance(payments, dict) else None
     try:
         amount = None if value is None else Decimal(str(value))
     except InvalidOperation:
@@ -138,13 +145,22 @@ def money(order: dict[str, Any], field: str = "total_outstanding") -> Decimal | 
     return amount if amount is not None and amount.is_finite() else None
 
 
-def release_blocker(order: dict[str, Any], forced: bool = False) -> str | None:
-    """Why a live order must not be released now (None: held and fully paid, or forceable)."""
-    state = order.get("state")
+def stopped(order: dict[str, Any]) -> str | None:
+    """Why no action may touch the order at all: it was cancelled, or money was refunded
+    (whatever its `state` says: SPEC §3.1 leaves their precedence open)."""
+    state = state_of(order)
     if order.get("cancelled_at") or state == "cancelled":
         return "the order is cancelled"
     if order.get("financial_status") in ("refunded", "partially_refunded") or state == "refunded":
-        return "money was refunded; release it by hand"
+        return "money was refunded; act on it by hand"
+    return None
+
+
+def release_blocker(order: dict[str, Any], forced: bool = False) -> str | None:
+    """Why a live order must not be released now (None: held and fully paid, or forceable)."""
+    state = state_of(order)
+    if reason := stopped(order):
+        return reason
     if forced:
         return None if state in FORCEABLE else f"the order is {state}"
     if state != "balance_collected":
@@ -156,7 +172,9 @@ def release_blocker(order: dict[str, Any], forced: bool = False) -> str | None:
 
 def charge_blocker(order: dict[str, Any], forced: bool = False) -> str | None:
     """Why a live order's balance must not be charged now (None: charge it)."""
-    state = order.get("state")
+    state = state_of(order)
+    if reason := stopped(order):
+        return reason
     if state != "awaiting_balance":
         return f"no balance to charge (state {state})"
     outstanding = money(order)
@@ -168,7 +186,7 @@ def charge_blocker(order: dict[str, Any], forced: bool = False) -> str | None:
 RELEASE = Spec(
     "release",
     release_blocker,
-    lambda o: o.get("state") in RELEASED,
+    lambda o: state_of(o) in RELEASED,
     lambda client, order_id, forced: client.release_order(order_id, force=forced),
 )
 CHARGE = Spec(
