@@ -49,6 +49,9 @@ def send_one(
         why = exc.reason if isinstance(exc, errors.WriteOutcomeUnknown) else str(exc)
         return read_back(client, conn, spec, row, why, pending, settings, shop=shop)
     except errors.ApiError as exc:  # 4xx or 429 after every retry: the server refused it
+        if 300 <= exc.status < 400:  # a redirect, never followed: it may have acted first
+            why = f"answered {exc.status} (a redirect, not followed)"
+            return read_back(client, conn, spec, row, why, pending, settings, shop=shop)
         hint = "; ".join(exc.messages) or None
         return settle(conn, item, spec.action, "failed", http_status=exc.status, hint=hint,
                        note=f"not applied ({exc.status})", shop=shop)  # fmt: skip
@@ -114,8 +117,9 @@ def send_bulk(
             log=log,
             shop=shop,
         )
-    except errors.WriteOutcomeUnknown:
-        # The job may exist and run later: rows stay open (see unknown_submission_hold).
+    except (errors.WriteOutcomeUnknown, errors.MalformedResponse):
+        # The job may exist and run later (a 2xx without job_id or status_url was still
+        # accepted): rows stay open (see unknown_submission_hold), never submitted again blind.
         running, why = True, "bulk submission outcome unknown"
     except errors.StoqError as exc:  # refused, or provably never sent: no job acts on them
         running, why = False, f"bulk submission failed ({type(exc).__name__})"
