@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -77,12 +78,29 @@ class JobStatus:
         return cls(
             job_id=str(body.get("job_id", "")),
             status=body["status"],
-            progress=body.get("progress"),
-            total=body.get("total"),
-            processed=body.get("processed"),
+            progress=_number(body.get("progress")),
+            total=_count(body.get("total")),
+            processed=_count(body.get("processed")),
             error=body.get("error"),
             raw=body,
         )
+
+
+def _number(value: Any) -> float | None:
+    """A JSON number that is finite, as a float; None for anything else ('50%', NaN, a list):
+    a progress is shown and stored as a number, so text would break both."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):  # kept an int: 100 shows as 100%, not 100.0%
+        return value if abs(value) < 2**63 else None
+    return value if isinstance(value, float) and math.isfinite(value) else None
+
+
+def _count(value: Any) -> int | None:
+    """A whole count of items (a JSON integer, not negative, within BIGINT), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+        return value
+    return None
 
 
 def resolve_status_url(origin: str, status_url: str) -> str:

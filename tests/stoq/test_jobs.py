@@ -173,3 +173,12 @@ def test_a_relative_status_url_without_a_slash_is_a_malformed_response(make_clie
     with pytest.raises(errors.StoqError):
         client.job_status("preorders/orders/jobs/x")
     assert api.requests == []
+
+
+@pytest.mark.parametrize("odd", ["50%", None, [50], {"p": 1}, True, float("nan"), 10**400])
+def test_a_progress_that_is_no_finite_number_reads_as_none(odd):
+    # Stored in a DOUBLE column: '50%' failed the insert and jammed every later release.
+    body = {"job_id": "j1", "status": "running", "progress": odd, "total": "9", "processed": -1}
+    status = JobStatus.parse(body)
+    assert (status.progress, status.total, status.processed) == (None, None, None)
+    assert JobStatus.parse({**body, "progress": 42, "total": 9}).progress == 42
