@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from pipelines.cli_args import seconds
 from pipelines.cli_support import add_shop_arg, run_guarded, shop_client
 
 
@@ -14,8 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="date_from", metavar="DATE", help="window start (inclusive)")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="window end (inclusive)")
     p.add_argument("--offer-id", metavar="UUID", help="limit to one offer")
-    p.add_argument("--timeout", type=float, default=600.0, help="give up polling after S seconds")
-    p.add_argument("--interval", type=float, default=1.0, help="first poll interval (s)")
+    p.add_argument("--timeout", type=seconds, default=600.0, help="give up polling after S seconds")
+    p.add_argument("--interval", type=seconds, default=1.0, help="first poll interval (s)")
     add_shop_arg(p)
     p.set_defaults(handler=lambda a: run_guarded("export", lambda: export(a)))
 

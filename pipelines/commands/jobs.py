@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from pipelines.cli_args import seconds
 from pipelines.cli_support import add_shop_arg, open_warehouse, run_guarded, scrub, shop_client
 
 
@@ -21,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "poll", help="Poll a job's status_url until it finishes, recording it in table jobs."
     )
     poll.add_argument("status_url", help="the status_url exactly as the API returned it")
-    poll.add_argument("--timeout", type=float, default=600.0, help="give up after S seconds")
-    poll.add_argument("--interval", type=float, default=1.0, help="first poll interval (s)")
+    poll.add_argument("--timeout", type=seconds, default=600.0, help="give up after S seconds")
+    poll.add_argument("--interval", type=seconds, default=1.0, help="first poll interval (s)")
     add_shop_arg(poll)
     poll.set_defaults(handler=lambda a: run_guarded("jobs poll", lambda: poll_status_url(a)))
 

@@ -125,6 +125,19 @@ def test_jobs_poll_reports_failure_and_404(cli, live):
     assert code == 1 and "unknown or expired" in err
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])
+@pytest.mark.parametrize("flag", ["--interval", "--timeout"])
+def test_polling_flags_take_positive_seconds_only(capsys, flag, value):
+    # --interval 0 polled without a pause: the whole rate budget went in a burst.
+    with pytest.raises(SystemExit) as usage:
+        main(["jobs", "poll", "http://127.0.0.1:9/jobs/1", flag, value])
+    assert usage.value.code == 2
+    assert (
+        f"argument {flag}: must be a number of seconds > 0, not '{value}'"
+        in capsys.readouterr().err
+    )
+
+
 def test_export_loads_the_report_into_duckdb(cli, tmp_path):
     code, out, _ = cli("export", "revenue", "--from", "2025-01-01", "--interval", "0.01")
     assert code == 0, out
