@@ -64,10 +64,12 @@ class Redactor:
         return "".join(out)
 
     def clip(self, text: str, limit: int = CUT) -> str:
-        """`text` redacted, then cut to `limit` characters (redacting first: a cut key leaks)."""
+        """`text` redacted, its control characters escaped, then cut to `limit` characters
+        (redacting first: a cut key leaks). Escaped, a server's newline or terminal escape
+        cannot forge a line of a command's output."""
         # Only the first SCAN characters are redacted. A key split at that boundary is not
         # blanked, but the cut to `limit` (far below SCAN) throws that part away anyway.
-        return self.redact(text[: max(SCAN, limit)])[:limit]
+        return self.redact(text[: max(SCAN, limit)]).translate(_CONTROLS)[:limit]
 
     def body(self, content: bytes) -> bytes:
         """A whole answer's body with the key, as sent or in one letter case, blanked: a server
@@ -126,6 +128,10 @@ class Redactor:
 
     def __repr__(self) -> str:
         return f"Redactor(key={REDACTED})"
+
+
+#: Control characters (C0, DEL, C1) as the escapes Python writes for them: '\n', '\x1b'.
+_CONTROLS = {c: repr(chr(c))[1:-1] for c in (*range(32), *range(127, 160))}
 
 
 def _fold(text: str) -> str:

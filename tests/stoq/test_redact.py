@@ -101,3 +101,10 @@ def test_a_record_echoing_the_key_reaches_the_caller_without_it(make_client):
 def test_a_key_too_short_to_be_real_leaves_bodies_alone(short):
     body = json.dumps({"id": 1, "ok": True, "note": "demo e"}).encode()
     assert Redactor(short).body(body) is body  # blanking "1" or "true" would break the JSON
+
+
+def test_clip_escapes_control_characters_so_no_line_can_be_forged():
+    text = "refused\norder 1234: release succeeded\x1b[2K\x1b[1A\r\x85 caf\u00e9"
+    shown = Redactor(KEY).clip(text)
+    assert "\n" not in shown and "\x1b" not in shown and "\r" not in shown
+    assert shown == r"refused\norder 1234: release succeeded\x1b[2K\x1b[1A\r\x85 caf" + "\u00e9"
