@@ -65,10 +65,13 @@ def send_one(
         note = _accepted(spec, result)
         ledger.settle(conn, item.key, "unknown", http_status=status, note=note, shop=shop)
         return Outcome(item.order_id, spec.action, "unknown", note, item.forced)
-    note = "" if spec.applied(result) else f"accepted; order now {result.get('state')}"
-    return settle(
-        conn, item, spec.action, "succeeded", http_status=status, note=note or None, shop=shop
-    )
+    if not spec.applied(result):
+        # Answered 2xx with the order as it is, not as the write left it: nothing took effect,
+        # so the row fails (a later run may try again, within max_attempts) instead of being
+        # called done while the order stays held.
+        note = f"answered {status} but not applied: order now {result.get('state')}"
+        return settle(conn, item, spec.action, "failed", http_status=status, note=note, shop=shop)
+    return settle(conn, item, spec.action, "succeeded", http_status=status, shop=shop)
 
 
 def _accepted(spec: Spec, result: dict[str, Any]) -> str:

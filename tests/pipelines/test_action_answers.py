@@ -76,3 +76,30 @@ def test_a_bulk_job_accepted_without_a_status_url_is_never_submitted_again(tmp_p
         actions.release(client, world.conn, ids, settings=BULK, now=later)
     assert {o.status for o in first} <= {"unknown", "succeeded"}  # never "failed": it was taken
     assert posts(world, "/bulk_release") == 1
+
+
+def test_a_release_answered_2xx_but_not_applied_fails_and_is_tried_again(tmp_path) -> None:
+    swallow = [True]
+    world = make_world(tmp_path)
+    target = ledger.releasable(world.conn)[0].order_id
+    with world.client() as client:
+        held = httpx.Response(202, content=json.dumps(client.get_order(target)).encode())
+    inner = world.transport.inner
+
+    class Swallowing(httpx.BaseTransport):
+        """Answers the first release with the order as it was, applying nothing."""
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if swallow[0] and request.method == "POST" and request.url.path.endswith("/release"):
+                swallow[0] = False
+                return held
+            return inner.handle_request(request)
+
+    world.transport = RecordingTransport(Swallowing())
+    with world.client() as client:
+        (first,) = actions.release(client, world.conn, [target], settings=SINGLES)
+        assert first.status == "failed" and "answered 202 but not applied" in first.line()
+        later = datetime.now(UTC) + timedelta(hours=1)  # past the retry's backoff
+        (second,) = actions.release(client, world.conn, [target], settings=SINGLES, now=later)
+    assert second.status == "succeeded"
+    assert posts(world, "/release") == 2
