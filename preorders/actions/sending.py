@@ -125,6 +125,15 @@ def send_bulk(
         # accepted): rows stay open (see unknown_submission_hold), never submitted again blind.
         running, why = True, "bulk submission outcome unknown"
     except errors.StoqError as exc:  # refused, or provably never sent: no job acts on them
+        if isinstance(exc, errors.ApiError) and refusal(exc.status):
+            # A refusal no retry can change: settled with its status, so none is planned again.
+            say(log, f"bulk release was refused: {exc}")
+            hint, note = "; ".join(exc.messages) or None, f"bulk submission refused ({exc.status})"
+            return [
+                settle(conn, i, "release", "failed", http_status=exc.status, hint=hint, note=note,
+                       shop=shop)
+                for i in items
+            ]  # fmt: skip
         running, why = False, f"bulk submission failed ({type(exc).__name__})"
         say(log, f"bulk release was not submitted: {exc}")
     else:
@@ -151,6 +160,11 @@ def send_bulk(
     ]
     pending = {r.key for r in rows} if running else set()
     return read_back_rows(client, conn, rows, why, pending, settings, shop=shop)
+
+
+def refusal(status: int) -> bool:
+    """A 4xx no retry can change (not 408 Request Timeout nor 429 Too Many Requests)."""
+    return 400 <= status < 500 and status not in (408, 429)
 
 
 def read_back_rows(

@@ -103,3 +103,20 @@ def test_a_release_answered_2xx_but_not_applied_fails_and_is_tried_again(tmp_pat
         (second,) = actions.release(client, world.conn, [target], settings=SINGLES, now=later)
     assert second.status == "succeeded"
     assert posts(world, "/release") == 2
+
+
+def test_a_refused_bulk_submission_is_not_sent_again(tmp_path) -> None:
+    def refuse(request: httpx.Request, answer: httpx.Response) -> httpx.Response | None:
+        if request.method == "POST" and request.url.path.endswith("/bulk_release"):
+            return httpx.Response(422, json={"errors": ["order_ids: too many"]})
+        return None
+
+    world = rewritten(tmp_path, refuse)
+    ids = [c.order_id for c in ledger.releasable(world.conn)][:3]
+    with world.client() as client:
+        for minutes in (0, 30, 300):  # well past any retry's backoff
+            now = datetime.now(UTC) + timedelta(minutes=minutes)
+            actions.release(client, world.conn, ids, settings=BULK, now=now)
+    assert posts(world, "/bulk_release") == 1  # a refusal no retry can change
+    rows = ledger.rows(world.conn, action="release")
+    assert {(r["status"], r["http_status"]) for r in rows} == {("failed", 422)}
