@@ -19,9 +19,9 @@ PACKAGES = ("stoq", "warehouse", "sandbox", "preorders", "assets", "pipelines")
 LAYERS = {"stoq": "stoq", "warehouse": "warehouse", "sandbox": "sandbox", "preorders": "core",
           "assets": "assets", "pipelines": "wiring"}  # fmt: skip
 # The CLI lives in pipelines/ for now but is not wiring: it calls the core, never an op.
-CLI = ("pipelines.cli", "pipelines.cli_support", "pipelines.cli_progress", "pipelines.cli_recorder",
-       "pipelines.cli_sync_lines", "pipelines.demo_files", "pipelines.stopping",
-       "pipelines.commands")  # fmt: skip
+CLI = ("pipelines.cli", "pipelines.cli_args", "pipelines.cli_support", "pipelines.cli_progress",
+       "pipelines.cli_recorder", "pipelines.cli_sync_lines", "pipelines.demo_files",
+       "pipelines.stopping", "pipelines.commands")  # fmt: skip
 # The two commands that record into the Dagster instance: they may also import dagster and the
 # wiring not in NOT_FOR_CLI (pipelines.recording, pipelines.resources).
 RECORDS = {"pipelines.commands.sync", "pipelines.commands.demo"}
