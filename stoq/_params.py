@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -202,3 +203,15 @@ def ascii_digits(text: str) -> bool:
     """Only 0-9 (str.isdigit also takes '²' and other scripts' digits, which int() reads
     differently or not at all)."""
     return text.isascii() and text.isdigit()
+
+
+def finite(value: str | float | None) -> float | None:
+    """A server's number (header text, a JSON value) when it is finite; None for anything else:
+    'nan' and 'inf' parse as floats but would turn every wait computed from them into none."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):  # not a number; an integer too big for a float
+        return None
+    return number if math.isfinite(number) else None

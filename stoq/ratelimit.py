@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from stoq._params import finite
 from stoq.waits import OnWait, Wait
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -74,7 +75,7 @@ class RateBudget:
         X-RateLimit-Remaining (another client may spend from the same key)."""
         with self._lock:
             ours = self.limit - self._used(self._clock())
-            theirs = _number(self._last_headers.get("X-RateLimit-Remaining"))
+            theirs = finite(self._last_headers.get("X-RateLimit-Remaining"))
             left = ours if theirs is None else min(ours, int(theirs))
             return Room(self.limit, max(left, 0), self.window)
 
@@ -123,9 +124,9 @@ class RateBudget:
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Correct the window from X-RateLimit-Limit/Remaining/Reset on a response."""
-        limit = _number(headers.get("x-ratelimit-limit"))
-        remaining = _number(headers.get("x-ratelimit-remaining"))
-        reset = _number(headers.get("x-ratelimit-reset"))
+        limit = finite(headers.get("x-ratelimit-limit"))
+        remaining = finite(headers.get("x-ratelimit-remaining"))
+        reset = finite(headers.get("x-ratelimit-reset"))
         with self._lock:
             seen = {name: headers.get(name.lower()) for name in RATE_LIMIT_HEADERS}
             self._last_headers = {name: value for name, value in seen.items() if value is not None}
@@ -162,14 +163,3 @@ class RateBudget:
                 return max(ticket.expires_at - now, 1e-3)
         # Only requests still in flight stand in the way: look again shortly.
         return min(self.window, 0.05)
-
-
-def _number(value: str | None) -> float | None:
-    """A header's finite number ('nan' and 'inf' read as absent)."""
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import email.utils
-import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from stoq._params import finite
 from stoq.body import Cut
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -80,27 +80,17 @@ def retry_after(
             return max(seconds, 0.0)
     if isinstance(body, dict):
         value = body.get("retry_after")
-        if isinstance(value, int | float | str) and (seconds := _finite(value)) is not None:
+        if isinstance(value, int | float | str) and (seconds := finite(value)) is not None:
             return max(seconds, 0.0)
     reset = response.headers.get("x-ratelimit-reset")
-    if reset is not None and (at := _finite(reset)) is not None:
+    if reset is not None and (at := finite(reset)) is not None:
         # A skewed clock must not turn a reset into a long sleep: cap at the window.
         return min(max(at - wall_clock(), 0.0), max_wait)
     return None
 
 
-def _finite(value: str | float) -> float | None:
-    """`value` as a finite number; None for anything else ('nan' and 'inf' parse as floats but
-    would turn every wait computed from them into no wait at all)."""
-    try:
-        number = float(value)
-    except (ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _parse_retry_after(value: str, wall_clock: Callable[[], float]) -> float | None:
-    seconds = _finite(value)
+    seconds = finite(value)
     if seconds is not None:
         return seconds
     try:
