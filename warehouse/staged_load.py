@@ -232,16 +232,7 @@ class StagedLoad(Generic[F]):
         other processes' merges up to `access.wait` (warehouse.connect.WINDOW_LOCK_WAIT_S, 600 s;
         $PREORDERS_WINDOW_LOCK_WAIT_S); merges in one process take turns.
         """
-        self._check_open()
-        return self._finish(high_water_mark, total_count, stats)
-
-    def _finish(
-        self,
-        high_water_mark: datetime | None,
-        total_count: int | None,
-        stats: Mapping[str, Any] | None,
-    ) -> LoadCounts:
-        self.flush()
+        self.flush()  # LoadStateError unless the load is open
         stage = self._staging()
         marks = [self._mark_file(mark) for mark in self._marks]
         stage.seal()
