@@ -163,7 +163,8 @@ def send_bulk(
 
 
 def refusal(status: int) -> bool:
-    """A 4xx no retry can change (not 408 Request Timeout nor 429 Too Many Requests)."""
+    """A 4xx no retry can change (not 408 Request Timeout nor 429 Too Many Requests): the
+    rule warehouse/sql/ledger_next_attempts.sql's `refused` applies to settled rows."""
     return 400 <= status < 500 and status not in (408, 429)
 
 
